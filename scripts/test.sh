@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up, lint, and run the whole test suite (unit, contract, end to end). Extra args go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+.venv/bin/ruff check .
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,7 @@
+"""Shared fixtures: each server (Azurite, emulator, devhost) lives in its own plugin module."""
+
+pytest_plugins = [
+    "tests.fixtures.azurite",
+    "tests.fixtures.emulator",
+    "tests.fixtures.devhost",
+]
