@@ -1,0 +1,1 @@
+"""Data-subject request logic with no Functions imports: requests, settings, plans, blob sink, manifest."""
