@@ -1,0 +1,46 @@
+"""The export container client, built once per process from settings."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from azure.storage.blob import BlobServiceClient, ContainerClient
+
+from dsr.settings import Settings, SettingsError
+
+_lock = threading.Lock()
+_services: dict[tuple[str | None, str | None], BlobServiceClient] = {}
+
+
+def blob_service(settings: Settings) -> BlobServiceClient:
+    """One shared BlobServiceClient per export account (clients are thread-safe and pool connections)."""
+    key = (settings.export_connection_string, settings.export_account_url)
+    with _lock:
+        service = _services.get(key)
+        if service is None:
+            service = _new_service(settings)
+            _services[key] = service
+        return service
+
+
+def export_container(settings: Settings, *, create: bool = False) -> ContainerClient:
+    """The container exports and receipts are written to; created on first use when `create`."""
+    container = blob_service(settings).get_container_client(settings.export_container)
+    if create and not container.exists():
+        from azure.core.exceptions import ResourceExistsError
+
+        with contextlib.suppress(ResourceExistsError):
+            container.create_container()
+    return container
+
+
+def _new_service(settings: Settings) -> BlobServiceClient:
+    options = {"connection_timeout": 10, "read_timeout": 120, "max_single_put_size": 8 * 1024 * 1024}
+    if settings.export_connection_string:
+        return BlobServiceClient.from_connection_string(settings.export_connection_string, **options)
+    if settings.export_account_url:
+        from azure.identity import DefaultAzureCredential
+
+        return BlobServiceClient(settings.export_account_url, credential=DefaultAzureCredential(), **options)
+    raise SettingsError("set EXPORT_STORAGE_CONNECTION_STRING or EXPORT_STORAGE_ACCOUNT_URL")
