@@ -1,0 +1,63 @@
+"""Custom Vision Training API v3.3 client on azure-core (no Functions imports: plain code)."""
+
+from ._client import TrainingClient
+from ._codes import CustomVisionErrorCode
+from ._errors import (
+    CustomVisionAuthenticationError,
+    CustomVisionConflictError,
+    CustomVisionHttpError,
+    CustomVisionNotFoundError,
+    IterationPublishedError,
+    ThrottledError,
+)
+from ._models import (
+    Export,
+    Image,
+    ImagePerformance,
+    Iteration,
+    IterationPerformance,
+    PredictionQueryToken,
+    Project,
+    ProjectExport,
+    StoredImagePrediction,
+    Tag,
+)
+from ._policies import (
+    CustomVisionRetryPolicy,
+    RateLimitPolicy,
+    TokenBucket,
+    reset_shared_rate_limiters,
+    retry_after_from_message,
+    shared_rate_limiter,
+)
+from ._requests import MAX_IMAGE_IDS, MAX_PREDICTION_IDS, MAX_TAKE
+
+__all__ = [
+    "MAX_IMAGE_IDS",
+    "MAX_PREDICTION_IDS",
+    "MAX_TAKE",
+    "CustomVisionAuthenticationError",
+    "CustomVisionConflictError",
+    "CustomVisionErrorCode",
+    "CustomVisionHttpError",
+    "CustomVisionNotFoundError",
+    "CustomVisionRetryPolicy",
+    "Export",
+    "Image",
+    "ImagePerformance",
+    "Iteration",
+    "IterationPerformance",
+    "IterationPublishedError",
+    "PredictionQueryToken",
+    "Project",
+    "ProjectExport",
+    "RateLimitPolicy",
+    "StoredImagePrediction",
+    "Tag",
+    "ThrottledError",
+    "TokenBucket",
+    "TrainingClient",
+    "reset_shared_rate_limiters",
+    "retry_after_from_message",
+    "shared_rate_limiter",
+]

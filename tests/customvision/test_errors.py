@@ -1,0 +1,86 @@
+"""Error mapping: by service code (case-insensitive), never by message text; the HTTP status only as fallback."""
+
+import pytest
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+)
+
+from customvision import (
+    CustomVisionAuthenticationError,
+    CustomVisionErrorCode,
+    CustomVisionHttpError,
+    CustomVisionNotFoundError,
+    IterationPublishedError,
+    ThrottledError,
+    TrainingClient,
+)
+from tests.customvision.fakes import ScriptedTransport, sequence
+
+
+def _raise(client: TrainingClient, transport: ScriptedTransport, status: int, body: object,
+           headers: dict[str, str] | None = None) -> CustomVisionHttpError:
+    transport.handler = sequence((status, body, headers or {}))
+    with pytest.raises(CustomVisionHttpError) as caught:
+        client.get_project("p", retry_total=0)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected", "azure_type"),
+    [
+        (404, "NotFoundProject", CustomVisionNotFoundError, ResourceNotFoundError),
+        (404, "notfounditeration", CustomVisionNotFoundError, ResourceNotFoundError),
+        (400, "BadRequestIterationIsPublished", IterationPublishedError, HttpResponseError),
+        (403, "ForbiddenUser", CustomVisionAuthenticationError, ClientAuthenticationError),
+        (404, "NotFoundApimSubscription", CustomVisionAuthenticationError, ClientAuthenticationError),
+        (409, "Conflict", ResourceExistsError, ResourceExistsError),
+        (400, "BadRequestExceededBatchSize", CustomVisionHttpError, HttpResponseError),
+        (500, "ErrorUnknown", CustomVisionHttpError, HttpResponseError),
+    ],
+)
+def test_codes_map_to_azure_core_types(client, transport, status, code, expected, azure_type) -> None:
+    error = _raise(client, transport, status, {"code": code, "message": "whatever"})
+    assert type(error) is expected or isinstance(error, expected)
+    assert isinstance(error, azure_type)
+    assert isinstance(error.error_code, CustomVisionErrorCode)
+    assert error.error_code.lower() == code.lower()
+    assert error.status_code == status
+
+
+def test_message_text_never_decides_the_type(client, transport) -> None:
+    error = _raise(client, transport, 400, {"code": "BadRequest", "message": "Project not found, iteration published"})
+    assert type(error) is CustomVisionHttpError
+    assert error.error_code is CustomVisionErrorCode.BAD_REQUEST
+
+
+def test_gateway_errors_use_the_status_when_the_code_is_not_the_services(client, transport) -> None:
+    error = _raise(client, transport, 401, {"error": {"code": "401", "message": "Access denied due to invalid key"}})
+    assert isinstance(error, ClientAuthenticationError)
+    assert error.error_code == "401"
+    bare = _raise(client, transport, 404, b"<html>nope</html>", {"Content-Type": "text/html"})
+    assert isinstance(bare, ResourceNotFoundError)
+    assert bare.error_code is None
+    assert "html" not in str(bare)
+
+
+def test_429_after_retries_is_throttled_with_the_hint(client, transport) -> None:
+    error = _raise(client, transport, 429, {"code": "429", "message": "Rate limit"}, {"Retry-After": "7"})
+    assert isinstance(error, ThrottledError)
+    assert error.retry_after == 7
+
+
+def test_error_message_is_short_and_scrubbed(client, transport) -> None:
+    error = _raise(client, transport, 400, {"code": "BadRequestImageUrl",
+                                            "message": "bad https://a.blob/x.png?sv=1&sig=TOPSECRET"})
+    assert "TOPSECRET" not in str(error)
+    assert str(error).startswith("(BadRequestImageUrl) bad https://a.blob/x.png?sv=1&sig=REDACTED")
+
+
+def test_codes_enum_is_case_insensitive_and_complete() -> None:
+    published = CustomVisionErrorCode.BAD_REQUEST_ITERATION_IS_PUBLISHED
+    assert CustomVisionErrorCode("badrequestiterationispublished") is published
+    assert CustomVisionErrorCode["not_found_project"] == "NotFoundProject"
+    assert len(CustomVisionErrorCode) == 130
