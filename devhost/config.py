@@ -1,0 +1,79 @@
+"""host.json, local.settings.json and the environment: what the host reads before importing the app."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ROUTE_PREFIX = "api"
+DEFAULT_HUB = "TestHubName"
+
+
+class ConfigError(Exception):
+    """host.json or local.settings.json cannot be used."""
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """The parts of host.json devhost honours."""
+
+    route_prefix: str = DEFAULT_ROUTE_PREFIX
+    hub_name: str = DEFAULT_HUB
+    max_activities: int = 10
+    max_orchestrators: int = 10
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from `path`, {} when the file does not exist."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object")
+    return data
+
+
+def load_host_config(app_dir: Path) -> HostConfig:
+    """Route prefix, task hub name and concurrency limits from host.json (defaults as in Azure)."""
+    raw = read_json(app_dir / "host.json")
+    extensions = raw.get("extensions") or {}
+    http = extensions.get("http") or {}
+    durable = extensions.get("durableTask") or {}
+    cores = os.cpu_count() or 1
+    prefix = http.get("routePrefix", DEFAULT_ROUTE_PREFIX)
+    return HostConfig(
+        route_prefix=str(prefix).strip("/"),
+        hub_name=str(durable.get("hubName") or DEFAULT_HUB),
+        max_activities=int(durable.get("maxConcurrentActivityFunctions") or 10 * cores),
+        max_orchestrators=int(durable.get("maxConcurrentOrchestratorFunctions") or 10 * cores),
+        raw=raw,
+    )
+
+
+def apply_local_settings(app_dir: Path, environ: dict[str, str] | None = None) -> list[str]:
+    """Copy local.settings.json `Values` into the environment; the real environment wins."""
+    env = os.environ if environ is None else environ
+    values = read_json(app_dir / "local.settings.json").get("Values") or {}
+    applied = []
+    for key, value in values.items():
+        if key not in env:
+            env[key] = "" if value is None else str(value)
+            applied.append(key)
+    return applied
+
+
+def resolve_setting(value: str) -> str:
+    """Expand a binding's `%SETTING%` reference from the environment, as the host does."""
+    if len(value) > 2 and value.startswith("%") and value.endswith("%"):
+        name = value[1:-1]
+        if name not in os.environ:
+            raise ConfigError(f"app setting {name!r} referenced by a binding is not set")
+        return os.environ[name]
+    return value

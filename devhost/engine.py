@@ -1,0 +1,235 @@
+"""The durable engine: orchestration episodes and activity work items over the SQLite task hub.
+
+One loop picks instances with visible inbox messages, builds the orchestrator's context from
+the stored history, calls the orchestrator (off the event loop) and commits the actions it
+returned in one transaction. Another loop runs queued activities in the activity pool and posts
+their results. After a crash both queues are simply read again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from azure.functions import _durable_functions as df_wire
+from azure.functions import durable_functions as df_converters
+from azure.functions import meta
+
+from devhost import replay_protocol as protocol
+from devhost.indexer import AppIndex, FunctionInfo
+from devhost.invoker import Context, Invoker
+from devhost.replay_protocol import EventType, event, parse_iso, utc_now
+from devhost.store import Activity, ChildStart, Episode, Outcome, Store
+
+log = logging.getLogger("devhost.engine")
+T = TypeVar("T")
+
+
+class Engine:
+    """Runs orchestrations and activities of `app` against `store`."""
+
+    def __init__(self, store: Store, app: AppIndex, invoker: Invoker, *, max_activities: int,
+                 max_orchestrators: int, app_dir: Path | None = None):
+        self.store = store
+        self.app = app
+        self.invoker = invoker
+        self.max_activities = max_activities
+        self.max_orchestrators = max_orchestrators
+        self.app_dir = str(app_dir or ".")
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="store")
+        self._wake = asyncio.Event()
+        self._running_instances: set[str] = set()
+        self._running_activities: set[int] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+
+    async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a store call on the single store thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, lambda: fn(*args, **kwargs))
+
+    def wake(self) -> None:
+        """Something was queued: look for work now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._loops = [asyncio.create_task(self._dispatch_loop())]
+
+    async def stop(self) -> None:
+        for task in [*self._loops, *self._tasks]:
+            task.cancel()
+        await asyncio.gather(*self._loops, *self._tasks, return_exceptions=True)
+        self._db.shutdown(wait=True)
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self._dispatch_once()
+                due = await self.db(self.store.next_due)
+            except Exception:
+                log.exception("dispatcher error")
+                due = None
+            timeout = 1.0 if due is None else min(1.0, max(0.0, due - time.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+
+    async def _dispatch_once(self) -> None:
+        free = self.max_orchestrators - len(self._running_instances)
+        if free > 0:
+            for instance_id in await self.db(self.store.ready_instances, self._running_instances, free):
+                self._running_instances.add(instance_id)
+                self._spawn(self._episode(instance_id), lambda i=instance_id: self._running_instances.discard(i))
+        free = self.max_activities - len(self._running_activities)
+        if free > 0:
+            for activity in await self.db(self.store.pending_activities, self._running_activities, free):
+                self._running_activities.add(activity.id)
+                self._spawn(self._activity(activity), lambda i=activity.id: self._running_activities.discard(i))
+
+    def _spawn(self, coro: Any, done: Callable[[], None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+
+        def finished(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            done()
+            self.wake()
+
+        task.add_done_callback(finished)
+
+    # --- orchestrations ------------------------------------------------------------------------
+
+    async def _episode(self, instance_id: str) -> None:
+        episode = await self.db(self.store.load_episode, instance_id)
+        if episode is None:
+            return
+        if episode.instance.status == "Pending":
+            await self.db(self.store.mark_running, instance_id)
+        info = self.app.get(episode.instance.name, "orchestrator")
+        now = utc_now()
+        if info is None:
+            result = protocol.OrchestratorResult(
+                done=True, actions=[], error=f"The function '{episode.instance.name}' doesn't exist, "
+                "is disabled, or is not an orchestrator function.")
+        else:
+            result = await self.run_orchestrator(info, episode, now)
+        outcome = build_outcome(episode, result, now)
+        committed = await self.db(self.store.commit_episode, episode, outcome)
+        if committed and outcome.status in ("Completed", "Failed"):
+            level = logging.INFO if outcome.status == "Completed" else logging.WARNING
+            log.log(level, "Orchestration %s '%s' %s", instance_id, episode.instance.name,
+                    outcome.status.lower(), extra={"function": episode.instance.name, "invocation_id": instance_id})
+
+    async def run_orchestrator(self, info: FunctionInfo, episode: Episode, now: Any) -> protocol.OrchestratorResult:
+        """Call the orchestrator with the context JSON; decode its actions or its failure."""
+        history = [*episode.history, event(EventType.ORCHESTRATOR_STARTED, now), *episode.new_events]
+        body = protocol.build_context(instance_id=episode.instance.instance_id, history=history,
+                                      input_json=episode.instance.input,
+                                      parent_instance_id=episode.instance.parent_instance_id)
+        try:
+            text = await self.invoker.call(info.name, info.func, df_wire.OrchestrationContext(body),
+                                           pool="orchestrator", reason=f"instance {episode.instance.instance_id}")
+            return protocol.parse_result(text if isinstance(text, str) else json.dumps(text))
+        except Exception as exc:
+            return protocol.parse_failure(str(exc))
+
+    # --- activities ----------------------------------------------------------------------------
+
+    async def _activity(self, activity: Activity) -> None:
+        info = self.app.get(activity.name, "activity")
+        now = utc_now()
+        if info is None:
+            outcome = event(EventType.TASK_FAILED, now, TaskScheduledId=activity.task_id,
+                            Reason=f"The activity function '{activity.name}' doesn't exist.", Details="")
+        else:
+            outcome = await self.run_activity(info, activity)
+        if await self.db(self.store.complete_activity, activity.id, outcome):
+            self.wake()
+
+    async def run_activity(self, info: FunctionInfo, activity: Activity) -> dict[str, Any]:
+        """Invoke the activity with its decoded input; a TaskCompleted or TaskFailed event."""
+        invocation_id = str(uuid.uuid4())
+        try:
+            value = df_converters.ActivityTriggerConverter.decode(
+                meta.Datum(type="json", value=activity.input if activity.input is not None else "null"),
+                trigger_metadata={})
+            kwargs: dict[str, Any] = {info.trigger["name"]: value}
+            if info.wants_context:
+                kwargs["context"] = Context(info.name, invocation_id, self.app_dir)
+            result = await self.invoker.call(info.name, info.func, pool="activity", invocation_id=invocation_id,
+                                             reason=f"instance {activity.instance_id} task {activity.task_id}",
+                                             **kwargs)
+            encoded = df_converters.ActivityTriggerConverter.encode(result, expected_type=None)
+            return event(EventType.TASK_COMPLETED, utc_now(), TaskScheduledId=activity.task_id,
+                         Result=encoded.value)
+        except Exception as exc:
+            return event(EventType.TASK_FAILED, utc_now(), TaskScheduledId=activity.task_id,
+                         Reason=f"Activity function '{info.name}' failed: {type(exc).__name__}: {exc}",
+                         Details="".join(traceback.format_exception(exc)[-3:]).strip())
+
+
+def build_outcome(episode: Episode, result: protocol.OrchestratorResult, now: Any) -> Outcome:
+    """Turn an orchestrator's result into the history, work and status one episode commits."""
+    instance = episode.instance
+    episode_events = [event(EventType.ORCHESTRATOR_STARTED, now), *episode.new_events]
+    history = [*episode.history, *episode_events]
+    custom = result.custom_status
+    if result.error is None:
+        try:
+            plan = protocol.plan(result.actions, history)
+        except protocol.UnsupportedActionError as exc:
+            result.error = str(exc)
+    if result.error is not None:
+        message = f"Orchestrator function '{instance.name}' failed: {result.error}"
+        closing = [event(EventType.ORCHESTRATOR_COMPLETED, now),
+                   event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus="Failed", Result=message)]
+        return Outcome(new_history=episode_events + closing, status="Failed", output=message, custom_status=custom)
+    if result.done and (plan.continue_as_new or _continues(result.actions)):
+        return Outcome(new_history=[], status="Running", custom_status=custom, continued=True,
+                       continue_input=plan.continue_input if plan.continue_as_new else _continues(result.actions)[0])
+    if result.done:
+        closing = [event(EventType.ORCHESTRATOR_COMPLETED, now),
+                   event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus="Completed",
+                         Result=json.dumps(result.output))]
+        return Outcome(new_history=episode_events + closing, status="Completed", output=result.output,
+                       custom_status=custom)
+    outcome = Outcome(new_history=list(episode_events), status="Running", custom_status=custom,
+                      cancelled_timers=plan.cancelled_timers)
+    start = now.timestamp()
+    for item in plan.schedules:
+        if item.kind == "activity":
+            outcome.new_history.append(event(EventType.TASK_SCHEDULED, now, event_id=item.task_id,
+                                             Name=item.name, Input=item.input))
+            outcome.activities.append((item.task_id, item.name, item.input))
+        elif item.kind == "timer":
+            if item.delay_ms is not None:
+                due = start + item.delay_ms / 1000
+            else:
+                due = parse_iso(item.fire_at or "").timestamp()
+            fire_at = protocol.iso(datetime.fromtimestamp(due, UTC))
+            outcome.new_history.append(event(EventType.TIMER_CREATED, now, event_id=item.task_id, FireAt=fire_at))
+            fired = event(EventType.TIMER_FIRED, datetime.fromtimestamp(due, UTC),
+                          TimerId=item.task_id, FireAt=fire_at)
+            outcome.timers.append((item.task_id, due, fired))
+        else:
+            child_id = item.instance_id or f"{instance.instance_id}:{item.task_id}"
+            outcome.new_history.append(event(EventType.SUB_ORCHESTRATION_INSTANCE_CREATED, now,
+                                             event_id=item.task_id, Name=item.name, InstanceId=child_id,
+                                             Input=item.input))
+            outcome.children.append(ChildStart(child_id, item.name, item.input, item.task_id))
+    outcome.new_history.append(event(EventType.ORCHESTRATOR_COMPLETED, now))
+    return outcome
+
+
+def _continues(actions: list[dict[str, Any]]) -> list[str | None]:
+    """Inputs of top-level ContinueAsNew actions (the SDK records it as a fire-and-forget action)."""
+    return [a.get("input") for a in actions if int(a.get("actionType", -1)) == protocol.ActionType.CONTINUE_AS_NEW]

@@ -1,0 +1,437 @@
+"""SQLite task hub: instances, history, an inbox of orchestrator messages and an activity queue.
+
+Every state change is one transaction, so a devhost killed at any point restarts from a
+consistent state: inbox rows not yet consumed by an episode are replayed, activity rows not
+yet completed are run again (at-least-once, as on Azure). Timers are inbox rows that become
+visible at their due time. Not thread-safe: the engine calls it from one thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from devhost.replay_protocol import EventType, event, iso, utc_now
+
+TERMINAL = ("Completed", "Failed", "Terminated")
+RUNNING = ("Pending", "Running", "ContinuedAsNew")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (
+    instance_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT,
+    output TEXT,
+    custom_status TEXT,
+    created_time TEXT NOT NULL,
+    last_updated_time TEXT NOT NULL,
+    parent_instance_id TEXT,
+    parent_execution_id TEXT,
+    parent_task_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS instances_created ON instances (created_time);
+CREATE TABLE IF NOT EXISTS history (
+    instance_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (instance_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    visible_at REAL NOT NULL,
+    timer_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS inbox_due ON inbox (visible_at);
+CREATE INDEX IF NOT EXISTS inbox_instance ON inbox (instance_id);
+CREATE TABLE IF NOT EXISTS activities (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    task_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    input TEXT
+);
+CREATE INDEX IF NOT EXISTS activities_instance ON activities (instance_id);
+"""
+
+
+class InstanceExistsError(Exception):
+    """An instance with this id is still running; the real host refuses to replace it."""
+
+
+@dataclass
+class Instance:
+    """One row of `instances`."""
+
+    instance_id: str
+    name: str
+    execution_id: str
+    status: str
+    input: str | None
+    output: str | None
+    custom_status: str | None
+    created_time: str
+    last_updated_time: str
+    parent_instance_id: str | None
+    parent_execution_id: str | None
+    parent_task_id: int | None
+
+
+@dataclass
+class Episode:
+    """What one orchestrator invocation needs: the instance, its history and new messages."""
+
+    instance: Instance
+    history: list[dict[str, Any]]
+    inbox_ids: list[int]
+    new_events: list[dict[str, Any]]
+
+
+@dataclass
+class Activity:
+    """A queued activity invocation."""
+
+    id: int
+    instance_id: str
+    task_id: int
+    name: str
+    input: str | None
+
+
+@dataclass
+class ChildStart:
+    """A sub-orchestration to create as part of an episode."""
+
+    instance_id: str
+    name: str
+    input: str | None
+    task_id: int
+
+
+@dataclass
+class Outcome:
+    """Everything an episode changes, applied in one transaction by `commit_episode`."""
+
+    new_history: list[dict[str, Any]]
+    status: str
+    custom_status: Any = None
+    output: Any = None
+    activities: list[tuple[int, str, str | None]] = field(default_factory=list)
+    timers: list[tuple[int, float, dict[str, Any]]] = field(default_factory=list)
+    children: list[ChildStart] = field(default_factory=list)
+    cancelled_timers: list[int] = field(default_factory=list)
+    continue_input: str | None = None
+    continued: bool = False
+
+
+class Store:
+    """The task hub in one SQLite file (WAL mode)."""
+
+    def __init__(self, path: Path | str):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    # --- instances ---------------------------------------------------------------------------
+
+    def get(self, instance_id: str) -> Instance | None:
+        row = self.db.execute("SELECT * FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
+        return Instance(**dict(row)) if row else None
+
+    def create(self, name: str, instance_id: str, input_json: str | None) -> Instance:
+        """Start a new orchestration; refuse if one with this id is still running."""
+        with self._tx():
+            existing = self.get(instance_id)
+            if existing and existing.status in RUNNING:
+                raise InstanceExistsError(
+                    f"An Orchestration instance with the status {existing.status} already exists.")
+            self._start(ChildStart(instance_id, name, input_json, -1), parent=None)
+        instance = self.get(instance_id)
+        assert instance is not None
+        return instance
+
+    def _start(self, child: ChildStart, parent: Instance | None) -> None:
+        """Insert (or replace) an instance and queue its ExecutionStarted, inside a transaction."""
+        now = utc_now()
+        self._delete_instance(child.instance_id)
+        execution_id = uuid.uuid4().hex
+        self.db.execute(
+            "INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (child.instance_id, child.name, execution_id, "Pending", child.input, None, None, iso(now), iso(now),
+             parent.instance_id if parent else None, parent.execution_id if parent else None,
+             child.task_id if parent else None),
+        )
+        started = event(EventType.EXECUTION_STARTED, now, Name=child.name, Input=child.input, Version="",
+                        OrchestrationInstance={"InstanceId": child.instance_id, "ExecutionId": execution_id},
+                        ParentInstance=({"OrchestrationInstance": {"InstanceId": parent.instance_id}}
+                                        if parent else None))
+        self._post(child.instance_id, execution_id, started)
+
+    def _post(self, instance_id: str, execution_id: str, message: dict[str, Any], *,
+              visible_at: float | None = None, timer_id: int | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO inbox (instance_id, execution_id, event, visible_at, timer_id) VALUES (?,?,?,?,?)",
+            (instance_id, execution_id, json.dumps(message), visible_at or time.time(), timer_id),
+        )
+
+    def _delete_instance(self, instance_id: str) -> None:
+        for table in ("instances", "history", "inbox", "activities"):
+            self.db.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))
+
+    # --- orchestrator work -------------------------------------------------------------------
+
+    def ready_instances(self, exclude: Iterable[str], limit: int) -> list[str]:
+        """Instances with visible messages, oldest first, not already being run."""
+        busy = set(exclude)
+        rows = self.db.execute(
+            "SELECT instance_id, MIN(id) AS first FROM inbox WHERE visible_at <= ? "
+            "GROUP BY instance_id ORDER BY first LIMIT ?",
+            (time.time(), limit + len(busy)),
+        ).fetchall()
+        return [r["instance_id"] for r in rows if r["instance_id"] not in busy][:limit]
+
+    def next_due(self) -> float | None:
+        """When the earliest not-yet-visible message (a timer) becomes visible."""
+        row = self.db.execute("SELECT MIN(visible_at) FROM inbox WHERE visible_at > ?", (time.time(),)).fetchone()
+        return row[0]
+
+    def load_episode(self, instance_id: str) -> Episode | None:
+        """The instance, its history (one query) and its visible messages; None if nothing to do."""
+        instance = self.get(instance_id)
+        if instance is None or instance.status in TERMINAL:
+            with self._tx():
+                self.db.execute("DELETE FROM inbox WHERE instance_id = ?", (instance_id,))
+            return None
+        with self._tx():
+            self.db.execute("DELETE FROM inbox WHERE instance_id = ? AND execution_id != ?",
+                            (instance_id, instance.execution_id))
+        rows = self.db.execute(
+            "SELECT id, event FROM inbox WHERE instance_id = ? AND visible_at <= ? ORDER BY visible_at, id",
+            (instance_id, time.time()),
+        ).fetchall()
+        if not rows:
+            return None
+        history = [json.loads(r[0]) for r in self.db.execute(
+            "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
+        return Episode(instance, history, [r["id"] for r in rows], [json.loads(r["event"]) for r in rows])
+
+    def commit_episode(self, episode: Episode, outcome: Outcome) -> bool:
+        """Apply an episode's outcome atomically; False if the instance changed meanwhile."""
+        instance = episode.instance
+        with self._tx():
+            current = self.get(instance.instance_id)
+            if current is None or current.execution_id != instance.execution_id or current.status in TERMINAL:
+                return False
+            marks = ",".join("?" * len(episode.inbox_ids))
+            self.db.execute(f"DELETE FROM inbox WHERE id IN ({marks})", episode.inbox_ids)
+            if outcome.continued:
+                self._continue_as_new(current, outcome)
+                return True
+            self._append_history(instance.instance_id, len(episode.history), outcome.new_history)
+            for task_id, name, input_json in outcome.activities:
+                self.db.execute(
+                    "INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?,?,?,?,?)",
+                    (instance.instance_id, instance.execution_id, task_id, name, input_json))
+            for task_id, due, fired in outcome.timers:
+                self._post(instance.instance_id, instance.execution_id, fired, visible_at=due, timer_id=task_id)
+            for task_id in outcome.cancelled_timers:
+                self.db.execute("DELETE FROM inbox WHERE instance_id = ? AND timer_id = ?",
+                                (instance.instance_id, task_id))
+            for child in outcome.children:
+                existing = self.get(child.instance_id)
+                if existing and existing.status in RUNNING:
+                    failed = event(EventType.SUB_ORCHESTRATION_INSTANCE_FAILED, utc_now(),
+                                   TaskScheduledId=child.task_id,
+                                   Reason=f"An instance with ID '{child.instance_id}' is already running.",
+                                   Details="")
+                    self._post(instance.instance_id, instance.execution_id, failed)
+                else:
+                    self._start(child, parent=current)
+            self._set_status(current, outcome.status, outcome.output, outcome.custom_status)
+        return True
+
+    def _continue_as_new(self, current: Instance, outcome: Outcome) -> None:
+        """Start a fresh execution of the same instance with the new input, keeping the parent link."""
+        now = utc_now()
+        execution_id = uuid.uuid4().hex
+        for table in ("history", "inbox", "activities"):
+            self.db.execute(f"DELETE FROM {table} WHERE instance_id = ?", (current.instance_id,))
+        self.db.execute(
+            "UPDATE instances SET execution_id = ?, status = 'Running', input = ?, output = NULL, "
+            "custom_status = ?, last_updated_time = ? WHERE instance_id = ?",
+            (execution_id, outcome.continue_input, _dump(outcome.custom_status), iso(now), current.instance_id))
+        started = event(EventType.EXECUTION_STARTED, now, Name=current.name, Input=outcome.continue_input,
+                        Version="", OrchestrationInstance={"InstanceId": current.instance_id,
+                                                           "ExecutionId": execution_id})
+        self._post(current.instance_id, execution_id, started)
+
+    def _append_history(self, instance_id: str, start: int, events: list[dict[str, Any]]) -> None:
+        self.db.executemany(
+            "INSERT INTO history (instance_id, seq, event) VALUES (?,?,?)",
+            [(instance_id, start + i, json.dumps(e)) for i, e in enumerate(events)],
+        )
+
+    def _set_status(self, current: Instance, status: str, output: Any, custom_status: Any) -> None:
+        """Update status; a terminal status drops pending work and notifies the parent."""
+        self.db.execute(
+            "UPDATE instances SET status = ?, output = ?, custom_status = ?, last_updated_time = ? "
+            "WHERE instance_id = ?",
+            (status, _dump(output), _dump(custom_status), iso(utc_now()), current.instance_id))
+        if status not in TERMINAL:
+            return
+        self.db.execute("DELETE FROM inbox WHERE instance_id = ?", (current.instance_id,))
+        self.db.execute("DELETE FROM activities WHERE instance_id = ?", (current.instance_id,))
+        if current.parent_instance_id and current.parent_execution_id:
+            now = utc_now()
+            if status == "Completed":
+                note = event(EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED, now,
+                             TaskScheduledId=current.parent_task_id, Result=_dump(output))
+            else:
+                note = event(EventType.SUB_ORCHESTRATION_INSTANCE_FAILED, now,
+                             TaskScheduledId=current.parent_task_id,
+                             Reason=str(output) if output is not None else status, Details="")
+            self._post(current.parent_instance_id, current.parent_execution_id, note)
+
+    def mark_running(self, instance_id: str) -> None:
+        with self._tx():
+            self.db.execute("UPDATE instances SET status = 'Running', last_updated_time = ? "
+                            "WHERE instance_id = ? AND status = 'Pending'", (iso(utc_now()), instance_id))
+
+    # --- activities --------------------------------------------------------------------------
+
+    def pending_activities(self, exclude: Iterable[int], limit: int) -> list[Activity]:
+        """Queued activities not already running in this process, oldest first."""
+        busy = set(exclude)
+        rows = self.db.execute(
+            "SELECT id, instance_id, task_id, name, input FROM activities ORDER BY id LIMIT ?",
+            (limit + len(busy),)).fetchall()
+        return [Activity(**dict(r)) for r in rows if r["id"] not in busy][:limit]
+
+    def complete_activity(self, activity_id: int, outcome: dict[str, Any]) -> bool:
+        """Remove the work item and post its TaskCompleted/TaskFailed in one transaction."""
+        with self._tx():
+            row = self.db.execute("SELECT instance_id, execution_id FROM activities WHERE id = ?",
+                                  (activity_id,)).fetchone()
+            if row is None:
+                return False
+            self.db.execute("DELETE FROM activities WHERE id = ?", (activity_id,))
+            self._post(row["instance_id"], row["execution_id"], outcome)
+        return True
+
+    # --- management API ----------------------------------------------------------------------
+
+    def history(self, instance_id: str) -> list[dict[str, Any]]:
+        return [json.loads(r[0]) for r in self.db.execute(
+            "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
+
+    def query(self, *, statuses: list[str] | None = None, created_from: datetime | None = None,
+              created_to: datetime | None = None, prefix: str | None = None,
+              limit: int | None = None) -> list[Instance]:
+        """Instances matching every given filter, oldest first."""
+        sql, args = "SELECT * FROM instances WHERE 1=1", []
+        if statuses:
+            sql += f" AND status IN ({','.join('?' * len(statuses))})"
+            args += statuses
+        if created_from:
+            sql += " AND created_time >= ?"
+            args.append(iso(created_from))
+        if created_to:
+            sql += " AND created_time <= ?"
+            args.append(iso(created_to))
+        if prefix:
+            sql += " AND substr(instance_id, 1, ?) = ?"
+            args += [len(prefix), prefix]
+        sql += " ORDER BY created_time"
+        if limit:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [Instance(**dict(r)) for r in self.db.execute(sql, args)]
+
+    def terminate(self, instance_id: str, reason: str) -> str:
+        """'ok', 'missing' or 'gone' (already finished), like the HTTP API's 202/404/410."""
+        with self._tx():
+            current = self.get(instance_id)
+            if current is None:
+                return "missing"
+            if current.status in TERMINAL:
+                return "gone"
+            self._append_history(instance_id, self._history_length(instance_id),
+                                 [event(EventType.EXECUTION_TERMINATED, utc_now(), Input=reason)])
+            self._set_status(current, "Terminated", reason, _load(current.custom_status))
+        return "ok"
+
+    def raise_event(self, instance_id: str, name: str, data_json: str | None) -> str:
+        """'ok', 'missing' or 'gone'; queues an EventRaised message."""
+        with self._tx():
+            current = self.get(instance_id)
+            if current is None:
+                return "missing"
+            if current.status in TERMINAL:
+                return "gone"
+            self._post(instance_id, current.execution_id,
+                       event(EventType.EVENT_RAISED, utc_now(), Name=name, Input=data_json))
+        return "ok"
+
+    def purge(self, instance_ids: list[str]) -> int:
+        """Delete finished instances with their history; running ones are left alone."""
+        deleted = 0
+        with self._tx():
+            for instance_id in instance_ids:
+                current = self.get(instance_id)
+                if current is not None and current.status in TERMINAL:
+                    self._delete_instance(instance_id)
+                    deleted += 1
+        return deleted
+
+    def _history_length(self, instance_id: str) -> int:
+        row = self.db.execute("SELECT COALESCE(MAX(seq), -1) FROM history WHERE instance_id = ?",
+                              (instance_id,)).fetchone()
+        return int(row[0]) + 1
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE .. COMMIT, or ROLLBACK on error; re-entrant within one thread."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        self.owner = False
+
+    def __enter__(self) -> None:
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.owner = True
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if self.owner:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
