@@ -69,3 +69,12 @@ def merge(results: list[CategoryResult]) -> CategoryResult:
     if all(r["status"] == CategoryStatus.SKIPPED for r in results):
         return CategoryResult(status=CategoryStatus.SKIPPED, count=0, error=results[0]["error"])
     return complete(count)
+
+
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """A service answer that retrying will not change (4xx other than 408/429); anything else may be transient."""
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and 400 <= status < 500 and status not in TRANSIENT_STATUS

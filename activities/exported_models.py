@@ -1,0 +1,15 @@
+"""Activity of the exported_models category."""
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from dsr.export import tasks
+from dsr.export.job import run_task
+
+bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="payload")
+def export_models(payload: dict[str, Any]) -> dict[str, Any]:
+    return run_task(payload, tasks.exported_models)

@@ -1,0 +1,34 @@
+"""One Training API client per configured resource and process, sharing a rate limiter per endpoint."""
+
+from __future__ import annotations
+
+import threading
+
+from customvision import TrainingClient
+from dsr.settings import ResourceConfig
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str, str | None], TrainingClient] = {}
+
+
+def training_client(resource: ResourceConfig) -> TrainingClient:
+    """The client for `resource` (Training-Key when configured, else Entra ID), built once per process."""
+    key = (resource.alias, resource.endpoint, resource.training_key)
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _new_client(resource)
+            _clients[key] = client
+        return client
+
+
+def _new_client(resource: ResourceConfig) -> TrainingClient:
+    if resource.training_key:
+        from azure.core.credentials import AzureKeyCredential
+
+        credential: object = AzureKeyCredential(resource.training_key)
+    else:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+    return TrainingClient(resource.endpoint, credential, tps=resource.tps)

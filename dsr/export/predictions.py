@@ -1,0 +1,67 @@
+"""Stored predictions: pages of QueryPredictions (continuation tokens) to part files, then predictions.jsonl."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypedDict
+
+from customvision import TrainingClient
+from dsr.envelope import CategoryResult, complete
+from dsr.export import paths
+from dsr.export.copier import Copier
+from dsr.export.simple import IMAGE_URI_FIELDS
+from dsr.redact import without_uris
+from dsr.sink import ExportSink
+
+CHUNK = 1024  # predictions per activity call
+COPY_WORKERS = 16
+
+
+class PredictionChunk(TypedDict):
+    """What one chunk did, and the continuation token (opaque JSON text) that goes on; None when done."""
+
+    count: int
+    token: str | None
+
+
+def export_prediction_chunk(
+    client: TrainingClient,
+    copier: Copier,
+    work: ExportSink,
+    project_id: str,
+    chunk: int,
+    token: str | None,
+    *,
+    limit: int = CHUNK,
+) -> PredictionChunk:
+    """Export up to about `limit` stored predictions from `token` on, each with its image copied."""
+    predictions: list[dict[str, Any]] = []
+    pages = client.query_predictions(project_id).by_page(continuation_token=token)
+    for page in pages:
+        predictions.extend(page)
+        if len(predictions) >= limit:
+            break
+    next_token = pages.continuation_token if len(predictions) >= limit else None
+
+    def copy(prediction: dict[str, Any]) -> dict[str, Any]:
+        line = without_uris(prediction, IMAGE_URI_FIELDS)
+        uri = prediction.get("originalImageUri")
+        if uri:
+            line["file"] = copier.copy(uri, paths.prediction_image_stem(project_id, prediction["id"]))
+        return line
+
+    with ThreadPoolExecutor(max_workers=COPY_WORKERS) as pool:
+        lines = list(pool.map(copy, predictions))
+    work.write_lines(paths.prediction_part(project_id, chunk), lines)
+    return PredictionChunk(count=len(lines), token=next_token)
+
+
+def finalize_predictions(sink: ExportSink, work: ExportSink, project_id: str, chunks: int) -> CategoryResult:
+    """Concatenate the part files into predictions.jsonl."""
+
+    def lines() -> Any:
+        for chunk in range(chunks):
+            yield from work.read_lines(paths.prediction_part(project_id, chunk))
+
+    _, count = sink.write_lines(paths.predictions_jsonl(project_id), lines())
+    return complete(count)

@@ -1,0 +1,106 @@
+"""The data-request orchestrator: plan, fan out one sub-orchestration per project, then manifest or receipt."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import azure.durable_functions as df
+
+from activities import account, manifest, projects
+from dsr.categories import Category, Operation
+from dsr.envelope import failed, merge, skipped
+from orchestrators.calls import call_guarded
+from orchestrators.export_project import export_project_orchestrator
+from orchestrators.progress import progress_status
+
+bp = df.Blueprint()
+
+PROJECT_BATCH = 10  # project sub-orchestrations in flight at once
+
+
+@bp.orchestration_trigger(context_name="context")
+def data_request(context: df.DurableOrchestrationContext) -> Any:
+    return data_request_flow(context)
+
+
+def data_request_flow(context: Any) -> Generator[Any, Any, dict[str, Any]]:
+    """Input `{"request": DataRequest.to_dict(), "receivedAt"}`; output: the summary with per-category results."""
+    request = context.get_input()["request"]
+    if request["operation"] != Operation.EXPORT:
+        raise ValueError(f"operation {request['operation']!r} is not supported yet")
+    return (yield from export_flow(context, request))
+
+
+def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
+    """Export every requested category, then write index.html and manifest.json (last)."""
+    started_at = _now(context)
+    request_id, alias = request["requestId"], request["resource"]
+    categories: list[str] = list(request["categories"])
+    project_categories = [c for c in categories if c != Category.ACCOUNT]
+    base = {"requestId": request_id, "resource": alias}
+    done: dict[str, int] = {}
+    totals: dict[str, int] = {Category.ACCOUNT: 1} if Category.ACCOUNT in categories else {}
+    per_category: dict[str, list[dict[str, Any]]] = {c: [] for c in categories}
+    context.set_custom_status(progress_status("planning", categories, done, totals))
+
+    if Category.ACCOUNT in categories:
+        per_category[Category.ACCOUNT].append((yield from call_guarded(context, account.export_account, base)))
+        done[Category.ACCOUNT] = 1
+
+    plan = {"status": "complete", "projects": []}
+    if project_categories:
+        plan = yield from call_guarded(context, projects.plan_request, {**base, "projects": request.get("projects")})
+        for category in project_categories:
+            totals[category] = len(plan.get("projects") or [])
+        if plan["status"] != "complete":
+            for category in project_categories:
+                per_category[category].append(plan)
+
+    project_ids: list[str] = plan.get("projects") or []
+    context.set_custom_status(progress_status("exporting", categories, done, totals))
+    for start in range(0, len(project_ids), PROJECT_BATCH):
+        batch = project_ids[start : start + PROJECT_BATCH]
+        tasks = [
+            context.call_sub_orchestrator(
+                export_project_orchestrator,
+                {**base, "projectId": pid, "categories": project_categories},
+                f"{request_id}--{pid}",
+            )
+            for pid in batch
+        ]
+        try:
+            outcomes = yield context.task_all(tasks)
+        except Exception as exc:
+            outcomes = [{c: dict(failed("SubOrchestrationFailed", str(exc))) for c in project_categories}] * len(batch)
+        for outcome in outcomes:
+            for category in project_categories:
+                per_category[category].append(outcome.get(category) or dict(failed("Missing", "no result")))
+                done[category] = done.get(category, 0) + 1
+        context.set_custom_status(progress_status("exporting", categories, done, totals))
+
+    summary = {c: dict(merge(r)) if r else dict(skipped("no projects to export")) for c, r in per_category.items()}
+    context.set_custom_status(progress_status("writing manifest", categories, done, totals))
+    manifest_input = {**base, "startedAt": started_at, "completedAt": _now(context), "categories": summary}
+    written = yield from call_guarded(context, manifest.write_manifest, manifest_input)
+    context.set_custom_status(progress_status("done", categories, done, totals))
+    return {
+        "requestId": request_id,
+        "operation": Operation.EXPORT.value,
+        "resource": alias,
+        "status": "failed" if written.get("status") == "failed" else _overall(summary),
+        "categories": summary,
+        "missingProjects": plan.get("missing") or [],
+        "manifestPath": f"{request_id}/manifest.json" if written.get("status") != "failed" else None,
+        "manifest": written,
+        "receiptPath": None,
+        "receipt": None,
+    }
+
+
+def _overall(summary: dict[str, dict[str, Any]]) -> str:
+    return "completed_with_errors" if any(r["status"] == "failed" for r in summary.values()) else "completed"
+
+
+def _now(context: Any) -> str:
+    return context.current_utc_datetime.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

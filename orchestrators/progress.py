@@ -1,0 +1,13 @@
+"""Per-category progress shown in the orchestration's custom status: done/total per category."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def progress_status(phase: str, categories: list[str], done: dict[str, int], totals: dict[str, int]) -> dict[str, Any]:
+    """The custom status payload: `{"phase", "progress": {category: {"done", "total"}}}`."""
+    return {
+        "phase": phase,
+        "progress": {c: {"done": done.get(c, 0), "total": totals.get(c, 0)} for c in categories},
+    }
