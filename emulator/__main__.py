@@ -1,0 +1,70 @@
+"""`python -m emulator --port PORT [--seed NAME] ...`: serve the Training API emulator until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from emulator.app import create_app
+from emulator.config import DEFAULT_STORAGE, DEFAULT_TRAINING_KEY, Config
+from emulator.runtime import RUNTIME
+from emulator.seed import SeedError, plans_for
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Config:
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--seed", default="demo", help="demo | empty | synthetic:projects=P,images=N")
+    parser.add_argument("--training-key", default=DEFAULT_TRAINING_KEY)
+    parser.add_argument("--storage-connection-string", default=DEFAULT_STORAGE)
+    parser.add_argument("--container", default="customvision-emulator", help="blob container for image bytes")
+    parser.add_argument("--tps", type=float, default=10.0, help="Training API calls per second (0: unlimited)")
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of calls answered 429/500/503/drop")
+    parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--sas-ttl-minutes", type=int, default=60)
+    args = parser.parse_args(argv)
+    try:
+        plans_for(args.seed)
+    except SeedError as exc:
+        parser.error(str(exc))
+    if not 0 <= args.fault_rate <= 1:
+        parser.error("--fault-rate must be between 0 and 1")
+    return Config(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        training_key=args.training_key,
+        storage_connection_string=args.storage_connection_string,
+        container=args.container,
+        tps=args.tps,
+        latency_ms=args.latency_ms,
+        fault_rate=args.fault_rate,
+        fault_seed=args.fault_seed,
+        sas_ttl_minutes=args.sas_ttl_minutes,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    config = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(config)
+
+    def ready(_: str) -> None:
+        store = app[RUNTIME].store
+        print(
+            f"emulator listening on http://{config.host}:{config.port} "
+            f"(seed {config.seed}, {len(store.projects)} projects, {store.image_count()} images)",
+            flush=True,
+        )
+
+    web.run_app(app, host=config.host, port=config.port, print=ready, access_log=None, handle_signals=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The aiohttp app: one route table served under each API version prefix, gates and error shaping."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from emulator import errors
+from emulator.config import Config
+from emulator.handlers import admin, images, iterations, predictions, projects, tags
+from emulator.runtime import RUNTIME, Runtime, runtime
+
+log = logging.getLogger("emulator")
+
+PREFIXES = ("/customvision/v3.3/training", "/customvision/v3.4-preview/training")
+ADMIN_PREFIX = "emulator."  # route names of the test-only endpoints
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+P = "/projects/{projectId}"
+IT = P + "/iterations/{iterationId}"
+
+# (method, path under the version prefix, handler, operationId from the spec)
+ROUTES: list[tuple[str, str, Handler, str]] = [
+    ("GET", "/projects", projects.get_projects, "GetProjects"),
+    ("GET", P, projects.get_project, "GetProject"),
+    ("DELETE", P, projects.delete_project, "DeleteProject"),
+    ("GET", P + "/export", projects.export_project, "ExportProject"),
+    ("GET", P + "/artifacts", projects.get_artifact, "GetArtifact"),
+    ("POST", P + "/train", iterations.train_project, "TrainProject"),
+    ("GET", P + "/iterations", iterations.get_iterations, "GetIterations"),
+    ("GET", IT, iterations.get_iteration, "GetIteration"),
+    ("DELETE", IT, iterations.delete_iteration, "DeleteIteration"),
+    ("POST", IT + "/publish", iterations.publish_iteration, "PublishIteration"),
+    ("DELETE", IT + "/publish", iterations.unpublish_iteration, "UnpublishIteration"),
+    ("GET", IT + "/performance", iterations.get_iteration_performance, "GetIterationPerformance"),
+    ("GET", IT + "/performance/images", iterations.get_image_performances, "GetImagePerformances"),
+    ("GET", IT + "/performance/images/count", iterations.get_image_performance_count, "GetImagePerformanceCount"),
+    ("GET", IT + "/export", iterations.get_exports, "GetExports"),
+    ("POST", IT + "/export", iterations.export_iteration, "ExportIteration"),
+    ("GET", P + "/tags", tags.get_tags, "GetTags"),
+    ("POST", P + "/tags", tags.create_tag, "CreateTag"),
+    ("GET", P + "/tags/{tagId}", tags.get_tag, "GetTag"),
+    ("DELETE", P + "/tags/{tagId}", tags.delete_tag, "DeleteTag"),
+    ("GET", P + "/images", images.get_images, "GetImages"),
+    ("POST", P + "/images", images.create_images_from_data, "CreateImagesFromData"),
+    ("DELETE", P + "/images", images.delete_images, "DeleteImages"),
+    ("GET", P + "/images/count", images.get_image_count, "GetImageCount"),
+    ("GET", P + "/images/id", images.get_images_by_ids, "GetImagesByIds"),
+    ("GET", P + "/images/tagged", images.get_tagged_images, "GetTaggedImages"),
+    ("GET", P + "/images/tagged/count", images.get_tagged_image_count, "GetTaggedImageCount"),
+    ("GET", P + "/images/untagged", images.get_untagged_images, "GetUntaggedImages"),
+    ("GET", P + "/images/untagged/count", images.get_untagged_image_count, "GetUntaggedImageCount"),
+    ("POST", P + "/predictions/query", predictions.query_predictions, "QueryPredictions"),
+    ("DELETE", P + "/predictions", predictions.delete_prediction, "DeletePrediction"),
+]
+
+ADMIN_ROUTES: list[tuple[str, str, Handler, str]] = [
+    ("GET", "/_emulator/state", admin.get_state, "emulator.state"),
+    ("GET", "/_emulator/stats", admin.get_stats, "emulator.stats"),
+    ("GET", "/_emulator/faults", admin.get_faults, "emulator.faults.get"),
+    ("POST", "/_emulator/faults", admin.set_faults, "emulator.faults.set"),
+    ("POST", "/_emulator/reset", admin.reset, "emulator.reset"),
+]
+
+
+def _operation(request: web.Request) -> str | None:
+    """The spec's operationId of the matched route (admin routes: their `emulator.` name)."""
+    route = request.match_info.route
+    return getattr(route, "name", None)
+
+
+class DropConnection(Exception):
+    """Raised after the transport is closed on purpose: no response must be written."""
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Shape every failure as a `CustomVisionError {code, message}`."""
+    try:
+        return await handler(request)
+    except errors.ApiError as exc:
+        return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = errors.code_for_status(exc.status)
+        return web.json_response({"code": code, "message": exc.reason}, status=exc.status, headers=exc.headers)
+    except (DropConnection, asyncio.CancelledError):
+        raise
+    except Exception:
+        log.exception("unhandled error in %s", _operation(request))
+        return web.json_response({"code": "ErrorUnknown", "message": "An internal error occurred."}, status=500)
+
+
+@web.middleware
+async def gate_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Auth for every known route; for Training API calls also counting, throttling and faults."""
+    operation = _operation(request)
+    if operation is None:
+        return await handler(request)
+    rt = runtime(request)
+    is_api = not operation.startswith(ADMIN_PREFIX)
+    if is_api:
+        rt.stats.calls += 1
+        rt.stats.by_operation[operation] += 1
+    if request.headers.get("Training-Key") != rt.config.training_key:
+        raise errors.ApiError(
+            401,
+            errors.UNAUTHORIZED,
+            "Access denied due to invalid subscription key or wrong API endpoint. "
+            "Make sure to provide a valid key for an active subscription.",
+        )
+    if not is_api:
+        return await handler(request)
+    if not rt.bucket.try_take():
+        rt.stats.throttled += 1
+        raise errors.throttled()
+    await _inject_faults(request, rt, operation)
+    return await handler(request)
+
+
+async def _inject_faults(request: web.Request, rt: Runtime, operation: str) -> None:
+    settings = rt.faults.settings
+    if settings.latency_ms:
+        await asyncio.sleep(settings.latency_ms / 1000)
+    rule = rt.faults.denied(request.match_info.get("projectId", "").lower() or None, operation)
+    if rule is not None:
+        raise errors.ApiError(
+            rule.status, errors.code_for_status(rule.status), f"{operation} is denied (emulator rule)."
+        )
+    kind = rt.faults.pick()
+    if kind is None:
+        return
+    rt.stats.faults += 1
+    if kind == "drop":
+        if request.transport is not None:
+            request.transport.close()
+        raise DropConnection
+    if kind == "429":
+        rt.stats.throttled += 1
+        raise errors.throttled()
+    raise errors.ApiError(int(kind), "ErrorUnknown", f"Injected fault: HTTP {kind}.")
+
+
+def _api_app() -> web.Application:
+    api = web.Application()
+    for method, path, handler, operation in ROUTES:
+        api.router.add_route(method, path, handler, name=operation)
+    return api
+
+
+def create_app(config: Config) -> web.Application:
+    """The emulator app; seeding and blob storage start in its cleanup context."""
+    app = web.Application(middlewares=[error_middleware, gate_middleware], client_max_size=8 * 1024 * 1024)
+    rt = Runtime(config)
+    app[RUNTIME] = rt
+    for prefix in PREFIXES:
+        app.add_subapp(prefix, _api_app())
+    for method, path, handler, name in ADMIN_ROUTES:
+        app.router.add_route(method, path, handler, name=name)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await rt.start()
+        yield
+        await rt.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

@@ -1,0 +1,148 @@
+"""Image, prediction and export bytes in Blob storage (Azurite by default), with read-only SAS links."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from urllib.parse import quote
+
+import aiohttp
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob import BlobSasPermissions, ContainerSasPermissions, generate_blob_sas, generate_container_sas
+from azure.storage.blob.aio import BlobServiceClient
+
+from emulator.model import StoredBlob
+
+# The SDK logs request URLs; ours carry SAS signatures, which must never reach a log.
+logging.getLogger("azure").setLevel(logging.WARNING)
+
+UPLOAD_CONCURRENCY = 32
+SAS_WINDOW = timedelta(minutes=5)  # links made within one window share an expiry, so they can be cached
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Bytes waiting to be written, and the record they become."""
+
+    blob: StoredBlob
+    data: bytes
+
+
+def make_upload(name: str, data: bytes, content_type: str) -> Upload:
+    """An Upload whose record carries the real size and sha256 of `data`."""
+    return Upload(StoredBlob(name, len(data), hashlib.sha256(data).hexdigest(), content_type), data)
+
+
+class BlobStore:
+    """One container and a per-run name prefix; bulk writes go straight to the REST API with a container SAS."""
+
+    def __init__(self, connection_string: str, container: str, prefix: str, *, sas_ttl: timedelta) -> None:
+        self.container = container
+        self.prefix = prefix.strip("/")
+        self.sas_ttl = sas_ttl
+        self._service = BlobServiceClient.from_connection_string(connection_string)
+        self._account = self._service.account_name
+        self._key = self._service.credential.account_key
+        self._container_url = self._service.get_container_client(container).url
+        self._http: aiohttp.ClientSession | None = None
+        self._write_sas = ""
+        self._sign = lru_cache(maxsize=200_000)(self._sign_uncached)
+
+    async def start(self) -> None:
+        """Create the container if needed and open the HTTP session used for bulk operations."""
+        with contextlib.suppress(ResourceExistsError):
+            await self._service.create_container(self.container)
+        self._write_sas = generate_container_sas(
+            self._account,
+            self.container,
+            account_key=self._key,
+            permission=ContainerSasPermissions(read=True, write=True, create=True, delete=True),
+            expiry=datetime.now(UTC) + timedelta(days=7),
+        )
+        self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=UPLOAD_CONCURRENCY))
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        await self._service.close()
+
+    def _url(self, name: str) -> str:
+        return f"{self._container_url}/{quote(self.full_name(name))}"
+
+    def full_name(self, name: str) -> str:
+        return f"{self.prefix}/{name}"
+
+    async def put_many(self, uploads: Iterable[Upload]) -> None:
+        """Write every upload, UPLOAD_CONCURRENCY at a time."""
+        await self._bounded(self._put(u) for u in uploads)
+
+    async def delete_many(self, blobs: Iterable[StoredBlob]) -> None:
+        """Delete blobs; ones already gone count as deleted."""
+        await self._bounded(self._delete(b.name) for b in {b.name: b for b in blobs}.values())
+
+    async def read(self, name: str) -> bytes | None:
+        """The bytes of a blob, or None when it does not exist."""
+        assert self._http is not None, "start() first"
+        async with self._http.get(f"{self._url(name)}?{self._write_sas}") as resp:
+            if resp.status == 404:
+                return None
+            resp.raise_for_status()
+            return await resp.read()
+
+    def read_url(self, name: str, now: datetime | None = None) -> str:
+        """A read-only SAS link to a blob that expires `sas_ttl` after the current window."""
+        now = now or datetime.now(UTC)
+        window = int(now.timestamp() // SAS_WINDOW.total_seconds())
+        return self._sign(name, window)
+
+    def _sign_uncached(self, name: str, window: int) -> str:
+        start = datetime.fromtimestamp(window * SAS_WINDOW.total_seconds(), UTC)
+        sas = generate_blob_sas(
+            self._account,
+            self.container,
+            self.full_name(name),
+            account_key=self._key,
+            permission=BlobSasPermissions(read=True),
+            start=start - timedelta(minutes=5),
+            expiry=start + SAS_WINDOW + self.sas_ttl,
+        )
+        return f"{self._url(name)}?{sas}"
+
+    async def _put(self, upload: Upload) -> None:
+        assert self._http is not None, "start() first"
+        headers = {"x-ms-blob-type": "BlockBlob", "x-ms-blob-content-type": upload.blob.content_type}
+        url = f"{self._url(upload.blob.name)}?{self._write_sas}"
+        for attempt in range(5):
+            async with self._http.put(url, data=upload.data, headers=headers) as resp:
+                if resp.status < 300:
+                    return
+                if resp.status < 500 or attempt == 4:
+                    raise RuntimeError(f"blob upload failed with HTTP {resp.status}")
+            await asyncio.sleep(0.2 * (attempt + 1))
+
+    async def _delete(self, name: str) -> None:
+        assert self._http is not None, "start() first"
+        async with self._http.delete(f"{self._url(name)}?{self._write_sas}") as resp:
+            if resp.status not in (200, 202, 404):
+                raise RuntimeError(f"blob delete failed with HTTP {resp.status}")
+
+    @staticmethod
+    async def _bounded(coros: Iterable) -> None:
+        semaphore = asyncio.Semaphore(UPLOAD_CONCURRENCY)
+
+        async def run(coro) -> None:  # type: ignore[no-untyped-def]
+            async with semaphore:
+                await coro
+
+        tasks = [asyncio.ensure_future(run(c)) for c in coros]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()

@@ -1,0 +1,44 @@
+"""Test-only endpoints under `/_emulator`: ground truth, counters, fault settings, reset."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from emulator.errors import bad_request
+from emulator.faults import parse_settings
+from emulator.runtime import runtime
+from emulator.seed import SeedError
+from emulator.state import state
+
+
+async def get_state(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    return web.json_response(state(rt.store, rt.seed))
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    return web.json_response(runtime(request).stats.to_json())
+
+
+async def get_faults(request: web.Request) -> web.Response:
+    return web.json_response(runtime(request).faults.settings.to_json())
+
+
+async def set_faults(request: web.Request) -> web.Response:
+    """Replace fault settings at run time; keys left out keep their value."""
+    rt = runtime(request)
+    try:
+        rt.faults.settings = parse_settings(await request.json(), rt.faults.settings)
+    except ValueError as exc:
+        raise bad_request("BadRequestInvalid", str(exc)) from None
+    return web.json_response(rt.faults.settings.to_json())
+
+
+async def reset(request: web.Request) -> web.Response:
+    """Rebuild the dataset from `seed` (default: the current one) and zero the counters."""
+    rt = runtime(request)
+    try:
+        await rt.reseed(request.query.get("seed") or rt.seed)
+    except SeedError as exc:
+        raise bad_request("BadRequestInvalid", str(exc)) from None
+    return web.json_response({"seed": rt.seed, "projects": len(rt.store.projects), "images": rt.store.image_count()})

@@ -1,0 +1,161 @@
+"""Images: list (workspace or an iteration's snapshot), count, by id, create from data, delete."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from emulator import images as pictures
+from emulator import odata, render, store
+from emulator.blobs import make_upload
+from emulator.errors import bad_request
+from emulator.model import Image, ImageTag, Project
+from emulator.params import MAX_TAKE, choice, flag, optional_uuid, order_by, project_id, take_skip, uuid_list
+from emulator.runtime import Runtime, runtime
+
+TAGGING = ("All", "Tagged", "Untagged")
+
+
+def _scope(request: web.Request) -> tuple[Runtime, Project, str | None, dict[str, Image]]:
+    rt = runtime(request)
+    project = rt.store.project(project_id(request))
+    iteration_id = optional_uuid(request, "iterationId")
+    return rt, project, iteration_id, rt.store.image_set(project, iteration_id)
+
+
+def _tag_filter(request: web.Request, limit: int | None) -> set[str]:
+    return set(uuid_list(request, "tagIds", limit=limit, exceeded_code="BadRequestExceededBatchSize") or ())
+
+
+def _where(request: web.Request) -> odata.Predicate | None:
+    text = request.query.get("$filter", "").strip()
+    if not text:
+        return None
+    try:
+        return odata.parse(text)
+    except ValueError as exc:
+        raise bad_request("BadRequestInvalid", f"Invalid $filter: {exc}.") from None
+
+
+def _page(request: web.Request, rt: Runtime, project: Project, iteration_id: str | None, found: list[Image]):  # type: ignore[no-untyped-def]
+    take, skip = take_skip(request)
+    page = store.ordered(found, order_by(request))[skip : skip + take]
+    tags = rt.store.tag_set(project, iteration_id)
+    return web.json_response([render.image(i, tags, rt.link) for i in page])
+
+
+async def get_images(request: web.Request) -> web.Response:
+    rt, project, iteration_id, image_set = _scope(request)
+    tagging = choice(request, "taggingStatus", TAGGING, "All")
+    found = store.select(image_set.values(), tagging=tagging, tag_ids=_tag_filter(request, 20), where=_where(request))
+    return _page(request, rt, project, iteration_id, found)
+
+
+async def get_tagged_images(request: web.Request) -> web.Response:
+    rt, project, iteration_id, image_set = _scope(request)
+    found = store.select(image_set.values(), tagging="Tagged", tag_ids=_tag_filter(request, 20))
+    return _page(request, rt, project, iteration_id, found)
+
+
+async def get_untagged_images(request: web.Request) -> web.Response:
+    rt, project, iteration_id, image_set = _scope(request)
+    return _page(request, rt, project, iteration_id, store.select(image_set.values(), tagging="Untagged"))
+
+
+async def get_image_count(request: web.Request) -> web.Response:
+    _, _, _, image_set = _scope(request)
+    tagging = choice(request, "taggingStatus", TAGGING, "All")
+    found = store.select(image_set.values(), tagging=tagging, tag_ids=_tag_filter(request, None), where=_where(request))
+    return web.json_response(len(found))
+
+
+async def get_tagged_image_count(request: web.Request) -> web.Response:
+    _, _, _, image_set = _scope(request)
+    return web.json_response(
+        len(store.select(image_set.values(), tagging="Tagged", tag_ids=_tag_filter(request, None)))
+    )
+
+
+async def get_untagged_image_count(request: web.Request) -> web.Response:
+    _, _, _, image_set = _scope(request)
+    return web.json_response(len(store.select(image_set.values(), tagging="Untagged")))
+
+
+async def get_images_by_ids(request: web.Request) -> web.Response:
+    """The requested images that exist in the set, in the order asked; unknown ids are left out."""
+    rt, project, iteration_id, image_set = _scope(request)
+    ids = uuid_list(request, "imageIds", limit=MAX_TAKE, exceeded_code="BadRequestExceededBatchSize") or []
+    tags = rt.store.tag_set(project, iteration_id)
+    return web.json_response([render.image(image_set[i], tags, rt.link) for i in ids if i in image_set])
+
+
+async def delete_images(request: web.Request) -> web.Response:
+    """Delete by id (at most 256) or all; `allIterations` also removes the iterations' copies.
+
+    The spec answers 202 when `allImages` or `allIterations` is set (the service then deletes in the
+    background) and 204 otherwise; here the work is done before answering either way."""
+    rt = runtime(request)
+    project = rt.store.project(project_id(request))
+    ids = uuid_list(request, "imageIds", limit=MAX_TAKE, exceeded_code="BadRequestExceededBatchSize")
+    all_images, all_iterations = flag(request, "allImages"), flag(request, "allIterations")
+    if ids is None and not all_images:
+        raise bad_request("BadRequestRequiredParamIsNull", "Specify imageIds or allImages=true.")
+    blobs = rt.store.delete_images(project, None if all_images else ids, all_iterations=all_iterations)
+    await rt.blobs.delete_many(blobs)
+    return web.Response(status=202 if all_images or all_iterations else 204)
+
+
+async def _uploaded_files(request: web.Request) -> list[tuple[str, bytes]]:
+    """(name, bytes) of every file in a multipart body, or the raw body for application/octet-stream."""
+    if request.content_type.startswith("multipart/"):
+        files = []
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            files.append((getattr(part, "filename", None) or part.name or "", await part.read()))  # type: ignore[union-attr]
+        return files
+    return [("", await request.read())]
+
+
+async def create_images_from_data(request: web.Request) -> web.Response:
+    """Add uploaded images to the workspace; 207 with per-image status when any of them failed."""
+    rt = runtime(request)
+    project = rt.store.project(project_id(request))
+    tag_ids = uuid_list(request, "tagIds", limit=20, exceeded_code="BadRequestExceededBatchSize") or []
+    unknown = [t for t in tag_ids if t not in project.tags]
+    if unknown:
+        raise bad_request("BadRequestImageTags", f"Unknown tag ids: {', '.join(unknown)}.")
+    files = await _uploaded_files(request)
+    if not files or not any(data for _, data in files):
+        raise bad_request("BadRequestImageBatch", "No image data in the request.")
+    known = {i.original.sha256: i for i in project.images.values()}
+    results, uploads, added = [], [], []
+    for name, data in files:
+        try:
+            picture = pictures.inspect(data)
+        except ValueError:
+            results.append({"sourceUrl": name, "status": "ErrorImageFormat"})
+            continue
+        upload = make_upload("", data, picture.content_type)
+        if upload.blob.sha256 in known:
+            existing = known[upload.blob.sha256]
+            tags = project.tags
+            results.append({"sourceUrl": name, "status": "OKDuplicate", "image": render.image(existing, tags, rt.link)})
+            continue
+        image_id = rt.store.ids()
+        original = make_upload(f"{project.id}/images/{image_id}/original.{picture.ext}", data, picture.content_type)
+        uploads.append(original)
+        thumb = pictures.thumbnail(picture)
+        thumbnail = original
+        if thumb is not picture:
+            thumbnail = make_upload(f"{project.id}/images/{image_id}/thumbnail.jpg", thumb.data, thumb.content_type)
+            uploads.append(thumbnail)
+        now = rt.store.clock()
+        image = Image(image_id, now, picture.width, picture.height, original.blob, original.blob, thumbnail.blob)
+        image.tags = [ImageTag(t, now) for t in tag_ids]
+        added.append(image)
+        known[original.blob.sha256] = image
+        results.append({"sourceUrl": name, "status": "OK", "image": render.image(image, project.tags, rt.link)})
+    await rt.blobs.put_many(uploads)  # bytes first, so no listed image ever points at a missing blob
+    for image in added:
+        rt.store.add_image(project, image)
+    ok = all(r["status"] == "OK" for r in results)
+    return web.json_response({"isBatchSuccessful": ok, "images": results}, status=200 if ok else 207)

@@ -1,0 +1,78 @@
+"""Ground truth for tests: every project's images (workspace or iteration-only) with hashes, and the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.model import Project, StoredBlob, iso
+from emulator.store import Store
+
+
+def _blob(blob: StoredBlob) -> dict[str, Any]:
+    return {"size": blob.size, "sha256": blob.sha256, "contentType": blob.content_type}
+
+
+def project_state(project: Project) -> dict[str, Any]:
+    """One project: images with where they live, iterations, tags, stored predictions."""
+    holders: dict[str, list[str]] = {}
+    copies = {}
+    iterations = sorted(project.iterations.values(), key=lambda i: (i.created, i.id))
+    for iteration in iterations:
+        for image_id, image in iteration.images.items():
+            holders.setdefault(image_id, []).append(iteration.id)
+            copies.setdefault(image_id, image)
+    copies.update(project.images)
+    images = []
+    for image_id in sorted(copies):
+        image = copies[image_id]
+        images.append(
+            {
+                "id": image_id,
+                **_blob(image.original),
+                "inWorkspace": image_id in project.images,
+                "iterations": holders.get(image_id, []),
+                "tagIds": sorted(image.tag_ids()),
+                "regionCount": len(image.regions),
+                "metadata": dict(image.metadata),
+            }
+        )
+    return {
+        "id": project.id,
+        "name": project.name,
+        "type": project.kind.value,
+        "images": images,
+        "workspaceImageCount": len(project.images),
+        "iterations": [
+            {
+                "id": it.id,
+                "name": it.name,
+                "publishName": it.publish_name,
+                "published": it.published,
+                "imageIds": sorted(it.images),
+                "tagIds": sorted(it.tags),
+                "exports": [
+                    {
+                        "platform": e.platform,
+                        "flavor": e.flavor,
+                        "status": e.status,
+                        **(_blob(e.blob) if e.blob else {}),
+                    }
+                    for e in it.exports
+                ],
+            }
+            for it in iterations
+        ],
+        "tags": [
+            {"id": t.id, "name": t.name, "type": t.type}
+            for t in sorted(project.tags.values(), key=lambda t: (t.created, t.id))
+        ],
+        "predictions": [
+            {"id": p.id, "iterationId": p.iteration_id, "created": iso(p.created), **_blob(p.original)}
+            for p in sorted(project.predictions.values(), key=lambda p: (p.created, p.id))
+        ],
+    }
+
+
+def state(store: Store, seed: str) -> dict[str, Any]:
+    projects = sorted(store.projects.values(), key=lambda p: (p.created, p.id))
+    return {"seed": seed, "projects": [project_state(p) for p in projects]}
