@@ -195,7 +195,8 @@ def build_outcome(episode: Episode, result: protocol.OrchestratorResult, now: An
         return Outcome(new_history=episode_events + closing, status="Failed", output=message, custom_status=custom)
     if result.done and (plan.continue_as_new or _continues(result.actions)):
         return Outcome(new_history=[], status="Running", custom_status=custom, continued=True,
-                       continue_input=plan.continue_input if plan.continue_as_new else _continues(result.actions)[0])
+                       continue_input=_token(plan.continue_input if plan.continue_as_new
+                                             else _continues(result.actions)[0]))
     if result.done:
         closing = [event(EventType.ORCHESTRATOR_COMPLETED, now),
                    event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus="Completed",
@@ -225,7 +226,7 @@ def build_outcome(episode: Episode, result: protocol.OrchestratorResult, now: An
             outcome.new_history.append(event(EventType.SUB_ORCHESTRATION_INSTANCE_CREATED, now,
                                              event_id=item.task_id, Name=item.name, InstanceId=child_id,
                                              Input=item.input))
-            outcome.children.append(ChildStart(child_id, item.name, item.input, item.task_id))
+            outcome.children.append(ChildStart(child_id, item.name, _token(item.input), item.task_id))
     outcome.new_history.append(event(EventType.ORCHESTRATOR_COMPLETED, now))
     return outcome
 
@@ -233,3 +234,8 @@ def build_outcome(episode: Episode, result: protocol.OrchestratorResult, now: An
 def _continues(actions: list[dict[str, Any]]) -> list[str | None]:
     """Inputs of top-level ContinueAsNew actions (the SDK records it as a fire-and-forget action)."""
     return [a.get("input") for a in actions if int(a.get("actionType", -1)) == protocol.ActionType.CONTINUE_AS_NEW]
+
+
+def _token(sdk_json: str | None) -> str | None:
+    """Stored form of an input the SDK serialized: the JSON of that string, as the host keeps it."""
+    return None if sdk_json is None else json.dumps(sdk_json)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import azure.functions as func
+from azure.functions._durable_functions import df_dumps
 
 from devhost.engine import Engine
 from devhost.indexer import AppIndex, index
@@ -44,7 +45,7 @@ class LocalDurableHost:
 
     async def start_new(self, name: str, input_: Any = None, instance_id: str | None = None) -> str:
         instance_id = instance_id or uuid.uuid4().hex
-        payload = None if input_ is None else json.dumps(input_)
+        payload = None if input_ is None else json.dumps(df_dumps(input_))  # as the client posts it
         await self.engine.db(self.store.create, name, instance_id, payload)
         self.engine.wake()
         return instance_id

@@ -105,7 +105,11 @@ def build_context(
     input_json: str | None,
     parent_instance_id: str | None,
 ) -> str:
-    """The orchestration trigger payload: events before the last OrchestratorStarted are replays."""
+    """The orchestration trigger payload: events before the last OrchestratorStarted are replays.
+
+    `input_json` is the stored JSON of the input token: for inputs from the SDK (client, parent
+    orchestrator, continue-as-new) that token is itself a string of JSON, as in the real host.
+    """
     last_start = max((i for i, e in enumerate(history) if e["EventType"] == EventType.ORCHESTRATOR_STARTED), default=0)
     events = [{**e, "IsPlayed": i < last_start} for i, e in enumerate(history)]
     body = {
@@ -113,7 +117,7 @@ def build_context(
         "instanceId": instance_id,
         "isReplaying": last_start > 0,
         "parentInstanceId": parent_instance_id,
-        "input": input_json,
+        "input": None if input_json is None else json.loads(input_json),
         "upperSchemaVersion": SCHEMA_VERSION,
     }
     return json.dumps(body)
