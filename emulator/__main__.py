@@ -63,7 +63,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             flush=True,
         )
 
-    web.run_app(app, host=config.host, port=config.port, print=ready, access_log=None, handle_signals=True)
+    # 256 comma-separated ids make a ~10 KB request line; allow what Azure's front end allows.
+    web.run_app(
+        app,
+        host=config.host,
+        port=config.port,
+        print=ready,
+        access_log=None,
+        max_line_size=65536,
+        max_field_size=65536,
+    )
 
 
 if __name__ == "__main__":
