@@ -1,0 +1,159 @@
+"""What the request API does, in plain code: start a request once per requestId, look it up, cancel it.
+
+The triggers hand in an `Orchestrations` port (the Durable client, adapted) and turn the `Reply` into
+an HTTP response; everything that decides something lives here and is tested without a host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol, TypedDict
+
+from dsr.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
+from dsr.problems import FieldError, problem
+from dsr.request import DataRequest, RequestDict, RequestValidationError, is_request_id, parse_request
+from dsr.sas import manifest_sas_url
+from dsr.settings import Settings
+from dsr.status import TERMINAL_STATUSES, request_status
+
+log = logging.getLogger(__name__)
+
+CANCEL_REASON = "cancelled through DELETE /api/requests/{id}"
+
+
+class Orchestrations(Protocol):
+    """The Durable client as plain calls; statuses are plain dicts (dsr.status.DurableStatus), None if unknown."""
+
+    async def status(self, instance_id: str) -> dict[str, Any] | None: ...
+
+    async def start(self, instance_id: str, orchestration_input: OrchestrationInput) -> None: ...
+
+    async def terminate(self, instance_id: str, reason: str) -> None: ...
+
+
+class OrchestrationInput(TypedDict):
+    """The data_request orchestrator's input."""
+
+    request: RequestDict
+    receivedAt: str
+
+
+class Decision(StrEnum):
+    """What to do with a valid request, given what already runs under its requestId."""
+
+    START = "start"  # nothing has this id yet
+    EXISTING = "existing"  # the same request already started: answer with it, never run twice
+    CONFLICT = "conflict"  # the id is taken by a different request: refuse (409)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer in plain values; `check_status_for` means "the Durable check-status payload of this id"."""
+
+    status: int
+    body: Mapping[str, Any] | None = None
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    check_status_for: str | None = None
+
+
+def orchestration_input(request: DataRequest, *, now: datetime) -> OrchestrationInput:
+    """The orchestration input: the normalized request and when it was received (ISO-8601 UTC)."""
+    received = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    stamp = received.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return OrchestrationInput(request=request.to_dict(), receivedAt=stamp)
+
+
+def decide(request: DataRequest, existing: Mapping[str, Any] | None) -> Decision:
+    """START when the id is free; EXISTING when the stored input is the same request; else CONFLICT."""
+    if existing is None:
+        return Decision.START
+    stored = existing.get("input")
+    stored = stored.get("request") if isinstance(stored, Mapping) else None
+    try:
+        same = isinstance(stored, Mapping) and DataRequest.from_dict(stored).fingerprint() == request.fingerprint()
+    except (KeyError, TypeError, ValueError):  # an instance this API did not start, or an older input shape
+        same = False
+    return Decision.EXISTING if same else Decision.CONFLICT
+
+
+async def submit(
+    body: bytes,
+    *,
+    orchestrations: Orchestrations,
+    settings: Settings,
+    now: datetime,
+    new_id: Callable[[], str],
+) -> Reply:
+    """POST /api/requests: validate strictly, then start the orchestration unless this requestId already runs."""
+    try:
+        request = parse_request(body, settings=settings, new_id=new_id)
+    except RequestValidationError as exc:
+        title = "Request body too large" if exc.status == 413 else "Invalid request"
+        log.info("request refused (%s): %s", exc.status, ", ".join(p["field"] or "(body)" for p in exc.problems))
+        return problem_reply(exc.status, title, str(exc), errors=exc.problems)
+    decision = decide(request, await orchestrations.status(request.request_id))
+    if decision is Decision.START:
+        try:
+            await orchestrations.start(request.request_id, orchestration_input(request, now=now))
+        except Exception:
+            # Two identical requests racing: the other one started it. Anything else is a real failure.
+            existing = await orchestrations.status(request.request_id)
+            if existing is None:
+                raise
+            decision = decide(request, existing)
+    log.info("request %s (%s): %s", request.request_id, request.operation, decision)
+    if decision is Decision.CONFLICT:
+        reason = "is already used by a different request; use a new requestId"
+        return problem_reply(
+            409,
+            "Request id already used",
+            f"requestId {request.request_id!r} already identifies a request with a different body",
+            errors=[FieldError(field="/requestId", reason=reason)],
+        )
+    return Reply(202, check_status_for=request.request_id)
+
+
+async def lookup(request_id: str, *, orchestrations: Orchestrations, settings: Settings, now: datetime) -> Reply:
+    """GET /api/requests/{id}: status, progress, due date and, when done, the result with a manifest link."""
+    existing = await orchestrations.status(request_id) if is_request_id(request_id) else None
+    if existing is None:
+        return _not_found(request_id)
+
+    def sign(path: str) -> str | None:
+        try:
+            return manifest_sas_url(settings, path, now=now, hours=settings.sas_validity_hours)
+        except Exception as exc:  # the status is still worth answering without the link
+            log.warning("request %s: cannot sign the manifest link (%s)", request_id, type(exc).__name__)
+            return None
+
+    body = await asyncio.to_thread(request_status, existing, sign_manifest=sign)  # signing may call Entra ID
+    return Reply(200, body=body)
+
+
+async def cancel(request_id: str, *, orchestrations: Orchestrations) -> Reply:
+    """DELETE /api/requests/{id}: terminate a running request; 409 when it already finished."""
+    existing = await orchestrations.status(request_id) if is_request_id(request_id) else None
+    if existing is None:
+        return _not_found(request_id)
+    runtime_status = str(existing.get("runtimeStatus"))
+    if runtime_status in TERMINAL_STATUSES:
+        return problem_reply(409, "Request already finished", f"request {request_id!r} is {runtime_status}")
+    await orchestrations.terminate(request_id, CANCEL_REASON)
+    log.info("request %s: cancelled", request_id)
+    return Reply(202, body={"requestId": request_id, "status": "Terminating"})
+
+
+def problem_reply(status: int, title: str, detail: str, *, errors: list[FieldError] | None = None) -> Reply:
+    """A problem+json reply."""
+    return Reply(status, body=problem(status, title, detail, errors=errors), content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _not_found(request_id: str) -> Reply:
+    shown = request_id if is_request_id(request_id) else "(not a valid request id)"
+    return problem_reply(404, "Request not found", f"no request with id {shown}")

@@ -1,0 +1,164 @@
+"""The `GET /api/requests/{id}` answer, built from a Durable status dict by allow-list, never pass-through."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, NotRequired, TypedDict
+
+from dsr.categories import Category
+from dsr.redact import redact
+
+DUE_AFTER = timedelta(days=30)  # GDPR Art. 12(3): answer within one month of receipt
+MAX_TEXT = 500
+TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})  # nothing left to cancel
+
+# Keys that could hold a credential are dropped wherever they appear (e.g. inside a receipt).
+_SECRET_KEY = re.compile(r"(?i)(key|secret|password|passwd|token|credential|connectionstring|sig|sas)$")
+
+
+class DurableStatus(TypedDict, total=False):
+    """The Durable status fields, as plain JSON values (what the trigger reads from the SDK)."""
+
+    instanceId: str
+    runtimeStatus: str  # Pending, Running, Completed, Failed, Terminated, ...
+    createdTime: str | None
+    lastUpdatedTime: str | None
+    customStatus: Any
+    output: Any
+    input: Any
+
+
+class RequestStatus(TypedDict):
+    """What the status API returns."""
+
+    requestId: str
+    operation: str | None
+    resource: str | None
+    dryRun: bool
+    status: str
+    phase: NotRequired[str]
+    receivedAt: str | None
+    dueDate: str | None
+    lastUpdatedAt: str | None
+    progress: dict[str, dict[str, int | None]]
+    result: dict[str, Any] | None
+
+
+def request_status(status: Mapping[str, Any], *, sign_manifest: Callable[[str], str | None]) -> RequestStatus:
+    """The status answer; `sign_manifest(path)` makes the read-only link to a completed export's manifest."""
+    orchestration_input = _json(status.get("input"))
+    orchestration_input = orchestration_input if isinstance(orchestration_input, dict) else {}
+    request = orchestration_input.get("request") if isinstance(orchestration_input.get("request"), dict) else {}
+    request_id = _text(request.get("requestId")) or str(status.get("instanceId") or "")
+    received = _time(orchestration_input.get("receivedAt")) or _time(status.get("createdTime"))
+    runtime_status = str(status.get("runtimeStatus") or "Unknown")
+    custom = _json(status.get("customStatus"))
+    answer = RequestStatus(
+        requestId=request_id,
+        operation=_text(request.get("operation")),
+        resource=_text(request.get("resource")),
+        dryRun=request.get("dryRun") is True,
+        status=runtime_status,
+        receivedAt=_iso(received),
+        dueDate=_iso(received + DUE_AFTER) if received else None,
+        lastUpdatedAt=_iso(_time(status.get("lastUpdatedTime"))),
+        progress=_progress(custom),
+        result=None,
+    )
+    if isinstance(custom, dict) and _text(custom.get("phase")):
+        answer["phase"] = str(_text(custom.get("phase")))
+    if runtime_status == "Completed":
+        answer["result"] = _result(_json(status.get("output")), request_id, sign_manifest)
+    return answer
+
+
+def _progress(custom: Any) -> dict[str, dict[str, int | None]]:
+    progress = custom.get("progress") if isinstance(custom, dict) else None
+    if not isinstance(progress, dict):
+        return {}
+    known = {str(c) for c in Category}
+    return {
+        category: {"done": _count(counts.get("done")) or 0, "total": _count(counts.get("total"))}
+        for category, counts in progress.items()
+        if category in known and isinstance(counts, dict)
+    }
+
+
+def _result(output: Any, request_id: str, sign_manifest: Callable[[str], str | None]) -> dict[str, Any]:
+    output = output if isinstance(output, dict) else {}
+    categories = output.get("categories") if isinstance(output.get("categories"), dict) else {}
+    manifest_path = f"{request_id}/manifest.json"  # the one blob a link is ever signed for
+    receipt = output.get("receipt")
+    missing = output.get("missingProjects")
+    return {
+        "status": _text(output.get("status")),
+        "categories": {
+            str(category): _category(outcome)
+            for category, outcome in categories.items()
+            if category in {str(c) for c in Category} and isinstance(outcome, dict)
+        },
+        "missingProjects": [str(p) for p in missing if isinstance(p, str)] if isinstance(missing, list) else [],
+        "manifestUrl": sign_manifest(manifest_path) if output.get("manifestPath") == manifest_path else None,
+        "receipt": scrub(receipt) if isinstance(receipt, dict) else None,
+    }
+
+
+def _category(outcome: Mapping[str, Any]) -> dict[str, Any]:
+    error = outcome.get("error")
+    return {
+        "status": _text(outcome.get("status")),
+        "count": _count(outcome.get("count")) or 0,
+        "error": {"code": _text(error.get("code")), "message": _text(error.get("message"))}
+        if isinstance(error, dict)
+        else None,
+    }
+
+
+def scrub(value: Any) -> Any:
+    """A copy of a JSON value without keys that could hold a credential, and with secrets redacted from text."""
+    if isinstance(value, dict):
+        return {str(k): scrub(v) for k, v in value.items() if not _SECRET_KEY.search(str(k).replace("_", ""))}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    if isinstance(value, str):
+        return redact(value)
+    return value
+
+
+def _json(value: Any) -> Any:
+    """Durable hands inputs and outputs back as JSON text in some hosts, as parsed values in others."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _text(value: Any) -> str | None:
+    return redact(value)[:MAX_TEXT] if isinstance(value, str) else None
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """ISO-8601 UTC with a Z, to the second."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
