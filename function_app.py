@@ -5,9 +5,11 @@ import azure.functions as func
 
 from activities import account, exported_models, images, iterations, manifest, predictions, projects, tags
 from orchestrators import data_request, export_project
+from triggers import http_api
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 for module in (data_request, export_project, account, projects, iterations, tags, images, exported_models,
                predictions, manifest):
     app.register_functions(module.bp)
+app.register_functions(http_api.bp)

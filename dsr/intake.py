@@ -19,7 +19,7 @@ from dsr.problems import FieldError, problem
 from dsr.request import DataRequest, RequestDict, RequestValidationError, is_request_id, parse_request
 from dsr.sas import manifest_sas_url
 from dsr.settings import Settings
-from dsr.status import TERMINAL_STATUSES, request_status
+from dsr.status import TERMINAL_STATUSES, json_value, request_status
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def decide(request: DataRequest, existing: Mapping[str, Any] | None) -> Decision
     """START when the id is free; EXISTING when the stored input is the same request; else CONFLICT."""
     if existing is None:
         return Decision.START
-    stored = existing.get("input")
+    stored = json_value(existing.get("input"))
     stored = stored.get("request") if isinstance(stored, Mapping) else None
     try:
         same = isinstance(stored, Mapping) and DataRequest.from_dict(stored).fingerprint() == request.fingerprint()

@@ -49,13 +49,13 @@ class RequestStatus(TypedDict):
 
 def request_status(status: Mapping[str, Any], *, sign_manifest: Callable[[str], str | None]) -> RequestStatus:
     """The status answer; `sign_manifest(path)` makes the read-only link to a completed export's manifest."""
-    orchestration_input = _json(status.get("input"))
+    orchestration_input = json_value(status.get("input"))
     orchestration_input = orchestration_input if isinstance(orchestration_input, dict) else {}
     request = orchestration_input.get("request") if isinstance(orchestration_input.get("request"), dict) else {}
     request_id = _text(request.get("requestId")) or str(status.get("instanceId") or "")
     received = _time(orchestration_input.get("receivedAt")) or _time(status.get("createdTime"))
     runtime_status = str(status.get("runtimeStatus") or "Unknown")
-    custom = _json(status.get("customStatus"))
+    custom = json_value(status.get("customStatus"))
     answer = RequestStatus(
         requestId=request_id,
         operation=_text(request.get("operation")),
@@ -71,7 +71,7 @@ def request_status(status: Mapping[str, Any], *, sign_manifest: Callable[[str], 
     if isinstance(custom, dict) and _text(custom.get("phase")):
         answer["phase"] = str(_text(custom.get("phase")))
     if runtime_status == "Completed":
-        answer["result"] = _result(_json(status.get("output")), request_id, sign_manifest)
+        answer["result"] = _result(json_value(status.get("output")), request_id, sign_manifest)
     return answer
 
 
@@ -128,7 +128,7 @@ def scrub(value: Any) -> Any:
     return value
 
 
-def _json(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """Durable hands inputs and outputs back as JSON text in some hosts, as parsed values in others."""
     if isinstance(value, str):
         try:

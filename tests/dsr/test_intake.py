@@ -76,6 +76,7 @@ def test_decide() -> None:
     stored = {"input": {"request": req.to_dict(), "receivedAt": "x"}}
     assert decide(req, None) is Decision.START
     assert decide(req, stored) is Decision.EXISTING
+    assert decide(req, {"input": json.dumps(stored["input"])}) is Decision.EXISTING  # JSON text, as some hosts give
     assert decide(request({**EXPORT, "categories": ["images"]}), stored) is Decision.CONFLICT
     assert decide(req, {"input": None}) is Decision.CONFLICT
     assert decide(req, {"input": {"request": {"operation": "bogus"}}}) is Decision.CONFLICT
