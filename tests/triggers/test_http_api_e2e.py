@@ -1,0 +1,86 @@
+"""The HTTP API end to end: devhost serving the real app, the emulator, Azurite; driven like a client would."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from localstack.azurite import Azurite
+from localstack.devhost import Devhost
+from localstack.process import REPO_ROOT
+from tests.fixtures.devhost import DevhostFactory
+from tests.fixtures.emulator import EmulatorFactory
+
+pytestmark = pytest.mark.e2e
+CONTAINER = "http-api-e2e"
+
+
+@pytest.fixture
+def host(devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite) -> Devhost:
+    emulator = emulator_factory("demo", tps=1000)
+    env = {
+        "CUSTOMVISION_ENDPOINT": emulator.endpoint,
+        "CUSTOMVISION_TRAINING_KEY": emulator.training_key,
+        "CUSTOMVISION_RESOURCES": "{}",
+        "EXPORT_STORAGE_CONNECTION_STRING": azurite.connection_string,
+        "EXPORT_STORAGE_ACCOUNT_URL": "",
+        "EXPORT_CONTAINER": CONTAINER,
+        "RECEIPT_SIGNING_KEY": "e2e-receipt-key",
+        "AzureWebJobsStorage": azurite.connection_string,
+    }
+    return devhost_factory(REPO_ROOT, env=env)
+
+
+def wait_until_finished(host: Devhost, request_id: str, *, timeout: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = host.get(f"api/requests/{request_id}")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if body["status"] in ("Completed", "Failed", "Terminated"):
+            return body
+        time.sleep(0.25)
+    raise TimeoutError(f"request {request_id} still {body.get('status')!r}")
+
+
+def test_export_through_the_api(host: Devhost) -> None:
+    bad = host.post("api/requests", json={"operation": "delete", "confirm": "default", "dryrun": True})
+    assert bad.status_code == 400
+    assert bad.headers["Content-Type"].startswith("application/problem+json")
+    assert "/dryrun" in [e["field"] for e in bad.json()["errors"]]
+    assert host.get("api/requests/nope").status_code == 404
+
+    body = {"operation": "export", "requestId": "e2e-export-1", "categories": ["projects", "tags"]}
+    started = host.post("api/requests", json=body)
+    assert started.status_code == 202, started.text
+    assert started.json()["id"] == "e2e-export-1"
+    assert started.headers["Location"] == started.json()["statusQueryGetUri"]
+
+    again = host.post("api/requests", json={**body, "categories": ["tags", "projects"]})
+    assert again.status_code == 202 and again.json()["id"] == "e2e-export-1"
+    conflict = host.post("api/requests", json={**body, "categories": ["images"]})
+    assert conflict.status_code == 409 and conflict.json()["errors"][0]["field"] == "/requestId"
+
+    status = wait_until_finished(host, "e2e-export-1")
+    assert status["status"] == "Completed", status
+    assert status["operation"] == "export" and status["dueDate"]
+    result = status["result"]
+    assert result["categories"]["tags"]["status"] == "complete"
+    manifest = requests.get(result["manifestUrl"], timeout=10)
+    assert manifest.status_code == 200 and manifest.json()["requestId"] == "e2e-export-1"
+    assert "local-training-key" not in str(status) and "AccountKey" not in str(status)
+
+    finished = host.delete("api/requests/e2e-export-1")
+    assert finished.status_code == 409
+
+    document = host.get("api/openapi.json")
+    assert document.status_code == 200 and document.json()["openapi"].startswith("3.1")
+
+
+def test_function_key_is_required(host: Devhost) -> None:
+    response = requests.post(host.url("api/requests"), json={"operation": "export"}, timeout=10)
+    assert response.status_code == 401
