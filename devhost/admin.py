@@ -10,8 +10,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import azure.functions as func
 from aiohttp import web
+from azure.functions.servicebus import ServiceBusMessage
 
 from devhost.appstate import INDEX
 from devhost.functions import invoke
@@ -21,7 +21,7 @@ log = logging.getLogger("devhost.admin")
 BACKGROUND = web.AppKey("admin_background", set)
 
 
-def service_bus_message(payload: dict[str, Any]) -> func.ServiceBusMessage:
+def service_bus_message(payload: dict[str, Any]) -> ServiceBusMessage:
     """A ServiceBusMessage from the admin body: `input` plus optional broker fields."""
     raw = payload.get("input", "")
     body = raw if isinstance(raw, str) else json.dumps(raw)
@@ -31,7 +31,7 @@ def service_bus_message(payload: dict[str, Any]) -> func.ServiceBusMessage:
     now = datetime.now(UTC)
     metadata = {"MessageId": message_id, "DeliveryCount": delivery_count, "ApplicationProperties": properties,
                 "UserProperties": properties, "EnqueuedTimeUtc": now.isoformat()}
-    return func.ServiceBusMessage(
+    return ServiceBusMessage(
         body=body.encode(),
         trigger_metadata=metadata,
         application_properties=properties,
@@ -93,7 +93,7 @@ async def _run(app: web.Application, info: Any, value: Any) -> None:
     try:
         await invoke(app, info, value, reason="This function was programmatically called via the host APIs.")
     except Exception:
-        log.debug("admin invocation of %s failed", info.name, exc_info=True)
+        log.exception("admin invocation of %s failed", info.name)
 
 
 ROUTES = [("POST", "/admin/functions/{name}", invoke_function)]

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import azure.functions as func
+from azure.functions.timer import TimerRequest
 from croniter import croniter
 
 from devhost.config import resolve_setting
@@ -52,14 +52,14 @@ def schedule_of(info: FunctionInfo) -> Schedule:
 
 
 def timer_request(info: FunctionInfo, *, past_due: bool, last: datetime | None = None,
-                  upcoming: datetime | None = None) -> func.TimerRequest:
+                  upcoming: datetime | None = None) -> TimerRequest:
     """The TimerRequest the worker passes a timer function."""
     now = datetime.now(UTC)
     status = {"Last": (last or now).isoformat(), "Next": (upcoming or now).isoformat(), "LastUpdated": now.isoformat()}
-    return func.TimerRequest(past_due=past_due, schedule_status=status, schedule={"AdjustForDST": True})
+    return TimerRequest(past_due=past_due, schedule_status=status, schedule={"AdjustForDST": True})
 
 
-async def run_timer(info: FunctionInfo, fire: Callable[[func.TimerRequest], Awaitable[Any]]) -> None:
+async def run_timer(info: FunctionInfo, fire: Callable[[TimerRequest], Awaitable[Any]]) -> None:
     """Fire `info` on its schedule forever (one invocation at a time, like a singleton host)."""
     schedule = schedule_of(info)
     last: datetime | None = None
@@ -76,9 +76,9 @@ async def run_timer(info: FunctionInfo, fire: Callable[[func.TimerRequest], Awai
         last, due = due, schedule.next_after(max(datetime.now(UTC), due))
 
 
-async def _fire(info: FunctionInfo, fire: Callable[[func.TimerRequest], Awaitable[Any]],
-                request: func.TimerRequest) -> None:
+async def _fire(info: FunctionInfo, fire: Callable[[TimerRequest], Awaitable[Any]],
+                request: TimerRequest) -> None:
     try:
         await fire(request)
     except Exception:
-        log.debug("timer function %s failed", info.name, exc_info=True)
+        log.exception("timer function %s failed", info.name)
