@@ -53,6 +53,7 @@ class BlobStore:
         self._http: aiohttp.ClientSession | None = None
         self._write_sas = ""
         self._sign = lru_cache(maxsize=200_000)(self._sign_uncached)
+        self._present: dict[str, str] = {}  # name -> sha256 of what this run wrote and has not deleted
 
     async def start(self) -> None:
         """Create the container if needed and open the HTTP session used for bulk operations."""
@@ -79,8 +80,9 @@ class BlobStore:
         return f"{self.prefix}/{name}"
 
     async def put_many(self, uploads: Iterable[Upload]) -> None:
-        """Write every upload, UPLOAD_CONCURRENCY at a time."""
-        await self._bounded(self._put(u) for u in uploads)
+        """Write every upload not already there with the same bytes (a reseed rewrites only what was deleted)."""
+        todo = [u for u in uploads if self._present.get(u.blob.name) != u.blob.sha256]
+        await self._bounded(self._put(u) for u in todo)
 
     async def delete_many(self, blobs: Iterable[StoredBlob]) -> None:
         """Delete blobs; ones already gone count as deleted."""
@@ -121,6 +123,7 @@ class BlobStore:
         for attempt in range(5):
             async with self._http.put(url, data=upload.data, headers=headers) as resp:
                 if resp.status < 300:
+                    self._present[upload.blob.name] = upload.blob.sha256
                     return
                 if resp.status < 500 or attempt == 4:
                     raise RuntimeError(f"blob upload failed with HTTP {resp.status}")
@@ -128,6 +131,7 @@ class BlobStore:
 
     async def _delete(self, name: str) -> None:
         assert self._http is not None, "start() first"
+        self._present.pop(name, None)
         async with self._http.delete(f"{self._url(name)}?{self._write_sas}") as resp:
             if resp.status not in (200, 202, 404):
                 raise RuntimeError(f"blob delete failed with HTTP {resp.status}")

@@ -61,7 +61,7 @@ class SpecValidator:
         self.definitions = _strict(spec["definitions"])
         self.operations: dict[str, dict[str, Any]] = {}
         for ops in spec["paths"].values():
-            for method, op in ops.items():
+            for op in ops.values():
                 if isinstance(op, dict) and "operationId" in op:
                     self.operations[op["operationId"]] = op
         self.validated: dict[str, set[int]] = {}

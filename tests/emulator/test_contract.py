@@ -145,7 +145,8 @@ def test_write_operations_match_spec(server, api_for) -> None:  # type: ignore[n
     again = api.call("TrainProject", "POST", p + "/train")
     assert (again.status_code, again.json()["code"]) == (400, "BadRequestTrainingNotNeeded")
     ip = f"{p}/iterations/{iteration['id']}"
-    assert api.call("PublishIteration", "POST", ip + "/publish", params={"publishName": "m", "predictionId": "r"}).json()
+    publish = {"publishName": "m", "predictionId": "r"}
+    assert api.call("PublishIteration", "POST", ip + "/publish", params=publish).json() is True
     export = api.call("ExportIteration", "POST", ip + "/export", params={"platform": "ONNX", "flavor": "ONNX10"}).json()
     assert export["status"] == "Done" and requests.get(export["downloadUri"]).content[:2] == b"PK"
     assert api.call("UnpublishIteration", "DELETE", ip + "/publish").status_code == 204
