@@ -82,6 +82,22 @@ def decide(request: DataRequest, existing: Mapping[str, Any] | None) -> Decision
     return Decision.EXISTING if same else Decision.CONFLICT
 
 
+async def start_once(request: DataRequest, *, orchestrations: Orchestrations, now: datetime) -> Decision:
+    """Start the orchestration unless its requestId is taken; what happened, for any trigger to answer with."""
+    decision = decide(request, await orchestrations.status(request.request_id))
+    if decision is not Decision.START:
+        return decision
+    try:
+        await orchestrations.start(request.request_id, orchestration_input(request, now=now))
+    except Exception:
+        # Two identical requests racing: the other one started it. Anything else is a real failure.
+        existing = await orchestrations.status(request.request_id)
+        if existing is None:
+            raise
+        return decide(request, existing)
+    return Decision.START
+
+
 async def submit(
     body: bytes,
     *,
@@ -97,16 +113,7 @@ async def submit(
         title = "Request body too large" if exc.status == 413 else "Invalid request"
         log.info("request refused (%s): %s", exc.status, ", ".join(p["field"] or "(body)" for p in exc.problems))
         return problem_reply(exc.status, title, str(exc), errors=exc.problems)
-    decision = decide(request, await orchestrations.status(request.request_id))
-    if decision is Decision.START:
-        try:
-            await orchestrations.start(request.request_id, orchestration_input(request, now=now))
-        except Exception:
-            # Two identical requests racing: the other one started it. Anything else is a real failure.
-            existing = await orchestrations.status(request.request_id)
-            if existing is None:
-                raise
-            decision = decide(request, existing)
+    decision = await start_once(request, orchestrations=orchestrations, now=now)
     log.info("request %s (%s): %s", request.request_id, request.operation, decision)
     if decision is Decision.CONFLICT:
         reason = "is already used by a different request; use a new requestId"

@@ -17,6 +17,7 @@ from dsr.intake import (
     decide,
     lookup,
     orchestration_input,
+    start_once,
     submit,
 )
 from dsr.problems import CONTENT_TYPE
@@ -194,3 +195,13 @@ def test_cancel_unknown_is_404() -> None:
     assert asyncio.run(cancel("nope", orchestrations=orchestrations)).status == 404
     assert asyncio.run(cancel("a/b", orchestrations=orchestrations)).status == 404
     assert orchestrations.terminated == []
+
+
+def test_start_once_reports_what_happened() -> None:
+    orchestrations = FakeOrchestrations()
+    req = request(EXPORT)
+    assert asyncio.run(start_once(req, orchestrations=orchestrations, now=NOW)) is Decision.START
+    assert asyncio.run(start_once(req, orchestrations=orchestrations, now=NOW)) is Decision.EXISTING
+    other = request({**EXPORT, "categories": ["images"]})
+    assert asyncio.run(start_once(other, orchestrations=orchestrations, now=NOW)) is Decision.CONFLICT
+    assert len(orchestrations.started) == 1

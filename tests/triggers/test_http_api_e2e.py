@@ -18,9 +18,7 @@ pytestmark = pytest.mark.e2e
 CONTAINER = "http-api-e2e"
 
 
-@pytest.fixture
-def host(devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite) -> Devhost:
-    emulator = emulator_factory("demo", tps=1000)
+def start_host(devhost_factory: DevhostFactory, emulator: Any, azurite: Azurite) -> Devhost:
     env = {
         "CUSTOMVISION_ENDPOINT": emulator.endpoint,
         "CUSTOMVISION_TRAINING_KEY": emulator.training_key,
@@ -32,6 +30,11 @@ def host(devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azu
         "AzureWebJobsStorage": azurite.connection_string,
     }
     return devhost_factory(REPO_ROOT, env=env)
+
+
+@pytest.fixture
+def host(devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite) -> Devhost:
+    return start_host(devhost_factory, emulator_factory("demo", tps=1000), azurite)
 
 
 def wait_until_finished(host: Devhost, request_id: str, *, timeout: float = 180) -> dict[str, Any]:
@@ -84,3 +87,16 @@ def test_export_through_the_api(host: Devhost) -> None:
 def test_function_key_is_required(host: Devhost) -> None:
     response = requests.post(host.url("api/requests"), json={"operation": "export"}, timeout=10)
     assert response.status_code == 401
+
+
+def test_cancel_a_running_request(
+    devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite
+) -> None:
+    slow = start_host(devhost_factory, emulator_factory("demo", tps=1000, latency_ms=400), azurite)
+    started = slow.post("api/requests", json={"operation": "export", "requestId": "e2e-cancel-1"})
+    assert started.status_code == 202, started.text
+    cancelled = slow.delete("api/requests/e2e-cancel-1")
+    assert cancelled.status_code == 202, cancelled.text
+    assert wait_until_finished(slow, "e2e-cancel-1")["status"] == "Terminated"
+    assert slow.delete("api/requests/e2e-cancel-1").status_code == 409
+    assert slow.delete("api/requests/never-started").status_code == 404
