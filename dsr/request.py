@@ -229,7 +229,10 @@ def _depth(document: Any) -> int:
 
 
 def _unique_items(validator: Any, unique: bool, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    """uniqueItems in linear time (jsonschema's is quadratic for objects), one error per duplicate index."""
+    """uniqueItems in linear time (jsonschema's is quadratic for objects), one error per duplicate index.
+
+    Items compare as canonical JSON text, so 1 and 1.0 count as different; our arrays hold strings only.
+    """
     if not unique or not validator.is_type(instance, "array"):
         return
     first: dict[str, int] = {}

@@ -298,3 +298,26 @@ def test_function_app_registers_the_api() -> None:
 
     registered = {id(builder) for builder in function_app.app._function_builders}
     assert all(id(builder) in registered for builder in http_api.bp._function_builders)
+
+
+# --- answers match the OpenAPI document ---
+
+
+def conforms(body: Any, schema_name: str) -> None:
+    from jsonschema import Draft202012Validator
+
+    document = json.loads(user_function(http_api.openapi_spec)(
+        func.HttpRequest("GET", "http://127.0.0.1:7071/api/openapi.json", body=b"")).get_body())
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": document["components"]}
+    Draft202012Validator(schema).validate(body)
+
+
+def test_answers_conform_to_the_openapi_document() -> None:
+    client = FakeDurableClient()
+    conforms(json.loads(post(client, {"operation": "export", "requestId": "c7"}).get_body()), "CheckStatus")
+    conforms(json.loads(post(client, {"operation": "nope"}).get_body()), "Problem")
+    conforms(json.loads(get(client, "missing").get_body()), "Problem")
+    output = {"status": "completed", "categories": {"tags": {"status": "complete", "count": 1, "error": None}},
+              "manifestPath": None, "missingProjects": [P1]}
+    client.instances["c7"].update(runtimeStatus="Completed", output=output)
+    conforms(json.loads(get(client, "c7").get_body()), "RequestStatus")
