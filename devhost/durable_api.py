@@ -150,6 +150,21 @@ async def _body_json(request: web.Request) -> str | None:
     return text
 
 
+def event_input(body: str | None) -> str | None:
+    """EventRaised.Input from a raiseEvent body: the SDK posts its JSON as a JSON string, which the
+    host passes through as that JSON text; any other JSON value is kept as its own JSON."""
+    if body is None:
+        return None
+    token = json.loads(body)
+    if isinstance(token, str):
+        try:
+            json.loads(token)
+            return token
+        except ValueError:
+            pass
+    return body
+
+
 async def start(request: web.Request) -> web.Response:
     """POST orchestrators/{functionName}[/{instanceId}]: start, refusing a running duplicate."""
     name = request.match_info["function_name"]
@@ -231,7 +246,7 @@ async def terminate(request: web.Request) -> web.Response:
 async def raise_event(request: web.Request) -> web.Response:
     """POST instances/{id}/raiseEvent/{name}: 202, or 404 unknown, 410 already finished."""
     engine = request.app[ENGINE]
-    data = await _body_json(request)
+    data = event_input(await _body_json(request))
     outcome = await engine.db(engine.store.raise_event, request.match_info["instance_id"],
                               request.match_info["event_name"], data)
     engine.wake()

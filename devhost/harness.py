@@ -51,7 +51,7 @@ class LocalDurableHost:
         return instance_id
 
     async def raise_event(self, instance_id: str, name: str, data: Any = None) -> str:
-        result = await self.engine.db(self.store.raise_event, instance_id, name, json.dumps(data))
+        result = await self.engine.db(self.store.raise_event, instance_id, name, df_dumps(data))
         self.engine.wake()
         return result
 

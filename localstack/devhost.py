@@ -24,8 +24,10 @@ class Devhost(ServerProcess):
         self.state_dir = Path(state_dir).resolve()
         self._function_key = function_key
         port = port or free_port()
+        self.rpc_port = free_port()  # loopback endpoint behind the durable client's rpcBaseUrl
         argv = python_module("devhost", "--app-dir", str(self.app_dir), "--port", str(port),
-                             "--function-key", function_key, "--state-dir", str(self.state_dir))
+                             "--function-key", function_key, "--state-dir", str(self.state_dir),
+                             "--rpc-port", str(self.rpc_port))
         super().__init__("devhost", argv, port, cwd=REPO_ROOT, env=env, log_path=log_path)
 
     def start(self, *, timeout: float = 60.0) -> Devhost:

@@ -63,7 +63,7 @@ def test_sigkill_mid_run_resumes_without_lost_or_duplicated_results(devhost_fact
     start_fanout(host, {"count": 50, "delay": 0.15}, instance_id="crash-run")
     ledger = tmp_path / "ledger"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(ledger.read_text().split()) < 12 if ledger.exists() else True:
+    while time.monotonic() < deadline and (not ledger.exists() or len(ledger.read_text().split()) < 12):
         time.sleep(0.05)
     host.kill()  # SIGKILL while activities are in flight
     ran_before = len(ledger.read_text().split())
