@@ -1,16 +1,21 @@
 """Contract: TrainingClient against the real emulator over HTTP, checked with `/_emulator/state` ground truth."""
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from azure.core.exceptions import ClientAuthenticationError, ResourceExistsError, ResourceNotFoundError
 
 from customvision import (
     CustomVisionAuthenticationError,
     CustomVisionErrorCode,
+    CustomVisionHttpError,
     CustomVisionNotFoundError,
     IterationPublishedError,
+    ThrottledError,
     TokenBucket,
     TrainingClient,
 )
@@ -48,6 +53,16 @@ def client(emu: Emulator) -> Iterator[TrainingClient]:
 
 def _ids(items: Any) -> list[str]:
     return sorted(item["id"] for item in items)
+
+
+def _calls(server: Emulator, operation: str) -> int:
+    return server.stats()["byOperation"].get(operation, 0)
+
+
+def _project(server: Emulator, seed: str | None = None) -> dict[str, Any]:
+    if seed:
+        server.reset(seed)
+    return server.state()["projects"][0]
 
 
 def test_demo_listings_match_the_ground_truth(emulator: Emulator) -> None:
@@ -217,3 +232,140 @@ def test_injected_faults_are_retried(emu: Emulator, client: TrainingClient) -> N
         assert _ids(client.list_tags(expected["id"])) == _ids(expected["tags"])
     assert emu.stats()["faults"] > 0
 
+
+
+# Paging
+
+
+def test_tagged_untagged_and_performance_lists_page_with_small_pages(emu: Emulator, client: TrainingClient) -> None:
+    truth = _project(emu)
+    project_id = truth["id"]
+    workspace = sorted(image["id"] for image in truth["images"] if image["inWorkspace"])
+    tagged = _ids(client.list_tagged_images(project_id, page_size=7))
+    untagged = _ids(client.list_untagged_images(project_id, page_size=2))
+    assert sorted(tagged + untagged) == workspace
+    assert _calls(emu, "GetTaggedImages") == len(tagged) // 7 + 1
+    assert _calls(emu, "GetUntaggedImages") == len(untagged) // 2 + 1
+    iteration_id = truth["iterations"][-1]["id"]
+    performances = list(client.list_image_performances(project_id, iteration_id, page_size=5))
+    assert len(performances) == client.get_image_performance_count(project_id, iteration_id)
+    assert _calls(emu, "GetImagePerformances") == len(performances) // 5 + 1
+
+
+def test_a_listing_resumes_from_its_continuation_token(emu: Emulator, client: TrainingClient) -> None:
+    project_id = _project(emu)["id"]
+    everything = [image["id"] for image in client.list_images(project_id)]
+    pages = client.list_images(project_id, page_size=10).by_page(continuation_token="20")
+    assert [image["id"] for page in pages for image in page] == everything[20:]
+
+
+def test_query_predictions_follows_the_continuation(emu: Emulator, client: TrainingClient) -> None:
+    truth = _project(emu)
+    assert len(truth["predictions"]) > 4
+    predictions = list(client.query_predictions(truth["id"], {"maxCount": 2, "orderBy": "Oldest"}))
+    assert [p["id"] for p in predictions] == [p["id"] for p in truth["predictions"]]  # oldest first, no repeats
+    assert _calls(emu, "QueryPredictions") >= len(truth["predictions"]) // 2
+    assert all(p["originalImageUri"].startswith("http") for p in predictions)
+
+
+# Chunking (the emulator answers more than 256 image ids / 64 prediction ids with the spec's error codes)
+
+
+def test_delete_images_in_chunks_of_256(emu: Emulator, client: TrainingClient) -> None:
+    truth = _project(emu, "synthetic:projects=1,images=600")
+    ids = [image["id"] for image in truth["images"]]
+    client.delete_images(truth["id"], ids, all_iterations=True)
+    assert _calls(emu, "DeleteImages") == 3
+    assert emu.state()["projects"][0]["images"] == []
+
+
+def test_delete_predictions_in_chunks_of_64(emu: Emulator, client: TrainingClient) -> None:
+    truth = _project(emu)
+    real = [p["id"] for p in truth["predictions"]]
+    unknown = [f"00000000-0000-0000-0000-{n:012d}" for n in range(70)]  # ignored by the service
+    client.delete_predictions(truth["id"], unknown + real)
+    assert _calls(emu, "DeletePrediction") == 2
+    assert emu.state()["projects"][0]["predictions"] == []
+
+
+# Errors, mapped by the service's code
+
+
+@pytest.mark.parametrize(("status", "azure_type", "code"), [
+    (403, ClientAuthenticationError, CustomVisionErrorCode.FORBIDDEN),
+    (404, ResourceNotFoundError, CustomVisionErrorCode.NOT_FOUND),
+    (409, ResourceExistsError, CustomVisionErrorCode.CONFLICT),
+    (400, CustomVisionHttpError, CustomVisionErrorCode.BAD_REQUEST),
+])
+def test_denied_operations_map_to_azure_core_types(emu: Emulator, client: TrainingClient, status, azure_type,
+                                                   code) -> None:
+    project_id = _project(emu)["id"]
+    emu.set_faults(deny=[{"projectId": project_id, "operation": "GetTags", "status": status}])
+    with pytest.raises(azure_type) as caught:
+        list(client.list_tags(project_id))
+    assert caught.value.error_code is code
+    assert caught.value.status_code == status
+
+
+def test_server_errors_are_retried_then_raised(emu: Emulator, client: TrainingClient) -> None:
+    project_id = _project(emu)["id"]
+    emu.set_faults(deny=[{"projectId": project_id, "operation": "GetTags", "status": 503}])
+    with pytest.raises(CustomVisionHttpError) as caught:
+        list(client.list_tags(project_id, retry_total=2))
+    assert caught.value.status_code == 503
+    assert caught.value.error_code is CustomVisionErrorCode.ERROR_UNKNOWN
+    assert _calls(emu, "GetTags") == 3
+
+
+def test_deletes_of_what_is_gone_are_done(emu: Emulator, client: TrainingClient) -> None:
+    truth = _project(emu)
+    project_id = truth["id"]
+    client.delete_tag(project_id, truth["tags"][0]["id"])
+    client.delete_tag(project_id, truth["tags"][0]["id"])
+    for iteration in truth["iterations"]:
+        client.unpublish_iteration(project_id, iteration["id"])
+    client.delete_project(project_id)
+    client.delete_images(project_id, [image["id"] for image in truth["images"][:3]], all_iterations=True)
+    client.delete_predictions(project_id, [p["id"] for p in truth["predictions"]])
+    client.delete_tag(project_id, truth["tags"][1]["id"])
+    client.unpublish_iteration(project_id, truth["iterations"][0]["id"])
+
+
+# Retry-After, pacing and redaction over real HTTP
+
+
+def test_retry_after_is_honoured(emu: Emulator) -> None:
+    project_id = _project(emu)["id"]
+    durations = []
+    with _client(emu) as unpaced:  # no bucket: the emulator's 5/s burst runs out on the 6th quick call
+        for _ in range(TPS + 2):
+            started = time.monotonic()
+            unpaced.get_project(project_id)
+            durations.append(time.monotonic() - started)
+    assert emu.stats()["throttled"] >= 1
+    assert max(durations) >= 0.95  # the emulator says Retry-After: 1
+
+
+def test_throttling_beyond_the_retries_raises_throttled(emu: Emulator) -> None:
+    project_id = _project(emu)["id"]
+    with _client(emu) as unpaced, pytest.raises(ThrottledError) as caught:
+        for _ in range(3 * TPS):
+            unpaced.get_project(project_id, retry_total=0)
+    assert caught.value.retry_after == 1
+    assert caught.value.status_code == 429
+
+
+def test_logs_and_errors_never_show_the_key_or_sas_signatures(emu: Emulator, caplog) -> None:
+    project_id = _project(emu)["id"]
+    caplog.set_level(logging.DEBUG)
+    with _client(emu, rate_limiter=TokenBucket(TPS), logging_enable=True) as client:
+        images = client.list_images_page(project_id, skip=0, take=3)
+        with pytest.raises(CustomVisionNotFoundError) as caught:
+            client.get_tag(project_id, "00000000-0000-0000-0000-000000000001")
+    signatures = [image["originalImageUri"].split("sig=")[1].split("&")[0] for image in images]
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Response 200" in text and "originalImageUri" in text  # the trace did log the bodies
+    assert emu.training_key not in text
+    assert not any(signature in text for signature in signatures)
+    assert "sig=REDACTED" in text
+    assert emu.training_key not in str(caught.value)
