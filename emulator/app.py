@@ -88,8 +88,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = errors.code_for_status(exc.status)
         return web.json_response({"code": code, "message": exc.reason}, status=exc.status, headers=exc.headers)
-    except (DropConnection, asyncio.CancelledError):
-        raise
+    except DropConnection:
+        return web.Response(status=500)  # never sent: the transport is closed, aiohttp drops it quietly
     except Exception:
         log.exception("unhandled error in %s", _operation(request))
         return web.json_response({"code": "ErrorUnknown", "message": "An internal error occurred."}, status=500)

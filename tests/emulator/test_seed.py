@@ -1,0 +1,83 @@
+"""Seeds are deterministic, cheap, made of real image bytes, and have every feature of `demo` at scale."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+from PIL import Image as PilImage
+
+from emulator import images, seed
+from emulator.model import ProjectKind
+from emulator.state import state
+
+
+def test_tiny_png_is_a_real_unique_image() -> None:
+    pictures = [images.tiny_png(n) for n in range(2000)]
+    assert len({p.data for p in pictures}) == 2000
+    assert all(len(p.data) < 400 for p in pictures)
+    with PilImage.open(io.BytesIO(pictures[7].data)) as img:
+        img.load()
+        assert (img.format, img.size) == ("PNG", (pictures[7].width, pictures[7].height))
+    assert images.tiny_png(7) == pictures[7]
+
+
+def test_inspect_accepts_images_and_refuses_garbage() -> None:
+    picture = images.drawn_picture(3, kind="jpeg")
+    assert images.inspect(picture.data).content_type == "image/jpeg"
+    with pytest.raises(ValueError):
+        images.inspect(b"not an image")
+    assert images.thumbnail(picture).width <= images.THUMBNAIL_SIZE
+
+
+@pytest.mark.parametrize("name", ["demo", "synthetic:projects=2,images=120"])
+def test_seed_is_deterministic(name: str) -> None:
+    (store_a, uploads_a), (store_b, uploads_b) = seed.build(name), seed.build(name)
+    assert state(store_a, name) == state(store_b, name)
+    assert [(u.blob, u.data) for u in uploads_a] == [(u.blob, u.data) for u in uploads_b]
+
+
+def test_uploads_carry_the_real_size_and_hash() -> None:
+    _, uploads = seed.build("demo")
+    for upload in uploads:
+        assert (upload.blob.size, upload.blob.sha256) == (len(upload.data), hashlib.sha256(upload.data).hexdigest())
+
+
+@pytest.mark.parametrize("name", ["demo", "synthetic:projects=2,images=200"])
+def test_seed_has_every_feature(name: str) -> None:
+    store, uploads = seed.build(name)
+    truth = state(store, name)["projects"]
+    assert {p.kind for p in store.projects.values()} == {ProjectKind.CLASSIFICATION, ProjectKind.OBJECT_DETECTION}
+    for project, expected in zip(store.projects.values(), truth, strict=True):
+        workspace = list(project.images.values())
+        assert len(project.tags) >= 2
+        assert any(i.tag_ids() for i in workspace) and any(not i.tag_ids() for i in workspace), "tagged and untagged"
+        assert any(i.metadata for i in workspace)
+        if project.kind is ProjectKind.OBJECT_DETECTION:
+            assert any(i.regions for i in workspace)
+        iterations = list(project.iterations.values())
+        assert len(iterations) == 2 and [i.published for i in iterations] == [False, True]
+        assert any(not i["inWorkspace"] for i in expected["images"]), "an image only an iteration holds"
+        assert set(iterations[0].tags) - set(project.tags), "a tag only the first iteration still has"
+        assert iterations[1].exports and all(e.blob for e in iterations[1].exports)
+        assert project.predictions
+    if name.startswith("synthetic"):
+        assert all(len(p["images"]) == 200 for p in truth), "N images per project, workspace or iteration-only"
+    names = {u.blob.name for u in uploads}
+    for project in store.projects.values():
+        for image in project.images.values():
+            assert {image.original.name, image.thumbnail.name} <= names
+
+
+def test_seed_scales_cheaply() -> None:
+    store, uploads = seed.build("synthetic:projects=3,images=700")
+    assert store.image_count() == 2100
+    assert sum(len(u.data) for u in uploads) < 2100 * 400, "tiny images keep seeding fast"
+
+
+def test_unknown_seed_is_refused() -> None:
+    for name in ("nope", "synthetic:projects=1", "synthetic:images=3,projects=1"):
+        with pytest.raises(seed.SeedError):
+            seed.plans_for(name)
+    assert seed.plans_for("empty") == []
