@@ -376,3 +376,30 @@ def test_logs_and_errors_never_show_the_key_or_sas_signatures(emu: Emulator, cap
     assert not any(signature in text for signature in signatures)
     assert "sig=REDACTED" in text
     assert emu.training_key not in str(caught.value)
+
+
+# The official SDK (test-only oracle) sees the same data, and every field it knows is in our dicts.
+
+
+def test_the_official_sdk_agrees(emulator: Emulator) -> None:
+    from azure.cognitiveservices.vision.customvision.training import CustomVisionTrainingClient
+    from msrest.authentication import ApiKeyCredentials
+
+    sdk = CustomVisionTrainingClient(
+        emulator.endpoint, ApiKeyCredentials(in_headers={"Training-key": emulator.training_key}))
+    with _client(emulator, rate_limiter=TokenBucket(10)) as ours:
+        projects = {p["id"]: p for p in ours.get_projects()}
+        for theirs in sdk.get_projects():
+            mine = projects.pop(theirs.id)
+            assert set(theirs.serialize(keep_readonly=True)) <= set(mine)
+            assert mine["name"] == theirs.name
+            for kind, sdk_list, our_list in [
+                ("tags", sdk.get_tags(theirs.id), ours.list_tags(theirs.id)),
+                ("iterations", sdk.get_iterations(theirs.id), ours.list_iterations(theirs.id)),
+                ("images", sdk.get_images(theirs.id, take=256), ours.list_images(theirs.id)),
+            ]:
+                by_id = {item["id"]: item for item in our_list}
+                assert sorted(by_id) == sorted(item.id for item in sdk_list), kind
+                for item in sdk_list:
+                    assert set(item.serialize(keep_readonly=True)) <= set(by_id[item.id]), kind
+        assert projects == {}
