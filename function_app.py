@@ -9,7 +9,6 @@ from triggers import http_api
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for module in (data_request, export_project, account, projects, iterations, tags, images, exported_models,
-               predictions, manifest):
+for module in (http_api, data_request, export_project, account, projects, iterations, tags, images,
+               exported_models, predictions, manifest):
     app.register_functions(module.bp)
-app.register_functions(http_api.bp)

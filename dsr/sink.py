@@ -122,14 +122,14 @@ class ExportSink:
         except ResourceNotFoundError:
             return None
 
-    def existing(self, path: str) -> FileRecord | None:
-        """The file's record when it exists with a recorded sha256 (a completed earlier write)."""
-        try:
-            props = self.blob(path).get_blob_properties()
-        except ResourceNotFoundError:
-            return None
-        digest = (props.metadata or {}).get(SHA256_METADATA)
-        return FileRecord(path=path, size=props.size, sha256=digest) if digest else None
+    def find(self, path_stem: str) -> FileRecord | None:
+        """The completed file `{path_stem}.{any extension}`, if an earlier write finished it."""
+        start = len(self.prefix) + 1
+        for item in self.container.list_blobs(name_starts_with=self.name(path_stem) + ".", include=["metadata"]):
+            digest = (item.metadata or {}).get(SHA256_METADATA)
+            if digest and "/" not in item.name[len(self.name(path_stem)) :]:
+                return FileRecord(path=item.name[start:], size=item.size, sha256=digest)
+        return None
 
     def list_files(self) -> Iterator[FileRecord]:
         """Every file under the prefix, with size and sha256 (hashing any file written without one)."""

@@ -1,19 +1,21 @@
 """Copies images and model files from SAS URLs into the export, server-side when possible, and verifies them.
 
-The preferred path is a synchronous server-side copy (Blob "Copy From URL"), so the bytes go storage to
-storage. When the source refuses it (not a blob URL, or a service that can't reach the source), the bytes
-are streamed through in chunks with bounded memory. Either way the written blob is read back once to
-record its sha256 and checked against the size (and MD5, where known) the source reported.
+The source is read once, in chunks, to compute the sha256 the manifest records (and checked against the
+size and MD5 the source reports). The bytes are then written by a synchronous server-side copy (Blob
+"Copy From URL", pinned to the source ETag that was hashed), so they never pass through the function on
+the way in. When the source refuses that copy, the bytes are streamed through in staged blocks with
+bounded memory instead.
 """
 
 from __future__ import annotations
 
 import hashlib
 import mimetypes
-from dataclasses import dataclass
+from collections.abc import Iterable
 
+from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
-from azure.storage.blob import BlobClient, ContentSettings
+from azure.storage.blob import BlobClient
 
 from dsr.files import SHA256_METADATA, FileRecord
 from dsr.redact import strip_query
@@ -29,22 +31,12 @@ _EXTENSIONS = {
     "application/zip": "zip",
     "application/x-zip-compressed": "zip",
 }
-STREAM_CHUNK = 1024 * 1024
 
 
 class CopyVerificationError(RuntimeError):
     """The written blob does not match what the source reported."""
 
     error_code = "CopyVerificationFailed"
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """What the source reports about itself before the copy."""
-
-    size: int
-    content_type: str
-    md5: bytes | None
 
 
 def extension_for(content_type: str, url: str) -> str:
@@ -66,54 +58,56 @@ class Copier:
         self.sink = sink
         self.server_side = server_side
 
-    def source_info(self, source_url: str) -> SourceInfo:
-        props = BlobClient.from_blob_url(source_url).get_blob_properties()
-        settings = props.content_settings
-        md5 = bytes(settings.content_md5) if settings.content_md5 else None
-        return SourceInfo(size=props.size, content_type=settings.content_type or "", md5=md5)
+    def copy(self, source_url: str, path_stem: str, *, reuse: bool = False) -> FileRecord:
+        """Copy `source_url` to `{path_stem}.{ext}`; with `reuse`, a verified earlier copy is kept."""
+        if reuse:
+            existing = self.sink.find(path_stem)
+            if existing is not None:
+                return existing
+        source = BlobClient.from_blob_url(source_url)
+        download = source.download_blob()
+        props = download.properties
+        content_type = props.content_settings.content_type or ""
+        path = f"{path_stem}.{extension_for(content_type, source_url)}"
+        if self.server_side:
+            size, sha, md5 = _digest(download.chunks())
+            _check(path, size, md5, props.size, props.content_settings.content_md5)
+            if self._server_copy(source_url, path, props.etag, sha):
+                return FileRecord(path=path, size=size, sha256=sha)
+            download = source.download_blob()
+        record = self.sink.write_stream(path, download.chunks(), content_type=content_type or None)
+        _check(path, record["size"], None, props.size, None)
+        return record
 
-    def copy(self, source_url: str, path_stem: str) -> FileRecord:
-        """Copy `source_url` to `{path_stem}.{ext}`; an existing verified copy of the same size is kept."""
-        source = self.source_info(source_url)
-        path = f"{path_stem}.{extension_for(source.content_type, source_url)}"
-        existing = self.sink.existing(path)
-        if existing is not None and existing["size"] == source.size:
-            return existing
-        copied = self.server_side and self._server_copy(source_url, path)
-        if not copied:
-            self._stream_copy(source_url, path, source)
-        return self._verify(path, source)
-
-    def _server_copy(self, source_url: str, path: str) -> bool:
+    def _server_copy(self, source_url: str, path: str, etag: str, sha: str) -> bool:
+        """Copy From URL, pinned to the source version that was hashed; False when the source can't be copied."""
         try:
-            self.sink.blob(path).start_copy_from_url(source_url, requires_sync=True)
+            self.sink.blob(path).start_copy_from_url(
+                source_url,
+                metadata={SHA256_METADATA: sha},
+                requires_sync=True,
+                source_etag=etag,
+                source_match_condition=MatchConditions.IfNotModified,
+            )
             return True
         except HttpResponseError as exc:
-            if exc.status_code in (400, 403, 404, 409, 501) or exc.status_code is None:
+            if exc.status_code in (400, 403, 404, 409, 412, 501) or exc.status_code is None:
                 return False  # the destination can't reach or won't copy this source: stream it instead
             raise
 
-    def _stream_copy(self, source_url: str, path: str, source: SourceInfo) -> None:
-        download = BlobClient.from_blob_url(source_url).download_blob()
-        self.sink.blob(path).upload_blob(
-            download.chunks(),
-            length=source.size,
-            overwrite=True,
-            content_settings=ContentSettings(content_type=source.content_type or None),
-        )
 
-    def _verify(self, path: str, source: SourceInfo) -> FileRecord:
-        blob = self.sink.blob(path)
-        digest = hashlib.sha256()
-        md5 = hashlib.md5(usedforsecurity=False)
-        size = 0
-        for chunk in blob.download_blob().chunks():
-            digest.update(chunk)
-            md5.update(chunk)
-            size += len(chunk)
-        if size != source.size or (source.md5 is not None and md5.digest() != source.md5):
-            blob.delete_blob()
-            raise CopyVerificationError(f"{path}: copy has {size} bytes, source said {source.size} (or MD5 differs)")
-        sha = digest.hexdigest()
-        blob.set_blob_metadata({SHA256_METADATA: sha})
-        return FileRecord(path=path, size=size, sha256=sha)
+def _digest(chunks: Iterable[bytes]) -> tuple[int, str, bytes]:
+    """(size, sha256 hex, md5) of a byte stream, read chunk by chunk."""
+    sha = hashlib.sha256()
+    md5 = hashlib.md5(usedforsecurity=False)
+    size = 0
+    for chunk in chunks:
+        sha.update(chunk)
+        md5.update(chunk)
+        size += len(chunk)
+    return size, sha.hexdigest(), md5.digest()
+
+
+def _check(path: str, size: int, md5: bytes | None, expected_size: int, expected_md5: bytes | bytearray | None) -> None:
+    if size != expected_size or (md5 is not None and expected_md5 and md5 != bytes(expected_md5)):
+        raise CopyVerificationError(f"{path}: read {size} bytes, source said {expected_size} (or its MD5 differs)")

@@ -75,7 +75,9 @@ def export_image_chunk(
             break
 
     def copy(image: dict[str, Any]) -> dict[str, Any]:
-        file = copier.copy(image["originalImageUri"], paths.image_stem(project_id, image["id"]))
+        # Iteration snapshots mostly repeat workspace images: reuse a copy another chunk already made.
+        reuse = image_set["key"] != WORKSPACE
+        file = copier.copy(image["originalImageUri"], paths.image_stem(project_id, image["id"]), reuse=reuse)
         return {"set": image_set["key"], "image": without_uris(image, IMAGE_URI_FIELDS), "file": file}
 
     with ThreadPoolExecutor(max_workers=COPY_WORKERS) as pool:
