@@ -12,6 +12,7 @@ from azure.core.pipeline.policies import (
     DistributedTracingPolicy,
     HeadersPolicy,
     HttpLoggingPolicy,
+    HTTPPolicy,
     ProxyPolicy,
     RedirectPolicy,
     RequestIdPolicy,
@@ -20,8 +21,7 @@ from azure.core.pipeline.policies import (
     UserAgentPolicy,
 )
 from azure.core.pipeline.transport import HttpTransport, RequestsTransport
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+from requests.adapters import HTTPAdapter, Retry
 
 from ._policies import CustomVisionRetryPolicy, RateLimitPolicy, RedactingNetworkTracePolicy, TokenBucket
 from ._redact import ALLOWED_HEADERS, ALLOWED_QUERY_PARAMS
@@ -39,7 +39,7 @@ RETRY_DEFAULTS: dict[str, Any] = {
 }
 
 
-def auth_policy(credential: AzureKeyCredential | TokenCredential | str) -> SansIOHTTPPolicy | Any:
+def auth_policy(credential: AzureKeyCredential | TokenCredential | str) -> SansIOHTTPPolicy | HTTPPolicy:
     """`Training-Key` for a key, a bearer token for Entra ID (`azure-identity`)."""
     if isinstance(credential, str):
         credential = AzureKeyCredential(credential)
