@@ -180,7 +180,9 @@ def synthetic_plans(projects: int, images: int) -> list[ProjectPlan]:
 
 
 def plans_for(seed_name: str) -> list[ProjectPlan]:
-    """The project plans a seed name stands for; SeedError for unknown names."""
+    """The project plans a seed name stands for (`a+b` joins seeds); SeedError for unknown names."""
+    if "+" in seed_name:
+        return [plan for part in seed_name.split("+") for plan in plans_for(part)]
     if seed_name == "demo":
         return demo_plans()
     if seed_name == "empty":
@@ -188,7 +190,9 @@ def plans_for(seed_name: str) -> list[ProjectPlan]:
     match = SYNTHETIC.match(seed_name)
     if match:
         return synthetic_plans(int(match.group(1)), int(match.group(2)))
-    raise SeedError(f"unknown seed {seed_name!r}: use demo, empty or synthetic:projects=P,images=N")
+    raise SeedError(
+        f"unknown seed {seed_name!r}: use demo, empty, synthetic:projects=P,images=N, or several joined by '+'"
+    )
 
 
 def build(seed_name: str) -> tuple[Store, list[Upload]]:
