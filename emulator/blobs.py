@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -24,6 +25,10 @@ logging.getLogger("azure").setLevel(logging.WARNING)
 
 UPLOAD_CONCURRENCY = 32
 SAS_WINDOW = timedelta(minutes=5)  # links made within one window share an expiry, so they can be cached
+
+
+class BlobError(RuntimeError):
+    """Blob storage refused or failed a call (the message never includes a URL or signature)."""
 
 
 @dataclass(frozen=True)
@@ -90,12 +95,12 @@ class BlobStore:
 
     async def read(self, name: str) -> bytes | None:
         """The bytes of a blob, or None when it does not exist."""
-        assert self._http is not None, "start() first"
-        async with self._http.get(f"{self._url(name)}?{self._write_sas}") as resp:
-            if resp.status == 404:
-                return None
-            resp.raise_for_status()
-            return await resp.read()
+        status, body = await self._request("GET", name)
+        if status == 404:
+            return None
+        if status >= 300:
+            raise BlobError(f"blob read failed with HTTP {status}")
+        return body
 
     def read_url(self, name: str, now: datetime | None = None) -> str:
         """A read-only SAS link to a blob that expires `sas_ttl` after the current window."""
@@ -116,25 +121,31 @@ class BlobStore:
         )
         return f"{self._url(name)}?{sas}"
 
-    async def _put(self, upload: Upload) -> None:
+    async def _request(self, method: str, name: str, **kwargs: Any) -> tuple[int, bytes]:
+        """One REST call with the container SAS; errors never carry the URL (it holds a signature)."""
         assert self._http is not None, "start() first"
+        try:
+            async with self._http.request(method, f"{self._url(name)}?{self._write_sas}", **kwargs) as resp:
+                return resp.status, await resp.read()
+        except aiohttp.ClientError as exc:
+            raise BlobError(f"blob {method} failed: {type(exc).__name__}") from None
+
+    async def _put(self, upload: Upload) -> None:
         headers = {"x-ms-blob-type": "BlockBlob", "x-ms-blob-content-type": upload.blob.content_type}
-        url = f"{self._url(upload.blob.name)}?{self._write_sas}"
         for attempt in range(5):
-            async with self._http.put(url, data=upload.data, headers=headers) as resp:
-                if resp.status < 300:
-                    self._present[upload.blob.name] = upload.blob.sha256
-                    return
-                if resp.status < 500 or attempt == 4:
-                    raise RuntimeError(f"blob upload failed with HTTP {resp.status}")
+            status, _ = await self._request("PUT", upload.blob.name, data=upload.data, headers=headers)
+            if status < 300:
+                self._present[upload.blob.name] = upload.blob.sha256
+                return
+            if status < 500 or attempt == 4:
+                raise BlobError(f"blob upload failed with HTTP {status}")
             await asyncio.sleep(0.2 * (attempt + 1))
 
     async def _delete(self, name: str) -> None:
-        assert self._http is not None, "start() first"
         self._present.pop(name, None)
-        async with self._http.delete(f"{self._url(name)}?{self._write_sas}") as resp:
-            if resp.status not in (200, 202, 404):
-                raise RuntimeError(f"blob delete failed with HTTP {resp.status}")
+        status, _ = await self._request("DELETE", name)
+        if status not in (200, 202, 404):
+            raise BlobError(f"blob delete failed with HTTP {status}")
 
     @staticmethod
     async def _bounded(coros: Iterable) -> None:
