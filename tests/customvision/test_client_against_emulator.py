@@ -403,3 +403,27 @@ def test_the_official_sdk_agrees(emulator: Emulator) -> None:
                 for item in sdk_list:
                     assert set(item.serialize(keep_readonly=True)) <= set(by_id[item.id]), kind
         assert projects == {}
+
+
+def test_upload_and_tag_round_trip(emu: Emulator, client: TrainingClient) -> None:
+    import hashlib
+    import io
+
+    from PIL import Image as PILImage
+
+    project_id = _project(emu)["id"]
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (8, 6), (200, 30, 30)).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    tag = client.create_tag(project_id, "contract-test-tag")
+    summary = client.create_images_from_data(project_id, data, tag_ids=[tag["id"]])
+    assert summary["isBatchSuccessful"] is True
+    image_id = summary["images"][0]["image"]["id"]
+    (uploaded,) = [i for i in emu.state()["projects"][0]["images"] if i["id"] == image_id]
+    assert uploaded["sha256"] == hashlib.sha256(data).hexdigest()
+    assert uploaded["tagIds"] == [tag["id"]]
+    assert client.get_tag(project_id, tag["id"])["imageCount"] == 1
+    client.delete_images(project_id, [image_id])
+    client.delete_tag(project_id, tag["id"])
+    with pytest.raises(CustomVisionNotFoundError):
+        client.get_tag(project_id, tag["id"])
