@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -148,10 +148,10 @@ class BlobStore:
             raise BlobError(f"blob delete failed with HTTP {status}")
 
     @staticmethod
-    async def _bounded(coros: Iterable) -> None:
+    async def _bounded(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
         semaphore = asyncio.Semaphore(UPLOAD_CONCURRENCY)
 
-        async def run(coro) -> None:  # type: ignore[no-untyped-def]
+        async def run(coro: Coroutine[Any, Any, None]) -> None:
             async with semaphore:
                 await coro
 

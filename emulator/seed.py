@@ -135,7 +135,9 @@ class Builder:
             self.prediction(project, published.id, tags, plan.picture(PREDICTION_SERIAL_BASE + number), number)
         return project
 
-    def prediction(self, project: Project, iteration_id: str, tags: list[Tag], picture, number: int) -> None:  # type: ignore[no-untyped-def]
+    def prediction(
+        self, project: Project, iteration_id: str, tags: list[Tag], picture: pictures.Picture, number: int
+    ) -> None:
         """A stored prediction image with a probability per tag (and boxes for detection)."""
         prediction_id = self.uid()
         blob = self.keep(f"{project.id}/predictions/{prediction_id}/original.{picture.ext}", picture)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from emulator import images as pictures
 from emulator import odata, render, store
@@ -36,7 +36,9 @@ def _where(request: web.Request) -> odata.Predicate | None:
         raise bad_request("BadRequestInvalid", f"Invalid $filter: {exc}.") from None
 
 
-def _page(request: web.Request, rt: Runtime, project: Project, iteration_id: str | None, found: list[Image]):  # type: ignore[no-untyped-def]
+def _page(
+    request: web.Request, rt: Runtime, project: Project, iteration_id: str | None, found: list[Image]
+) -> web.Response:
     take, skip = take_skip(request)
     page = store.ordered(found, order_by(request))[skip : skip + take]
     tags = rt.store.tag_set(project, iteration_id)
@@ -110,7 +112,8 @@ async def _uploaded_files(request: web.Request) -> list[tuple[str, bytes]]:
         files = []
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
-            files.append((getattr(part, "filename", None) or part.name or "", await part.read()))  # type: ignore[union-attr]
+            if isinstance(part, BodyPartReader):
+                files.append((part.filename or part.name or "", bytes(await part.read())))
         return files
     return [("", await request.read())]
 

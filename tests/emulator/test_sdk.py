@@ -59,3 +59,29 @@ def test_sdk_sees_errors_as_exceptions(client: CustomVisionTrainingClient) -> No
     with pytest.raises(CustomVisionErrorException) as caught:
         client.get_project("00000000-0000-4000-8000-000000000000")
     assert caught.value.error.code == "NotFoundProject"
+
+
+def test_sdk_adds_and_deletes_images(emulator_factory) -> None:  # type: ignore[no-untyped-def]
+    """Multipart upload and the delete flow (unpublish, delete images everywhere, iterations, project)."""
+    from emulator.images import drawn_picture
+
+    server = emulator_factory("demo", tps=0)
+    sdk = CustomVisionTrainingClient(
+        server.endpoint, ApiKeyCredentials(in_headers={"Training-key": server.training_key})
+    )
+    project = sdk.get_projects()[0]
+    tag = sdk.get_tags(project.id)[0]
+    summary = sdk.create_images_from_data(project.id, drawn_picture(99_999).data, tag_ids=[tag.id])
+    assert summary.is_batch_successful and summary.images[0].status == "OK"
+    new_id = summary.images[0].image.id
+    assert [i.id for i in sdk.get_images_by_ids(project.id, image_ids=[new_id])] == [new_id]
+    for iteration in sdk.get_iterations(project.id):
+        if iteration.publish_name:
+            sdk.unpublish_iteration(project.id, iteration.id)
+    while ids := [i["id"] for i in server.state()["projects"][0]["images"]][:256]:
+        sdk.delete_images(project.id, image_ids=ids, all_iterations=True)
+    for iteration in sdk.get_iterations(project.id):
+        assert sdk.get_image_count(project.id, iteration_id=iteration.id) == 0
+        sdk.delete_iteration(project.id, iteration.id)
+    sdk.delete_project(project.id)
+    assert project.id not in {p["id"] for p in server.state()["projects"]}
