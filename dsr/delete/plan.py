@@ -1,0 +1,110 @@
+"""Before anything is deleted: counts per category for one project (also the whole answer of a dry run).
+
+Only what the requested categories need is counted (stored predictions can only be counted by paging
+QueryPredictions, 256 a call); counts of categories not requested are None. Images are counted per set:
+the workspace and every trained iteration's snapshot, because an image can survive in an iteration alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TypedDict
+
+from customvision import CustomVisionHttpError, TrainingClient
+from dsr.categories import Category
+from dsr.delete import scope
+
+
+class ProjectPlan(TypedDict):
+    """Counts for one project; JSON-native and small (ids of iterations only, never of images)."""
+
+    projectId: str
+    exists: bool
+    iterations: int  # every iteration (each has its own performance and exports)
+    publishedIterations: int
+    workspaceImages: int | None
+    iterationImages: dict[str, int] | None  # iteration id -> images in its snapshot
+    tags: int | None  # workspace tags
+    iterationTags: int | None  # tag copies kept by trained iterations (DeleteTag leaves them)
+    predictions: int | None  # stored predictions (older than the cutoff, when one is given)
+
+
+_IMAGES = {Category.IMAGES, Category.PROJECTS}
+_TAGS = {Category.TAGS, Category.PROJECTS}
+_PREDICTIONS = {Category.PREDICTIONS, Category.PROJECTS}
+
+
+def empty_plan(project_id: str) -> ProjectPlan:
+    """The plan of a project that does not exist (already deleted): nothing anywhere."""
+    return ProjectPlan(projectId=project_id, exists=False, iterations=0, publishedIterations=0, workspaceImages=0,
+                       iterationImages={}, tags=0, iterationTags=0, predictions=0)
+
+
+def plan_project(
+    client: TrainingClient, project_id: str, categories: Iterable[str], *, older_than: datetime | None = None
+) -> ProjectPlan:
+    """Count what deleting `categories` would remove from the project; a missing project plans as empty."""
+    wanted = {Category(c) for c in categories}
+    try:
+        return _count(client, project_id, wanted, older_than)
+    except CustomVisionHttpError as exc:
+        if scope.is_gone(exc):
+            return empty_plan(project_id)
+        raise
+
+
+def _count(client: TrainingClient, project_id: str, wanted: set[Category], older_than: datetime | None) -> ProjectPlan:
+    iterations = scope.iterations(client, project_id)
+    snapshots = scope.snapshot_ids(iterations)
+    plan = ProjectPlan(
+        projectId=project_id,
+        exists=True,
+        iterations=len(iterations),
+        publishedIterations=sum(1 for it in iterations if scope.is_published(it)),
+        workspaceImages=None,
+        iterationImages=None,
+        tags=None,
+        iterationTags=None,
+        predictions=None,
+    )
+    if wanted & _IMAGES:
+        plan["workspaceImages"] = client.get_image_count(project_id)
+        plan["iterationImages"] = {i: client.get_image_count(project_id, iteration_id=i) for i in snapshots}
+    if wanted & _TAGS:
+        plan["tags"] = len(list(client.list_tags(project_id)))
+        plan["iterationTags"] = sum(len(list(client.list_tags(project_id, iteration_id=i))) for i in snapshots)
+    if wanted & _PREDICTIONS:
+        plan["predictions"] = sum(1 for _ in scope.qualifying_predictions(client, project_id, older_than))
+    return plan
+
+
+def category_counts(plan: ProjectPlan, categories: Iterable[str]) -> dict[str, int | None]:
+    """Per requested category, how many items the plan found (None: not countable in the project).
+
+    `images` counts image copies: the workspace plus every iteration snapshot (one image may be in several);
+    `tags` counts workspace tags plus the copies trained iterations keep.
+    """
+    counts: dict[str, int | None] = {}
+    for category in map(Category, categories):
+        counts[str(category)] = _category_count(plan, category)
+    return counts
+
+
+def _category_count(plan: ProjectPlan, category: Category) -> int | None:
+    if category is Category.PROJECTS:
+        return int(plan["exists"])
+    if category in (Category.ITERATIONS, Category.ITERATION_PERFORMANCE):
+        return plan["iterations"]
+    if category is Category.IMAGES:
+        sets = plan["iterationImages"]
+        if plan["workspaceImages"] is None or sets is None:
+            return None
+        return plan["workspaceImages"] + sum(sets.values())
+    if category is Category.TAGS:
+        if plan["tags"] is None:
+            return None
+        return plan["tags"] + (plan["iterationTags"] or 0)
+    if category is Category.PREDICTIONS:
+        return plan["predictions"]
+    return None  # account, exported_models: not project data that can be counted here

@@ -1,0 +1,241 @@
+"""Plan, ordered delete steps and verification against the real emulator (ground truth: /_emulator/state)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from customvision import CustomVisionHttpError, TrainingClient
+from dsr.categories import PROJECT_CATEGORIES
+from dsr.delete.order import Step, steps_for
+from dsr.delete.plan import category_counts, plan_project
+from dsr.delete.scope import parse_time, prediction_cutoff
+from dsr.delete.steps import delete_images, delete_iterations, delete_tags, run_step
+from dsr.delete.verify import verify_project
+from localstack.emulator import Emulator
+
+pytestmark = pytest.mark.slow
+
+DEMO = "demo"
+SYNTHETIC = "synthetic:projects=2,images=300"  # > 256 images per set: deletes and listings cross a page
+ALL = [str(c) for c in PROJECT_CATEGORIES]
+
+
+@pytest.fixture(scope="module")
+def server(emulator_factory: Callable[..., Emulator]) -> Emulator:
+    """This module's own emulator (fast: no realistic rate limit), reset per test."""
+    return emulator_factory(DEMO, tps=1000)
+
+
+@pytest.fixture
+def emu(server: Emulator) -> Iterator[Emulator]:
+    server.reset(DEMO)
+    yield server
+    server.set_faults(faultRate=0.0, latencyMs=0, deny=[])
+
+
+@pytest.fixture
+def client(emu: Emulator) -> Iterator[TrainingClient]:
+    with TrainingClient(emu.endpoint, emu.training_key, retry_backoff_factor=0.01, retry_total=2) as training:
+        yield training
+
+
+def _projects(server: Emulator) -> list[dict[str, Any]]:
+    return server.state()["projects"]
+
+
+def _run(client: TrainingClient, project_id: str, categories: list[str], **options: Any) -> dict[str, int]:
+    """Every step the categories need, each called until done (as the orchestrator will); deleted per step."""
+    deleted: dict[str, int] = {}
+    for step in steps_for(categories):
+        for _ in range(100):
+            result = run_step(client, project_id, step, **options)
+            deleted[step] = deleted.get(step, 0) + result["deleted"]
+            if result["done"]:
+                break
+        else:
+            pytest.fail(f"step {step} never finished")
+    return deleted
+
+
+def test_plan_counts_match_the_ground_truth(emu: Emulator, client: TrainingClient) -> None:
+    for truth in _projects(emu):
+        plan = plan_project(client, truth["id"], ALL)
+        assert plan["exists"] is True
+        assert plan["workspaceImages"] == truth["workspaceImageCount"]
+        assert plan["iterationImages"] == {it["id"]: len(it["imageIds"]) for it in truth["iterations"]}
+        assert plan["iterations"] == len(truth["iterations"]) == 2
+        assert plan["publishedIterations"] == sum(it["published"] for it in truth["iterations"]) == 1
+        assert plan["tags"] == len(truth["tags"])
+        assert plan["iterationTags"] == sum(len(it["tagIds"]) for it in truth["iterations"])
+        assert plan["predictions"] == len(truth["predictions"])
+        counts = category_counts(plan, ALL)
+        assert counts["projects"] == 1 and counts["iterations"] == counts["iteration_performance"] == 2
+        assert counts["images"] == truth["workspaceImageCount"] + sum(len(it["imageIds"]) for it in truth["iterations"])
+        assert counts["exported_models"] is None
+
+
+def test_plan_counts_only_what_is_requested(emu: Emulator, client: TrainingClient) -> None:
+    project_id = _projects(emu)[0]["id"]
+    plan = plan_project(client, project_id, ["tags"])
+    assert plan["tags"] is not None
+    assert (plan["workspaceImages"], plan["iterationImages"], plan["predictions"]) == (None, None, None)
+    assert category_counts(plan, ["tags"]) == {"tags": plan["tags"] + plan["iterationTags"]}
+
+
+def test_a_dry_run_plan_deletes_nothing(emu: Emulator, client: TrainingClient) -> None:
+    before = emu.state()
+    for project in before["projects"]:
+        plan_project(client, project["id"], ALL)
+    assert emu.state() == before
+    assert emu.stats()["byOperation"].keys() <= {
+        "GetIterations", "GetImageCount", "GetTags", "QueryPredictions"}
+
+
+def test_full_delete_leaves_nothing_of_the_project_and_spares_the_other(emu: Emulator, client: TrainingClient) -> None:
+    emu.reset(SYNTHETIC)
+    target, other = _projects(emu)
+    assert target["workspaceImageCount"] > 256
+    assert any(not image["inWorkspace"] for image in target["images"]), "the seed has an iteration-only image"
+    before = plan_project(client, target["id"], ALL)
+
+    deleted = _run(client, target["id"], ALL)
+
+    assert [p["id"] for p in _projects(emu)] == [other["id"]]
+    assert _projects(emu)[0] == other
+    assert deleted[Step.IMAGES] == len(target["images"])  # every distinct image, iteration-only ones included
+    assert deleted[Step.PREDICTIONS] == len(target["predictions"]) == before["predictions"]
+    assert deleted[Step.UNPUBLISH] == 1 and deleted[Step.PROJECT] == 1
+    assert deleted[Step.TAGS] == len(target["tags"]) and deleted[Step.ITERATIONS] == 2
+    verification = verify_project(client, target["id"], ALL)
+    assert verification["clean"] is True
+    assert set(verification["remaining"].values()) <= {0, None}
+
+
+def test_images_only_deletes_every_copy_and_keeps_tags_and_iterations(emu: Emulator, client: TrainingClient) -> None:
+    target, other = _projects(emu)
+    assert steps_for(["images"]) == [Step.IMAGES]
+
+    _run(client, target["id"], ["images"])
+
+    after = _projects(emu)
+    assert after[1] == other
+    project = after[0]
+    assert project["images"] == [] and project["workspaceImageCount"] == 0
+    assert all(it["imageIds"] == [] for it in project["iterations"])
+    assert [it["id"] for it in project["iterations"]] == [it["id"] for it in target["iterations"]]
+    assert [it["published"] for it in project["iterations"]] == [False, True]
+    assert project["tags"] == target["tags"] and project["predictions"] == target["predictions"]
+    assert verify_project(client, target["id"], ["images"])["clean"] is True
+
+
+def test_predictions_only_with_an_age_limit_deletes_strictly_older_ones(emu: Emulator, client: TrainingClient) -> None:
+    target, other = _projects(emu)
+    predictions = target["predictions"]
+    assert len(predictions) >= 4
+    boundary = parse_time(predictions[2]["created"])
+    now = boundary + timedelta(days=30)
+    cutoff = prediction_cutoff(now, 30)
+    assert cutoff == boundary  # the third prediction is exactly at the cutoff: not older, so it stays
+
+    assert plan_project(client, target["id"], ["predictions"], older_than=cutoff)["predictions"] == 2
+    deleted = _run(client, target["id"], ["predictions"], older_than=cutoff)
+
+    project = _projects(emu)[0]
+    assert deleted == {Step.PREDICTIONS: 2}
+    assert project["predictions"] == predictions[2:]
+    assert {k: v for k, v in project.items() if k != "predictions"} == {
+        k: v for k, v in target.items() if k != "predictions"}
+    assert _projects(emu)[1] == other
+    verification = verify_project(client, target["id"], ["predictions"], older_than=cutoff)
+    assert verification["clean"] is True and verification["remaining"] == {"predictions": 0}
+    assert verify_project(client, target["id"], ["predictions"])["remaining"] == {"predictions": len(predictions) - 2}
+
+
+def test_steps_are_idempotent_when_repeated(emu: Emulator, client: TrainingClient) -> None:
+    target = _projects(emu)[0]
+    _run(client, target["id"], ALL)
+    after = emu.state()
+    for step in Step:
+        again = run_step(client, target["id"], step)
+        assert again["done"] is True and again["deleted"] == 0, again
+    assert emu.state() == after
+    plan = plan_project(client, target["id"], ALL)
+    assert plan["exists"] is False
+    assert set(category_counts(plan, ALL).values()) <= {0, None}
+
+
+def test_a_retried_step_after_a_partial_run_finishes_the_job(emu: Emulator, client: TrainingClient) -> None:
+    emu.reset(SYNTHETIC)
+    target = _projects(emu)[0]
+    first = delete_images(client, target["id"], max_calls=3)  # list iterations, one page, one delete
+    assert first == {"step": "images", "deleted": 256, "calls": 3, "done": False}
+    rest = delete_images(client, target["id"], max_calls=1000)
+    assert rest["done"] is True and first["deleted"] + rest["deleted"] == len(target["images"])
+    assert _projects(emu)[0]["images"] == []
+
+
+def test_verification_reports_what_a_cut_short_step_left(emu: Emulator, client: TrainingClient) -> None:
+    target = _projects(emu)[0]
+    iteration_only = [i for i in target["images"] if not i["inWorkspace"]]
+    assert iteration_only
+    partial = delete_images(client, target["id"], max_calls=3)  # the workspace only: the budget ends there
+    assert partial["done"] is False
+
+    verification = verify_project(client, target["id"], ["images"])
+    assert verification["clean"] is False
+    assert verification["remaining"] == {"images": sum(len(i["iterations"]) for i in iteration_only)}
+    assert verification["counts"]["workspaceImages"] == 0
+    assert any("iteration snapshots" in note for note in verification["notes"])
+
+
+def test_verification_reports_a_refused_delete(emu: Emulator, client: TrainingClient) -> None:
+    target = _projects(emu)[0]
+    emu.set_faults(deny=[{"projectId": target["id"], "operation": "DeleteTag", "status": 403}])
+    with pytest.raises(CustomVisionHttpError):
+        delete_tags(client, target["id"])
+    verification = verify_project(client, target["id"], ["tags", "images"])
+    assert verification["clean"] is False
+    assert verification["remaining"]["tags"] == len(target["tags"]) + sum(
+        len(it["tagIds"]) for it in target["iterations"])
+    assert "tags: " in " ".join(verification["notes"])
+
+
+def test_tags_only_leaves_the_iterations_copies_and_says_so(emu: Emulator, client: TrainingClient) -> None:
+    target = _projects(emu)[0]
+    _run(client, target["id"], ["tags"])
+    project = _projects(emu)[0]
+    assert project["tags"] == [] and project["iterations"] == target["iterations"]
+    assert [i["id"] for i in project["images"]] == [i["id"] for i in target["images"]]
+    verification = verify_project(client, target["id"], ["tags"])
+    assert verification["clean"] is False
+    assert any("trained iterations" in note for note in verification["notes"])
+
+    _run(client, target["id"], ["iterations"])
+    assert verify_project(client, target["id"], ["tags", "iterations"])["clean"] is True
+
+
+def test_iterations_unpublish_first_and_delete_with_their_performance(emu: Emulator, client: TrainingClient) -> None:
+    target = _projects(emu)[0]
+    assert steps_for(["iteration_performance"]) == [Step.UNPUBLISH, Step.ITERATIONS]
+    result = delete_iterations(client, target["id"])  # even without the unpublish step it gets through
+    assert result["done"] is True and result["deleted"] == 2
+    project = _projects(emu)[0]
+    assert project["iterations"] == []
+    assert project["tags"] == target["tags"] and project["predictions"] == target["predictions"]
+    assert verify_project(client, target["id"], ["iterations", "iteration_performance"])["clean"] is True
+
+
+def test_a_missing_project_plans_empty_and_verifies_clean(emu: Emulator, client: TrainingClient) -> None:
+    missing = str(uuid.uuid4())
+    before = copy.deepcopy(emu.state())
+    assert plan_project(client, missing, ALL)["exists"] is False
+    for step in Step:
+        assert run_step(client, missing, step)["done"] is True
+    assert verify_project(client, missing, ALL)["clean"] is True
+    assert emu.state() == before
