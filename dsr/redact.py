@@ -31,3 +31,16 @@ def strip_query(url: str) -> str:
 def without_uris(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """A copy of a service record without the named (SAS-bearing) URI fields."""
     return {k: v for k, v in item.items() if k not in fields}
+
+
+def scrub(value: Any) -> Any:
+    """A copy of a JSON-like value in which no string carries a SAS token or key: URLs lose their query."""
+    if isinstance(value, str):
+        if "sig=" in value.lower() and "://" in value:
+            return strip_query(value)
+        return redact(value) if "=" in value else value
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value

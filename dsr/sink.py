@@ -13,6 +13,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import BlobBlock, BlobClient, ContainerClient, ContentSettings
 
 from dsr.files import SHA256_METADATA, FileRecord
+from dsr.redact import scrub
 
 BLOCK_SIZE = 4 * 1024 * 1024  # staged block size for streamed files; bounds memory per stream
 _CONTENT_TYPES = {
@@ -31,13 +32,13 @@ def content_type_for(path: str) -> str:
 
 
 def json_bytes(obj: Any) -> bytes:
-    """Stable, readable JSON (UTF-8, sorted keys) so a rewritten file hashes the same."""
-    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
+    """Stable, readable JSON (UTF-8, sorted keys) so a rewritten file hashes the same; secrets scrubbed."""
+    return json.dumps(scrub(obj), indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
 def jsonl_line(obj: Any) -> bytes:
-    """One JSON Lines record."""
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    """One JSON Lines record; secrets scrubbed."""
+    return json.dumps(scrub(obj), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
 class ExportSink:

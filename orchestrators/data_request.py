@@ -66,6 +66,7 @@ def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
                 export_project_orchestrator,
                 {**base, "projectId": pid, "categories": project_categories},
                 f"{request_id}--{pid}",
+                expected_type=dict,  # the wrapper's `-> str` annotation is not what the sub-orchestration returns
             )
             for pid in batch
         ]

@@ -1,0 +1,116 @@
+"""Export end to end: devhost serving the app, the emulator, Azurite; checked against the emulator's ground truth."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+from azure.storage.blob import ContainerClient
+
+from localstack.azurite import Azurite
+from localstack.emulator import Emulator
+from tests.e2e.helpers import (
+    ALL_CATEGORIES,
+    TRAINING_KEY,
+    all_histories,
+    exported_images,
+    read_manifest,
+    start_app,
+    submit,
+    truth_images,
+    wait_finished,
+)
+from tests.fixtures.devhost import DevhostFactory
+from tests.fixtures.emulator import EmulatorFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+SEED = "demo+synthetic:projects=3,images=700"
+
+
+def export_everything(host: Any, request_id: str) -> dict[str, Any]:
+    submit(host, {"operation": "export", "requestId": request_id})
+    status = wait_finished(host, request_id)
+    assert status["status"] == "Completed", status
+    return status
+
+
+def check_export_matches(container: ContainerClient, emulator: Emulator, request_id: str) -> dict[str, Any]:
+    manifest = read_manifest(container, request_id)
+    truth = truth_images(emulator.state())
+    assert len(truth) > 2100
+    assert exported_images(manifest) == truth  # one for one, by sha256, iteration-only images included
+    return manifest
+
+
+def test_export_matches_ground_truth_and_leaks_no_secret(
+    devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite
+) -> None:
+    emulator = emulator_factory(SEED, training_key=TRAINING_KEY)
+    host = start_app(devhost_factory, emulator, azurite, "e2e-export")
+    status = export_everything(host, "export-full")
+    result = status["result"]
+    assert {name: r["status"] for name, r in result["categories"].items()} == {
+        **{name: "complete" for name in ALL_CATEGORIES}, "account": "skipped"}
+    assert status["progress"]["images"]["done"] == status["progress"]["images"]["total"] == 5
+
+    container = ContainerClient.from_connection_string(azurite.connection_string, "e2e-export")
+    manifest = check_export_matches(container, emulator, "export-full")
+    assert manifest["schemaVersion"] and manifest["resource"] == "default"
+    assert manifest["startedAt"] <= manifest["completedAt"]
+    assert manifest["categories"]["account"]["error"]["code"] == "NoArmResourceId"
+
+    # Every file listed exists with that size and hash; nothing unlisted but the manifest; no scratch left.
+    listed = {f["path"]: f for f in manifest["files"]}
+    blobs = {b.name[len("export-full/"):]: b.size for b in container.list_blobs(name_starts_with="export-full/")}
+    assert set(blobs) == set(listed) | {"manifest.json"}
+    leaks = []
+    for path, record in listed.items():
+        data = container.download_blob(f"export-full/{path}").readall()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (record["size"], record["sha256"]), path
+        if TRAINING_KEY.encode() in data or b"sig=" in data:
+            leaks.append(path)
+    assert leaks == []
+    assert not list(container.list_blobs(name_starts_with=".work/export-full/"))
+    for project in emulator.state()["projects"]:
+        assert f"projects/{project['id']}/images.jsonl" in listed
+        assert f"projects/{project['id']}/predictions.jsonl" in listed
+
+    # No training key in the orchestration history, status payloads or devhost's log.
+    assert TRAINING_KEY not in all_histories(host)
+    assert TRAINING_KEY not in str(status)
+    assert TRAINING_KEY not in host.log_path.read_text()
+
+
+def test_export_survives_faults(
+    devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite
+) -> None:
+    emulator = emulator_factory(SEED, training_key=TRAINING_KEY, fault_rate=0.1, fault_seed=7)
+    host = start_app(devhost_factory, emulator, azurite, "e2e-export-faults")
+    status = export_everything(host, "export-faults")
+    assert all(r["status"] != "failed" for r in status["result"]["categories"].values()), status
+    container = ContainerClient.from_connection_string(azurite.connection_string, "e2e-export-faults")
+    check_export_matches(container, emulator, "export-faults")
+    assert emulator.stats()["faults"] > 0
+
+
+def test_failed_category_is_reported_and_the_others_complete(
+    devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite
+) -> None:
+    emulator = emulator_factory("demo", training_key=TRAINING_KEY)
+    victim = emulator.state()["projects"][0]["id"]
+    emulator.set_faults(deny=[{"projectId": victim, "operation": "QueryPredictions", "status": 403}])
+    host = start_app(devhost_factory, emulator, azurite, "e2e-export-deny")
+    submit(host, {"operation": "export", "requestId": "export-deny"})
+    status = wait_finished(host, "export-deny")
+    assert status["status"] == "Completed"
+    categories = status["result"]["categories"]
+    assert categories["predictions"]["status"] == "failed"
+    assert "403" in categories["predictions"]["error"]["message"]
+    for name in ALL_CATEGORIES:
+        if name not in ("predictions", "account"):
+            assert categories[name]["status"] == "complete", name
+    container = ContainerClient.from_connection_string(azurite.connection_string, "e2e-export-deny")
+    manifest = read_manifest(container, "export-deny")
+    assert manifest["categories"]["predictions"]["status"] == "failed"
+    assert manifest["categories"]["predictions"]["error"]["message"]
