@@ -1,0 +1,485 @@
+"""`python -m dsr`: submit, follow and cancel data-subject requests through the HTTP API (DESIGN.md §3).
+
+The same commands work against devhost and an Azure Function app. The host and function key come from
+`--host`/`--key` or DSR_HOST/DSR_FUNCTION_KEY; the key travels in the `x-functions-key` header only and
+is never printed (nor are the check-status URIs, which carry it).
+
+Exit codes: 0 done; 1 the request failed, was cancelled, or a category failed; 2 the input was refused
+(bad arguments, or a 400/404/409/413 problem from the API); 3 the host could not be used (unreachable,
+key refused, unexpected answer); 130 interrupted while following (the request keeps running).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TextIO
+
+import requests
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
+EXIT_UNAVAILABLE = 3
+EXIT_INTERRUPTED = 130
+
+TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+CATEGORY_NAMES = (
+    "account",
+    "projects",
+    "iterations",
+    "iteration_performance",
+    "tags",
+    "images",
+    "exported_models",
+    "predictions",
+)  # for help text only: the API validates
+REFUSED_STATUSES = frozenset({400, 404, 409, 413, 422})
+BAR_WIDTH = 24
+POLL_INTERVAL = 0.5
+MAX_POLL_ERRORS = 10  # consecutive failed polls before giving up (a restarting host, a network blip)
+MAX_TEXT = 200
+
+
+# --- the API ------------------------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """The API answered with an error (`status`, and `problem` when it is problem+json) or not at all (0)."""
+
+    def __init__(self, status: int, message: str, problem: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.problem = problem
+
+
+class ApiClient:
+    """The three request endpoints, with the function key in a header (never in URLs or output)."""
+
+    def __init__(
+        self, host: str, key: str | None, *, timeout: float = 30.0, session: requests.Session | None = None
+    ) -> None:
+        self.host = normalize_host(host)
+        self.timeout = timeout
+        self._session = session or requests.Session()
+        self._session.headers["Accept"] = "application/json, application/problem+json"
+        if key:
+            self._session.headers["x-functions-key"] = key
+
+    def __repr__(self) -> str:
+        return f"ApiClient({self.host!r})"
+
+    def submit(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /api/requests; the check-status payload (its `id` is the request id)."""
+        return self._call("POST", "api/requests", json=dict(body))
+
+    def status(self, request_id: str) -> dict[str, Any]:
+        """GET /api/requests/{id}."""
+        return self._call("GET", f"api/requests/{quote(request_id)}")
+
+    def cancel(self, request_id: str) -> dict[str, Any]:
+        """DELETE /api/requests/{id}."""
+        return self._call("DELETE", f"api/requests/{quote(request_id)}")
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        url = f"{self.host}/{path}"
+        try:
+            response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise ApiError(0, f"cannot reach {self.host}: {type(exc).__name__}") from None
+        body = _json_or_none(response)
+        if response.ok:
+            if not isinstance(body, dict):
+                raise ApiError(response.status_code, f"{method} {path}: the answer is not a JSON object")
+            return body
+        content_type = response.headers.get("Content-Type", "")
+        problem = body if isinstance(body, dict) and "problem+json" in content_type else None
+        if problem is None and isinstance(body, dict) and "title" in body and "status" in body:
+            problem = body  # a proxy may drop the media type; the shape is still a problem
+        raise ApiError(response.status_code, _error_message(response), problem)
+
+
+def normalize_host(host: str) -> str:
+    """`127.0.0.1:7071`, `http://127.0.0.1:7071/`, `https://app.azurewebsites.net/api` -> the host's root URL."""
+    host = host.strip().rstrip("/")
+    if not host:
+        raise ValueError("no host: pass --host or set DSR_HOST (e.g. http://127.0.0.1:7071)")
+    if "://" not in host:
+        local = host.split(":")[0] in ("localhost", "127.0.0.1", "[::1]")
+        host = ("http://" if local else "https://") + host
+    return host.removesuffix("/api")
+
+
+def quote(request_id: str) -> str:
+    return requests.utils.quote(request_id, safe="")
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _error_message(response: requests.Response) -> str:
+    if response.status_code == 401:
+        return "the host refused the function key (401): pass --key or set DSR_FUNCTION_KEY"
+    if response.status_code == 403:
+        return "the host refused the call (403)"
+    text = " ".join(response.text.split())[:MAX_TEXT]
+    return f"HTTP {response.status_code} {response.reason or ''}".rstrip() + (f": {text}" if text else "")
+
+
+# --- the request body ---------------------------------------------------------------------------------
+
+
+def request_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The POST body from the parsed arguments: only what was given (the API applies its defaults)."""
+    body: dict[str, Any] = {"operation": args.command}
+    if args.resource is not None:
+        body["resource"] = args.resource
+    if args.projects is not None:
+        body["projects"] = list(args.projects)
+    if args.categories is not None:
+        body["categories"] = list(args.categories)
+    if args.request_id is not None:
+        body["requestId"] = args.request_id
+    if args.command == "delete":
+        if args.dry_run:
+            body["dryRun"] = True
+        if args.confirm is not None:
+            body["confirm"] = args.confirm
+    return body
+
+
+# --- rendering (pure) ---------------------------------------------------------------------------------
+
+
+def progress_bar(done: int, total: int | None, width: int = BAR_WIDTH) -> str:
+    """`[#########---------------]`; unknown or zero totals draw an empty bar."""
+    if not total or total < 0:
+        return "[" + "-" * width + "]"
+    filled = round(width * min(max(done, 0), total) / total)
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
+def _fraction(counts: Mapping[str, Any]) -> str:
+    total = counts.get("total")
+    return f"{counts.get('done', 0)}/{total if total is not None else '?'}"
+
+
+def headline(status: Mapping[str, Any]) -> str:
+    """`request case-1 · export · Running · exporting`."""
+    operation = str(status.get("operation") or "?") + (" (dry run)" if status.get("dryRun") else "")
+    parts = [f"request {status.get('requestId')}", operation, str(status.get("status"))]
+    if status.get("phase"):
+        parts.append(str(status["phase"]))
+    return " · ".join(parts)
+
+
+def progress_lines(status: Mapping[str, Any], *, width: int = BAR_WIDTH) -> list[str]:
+    """The headline and one bar per category (a TTY redraws these in place)."""
+    progress: Mapping[str, Mapping[str, Any]] = status.get("progress") or {}
+    name_width = max((len(c) for c in progress), default=0)
+    lines = [headline(status)]
+    for category, counts in progress.items():
+        bar = progress_bar(int(counts.get("done") or 0), counts.get("total"), width)
+        lines.append(f"  {category:<{name_width}} {bar} {_fraction(counts)}")
+    return lines
+
+
+def progress_line(status: Mapping[str, Any]) -> str:
+    """One line per update for logs and pipes: `request x · export · Running · exporting | tags 1/2, ...`."""
+    progress: Mapping[str, Mapping[str, Any]] = status.get("progress") or {}
+    counts = ", ".join(f"{c} {_fraction(n)}" for c, n in progress.items())
+    return headline(status) + (f" | {counts}" if counts else "")
+
+
+def summary_lines(status: Mapping[str, Any]) -> list[str]:
+    """The final report: outcome, a row per category, then the manifest link or the receipt."""
+    runtime = str(status.get("status"))
+    result: Mapping[str, Any] = status.get("result") or {}
+    operation = str(status.get("operation") or "?") + (" dry run" if status.get("dryRun") else "")
+    outcome = f"{runtime} ({result['status']})" if result.get("status") else runtime
+    lines = [f"Request {status.get('requestId')}: {operation} of resource {status.get('resource')!s}: {outcome}"]
+    if runtime == "Failed":
+        lines.append("  the request failed before producing a result; the host's logs say why")
+    elif runtime in ("Terminated", "Canceled"):
+        lines.append("  the request was cancelled; nothing more will run")
+    elif runtime not in TERMINAL_STATUSES:
+        lines.append("  still running")
+    categories: Mapping[str, Mapping[str, Any]] = result.get("categories") or {}
+    if categories:
+        name_width = max(len("category"), *(len(c) for c in categories))
+        lines.append(f"  {'category':<{name_width}}  {'status':<8}  {'count':>6}  error")
+        for category, outcome_ in categories.items():
+            error = outcome_.get("error")
+            reason = _error_text(error) if isinstance(error, Mapping) else ""
+            lines.append(
+                f"  {category:<{name_width}}  {outcome_.get('status') or '?':<8}  "
+                f"{outcome_.get('count') or 0:>6}  {reason}".rstrip()
+            )
+    missing = result.get("missingProjects") or []
+    if missing:
+        lines.append(f"Projects not found on the resource: {', '.join(map(str, missing))}")
+    if result.get("manifestUrl"):
+        lines.append(f"Manifest: {result['manifestUrl']}")
+    elif runtime == "Completed" and status.get("operation") == "export":
+        lines.append("Manifest: no link (the manifest was not written, or the host cannot sign links)")
+    receipt = result.get("receipt")
+    if isinstance(receipt, Mapping):
+        lines.append("Receipt:")
+        lines.extend(f"  {line}" for line in receipt_lines(receipt))
+    if status.get("dueDate"):
+        lines.append(f"Due by: {status['dueDate']} (received {status.get('receivedAt')})")
+    return lines
+
+
+def receipt_lines(receipt: Mapping[str, Any], *, limit: int = 30) -> list[str]:
+    """A receipt as `key: value` lines, nested objects indented; long lists summarized."""
+    lines: list[str] = []
+
+    def walk(value: Mapping[str, Any], indent: str) -> None:
+        for key, item in value.items():
+            if isinstance(item, Mapping):
+                lines.append(f"{indent}{key}:")
+                walk(item, indent + "  ")
+            elif isinstance(item, list):
+                shown = ", ".join(map(str, item[:5])) + (f", … ({len(item)} in all)" if len(item) > 5 else "")
+                lines.append(f"{indent}{key}: [{shown}]")
+            else:
+                lines.append(f"{indent}{key}: {item}")
+
+    walk(receipt, "")
+    return lines if len(lines) <= limit else [*lines[:limit], f"… ({len(lines) - limit} more lines)"]
+
+
+def _error_text(error: Mapping[str, Any]) -> str:
+    text = ": ".join(str(error[k]) for k in ("code", "message") if error.get(k))
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def problem_lines(status: int, problem: Mapping[str, Any] | None, message: str = "") -> list[str]:
+    """An API refusal: status, title, detail, then one line per bad field (`/categories/0: must be ...`)."""
+    if problem is None:
+        return [f"error: {message or f'HTTP {status}'}"]
+    title = problem.get("title") or f"HTTP {status}"
+    lines = [f"error: {status} {title}"]
+    errors = [e for e in problem.get("errors") or [] if isinstance(e, Mapping)]
+    if problem.get("detail") and not errors:
+        lines.append(f"  {problem['detail']}")
+    for error in errors:
+        lines.append(f"  {error.get('field') or '(body)'}: {error.get('reason')}")
+    return lines
+
+
+def exit_code(status: Mapping[str, Any]) -> int:
+    """0 when the request completed and no category failed; 1 otherwise (failed, cancelled, partial)."""
+    if status.get("status") != "Completed":
+        return EXIT_FAILED
+    result: Mapping[str, Any] = status.get("result") or {}
+    if result.get("status") in ("failed", "completed_with_errors"):
+        return EXIT_FAILED
+    categories: Mapping[str, Mapping[str, Any]] = result.get("categories") or {}
+    return EXIT_FAILED if any(c.get("status") == "failed" for c in categories.values()) else EXIT_OK
+
+
+# --- following a request ------------------------------------------------------------------------------
+
+
+class ProgressView:
+    """Shows progress: bars redrawn in place on a terminal, one line per change otherwise."""
+
+    def __init__(self, out: TextIO, *, tty: bool | None = None, width: int = BAR_WIDTH) -> None:
+        self.out = out
+        self.tty = out.isatty() if tty is None else tty
+        self.width = width
+        self._drawn = 0
+        self._last: str | None = None
+
+    def update(self, status: Mapping[str, Any]) -> None:
+        if self.tty:
+            lines = progress_lines(status, width=self.width)
+            if "\n".join(lines) == self._last:
+                return
+            up = f"\x1b[{self._drawn}F" if self._drawn else ""
+            self.out.write(up + "\x1b[J" + "\n".join(lines) + "\n")
+            self._drawn, self._last = len(lines), "\n".join(lines)
+        else:
+            line = progress_line(status)
+            if line == self._last:
+                return
+            self.out.write(line + "\n")
+            self._last = line
+        self.out.flush()
+
+
+def follow(
+    client: ApiClient,
+    request_id: str,
+    *,
+    view: ProgressView | None,
+    interval: float = POLL_INTERVAL,
+    timeout: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """Poll the status until the request ends; returns the last status. Raises TimeoutError or ApiError."""
+    deadline = None if timeout is None else clock() + timeout
+    errors = 0
+    while True:
+        try:
+            status = client.status(request_id)
+            errors = 0
+        except ApiError as exc:
+            # 404 right after a submit (a host whose store lags) and outages are retried; a bad key is not.
+            if exc.status in (401, 403) or errors + 1 >= MAX_POLL_ERRORS:
+                raise
+            errors += 1
+        else:
+            if view is not None:
+                view.update(status)
+            if status.get("status") in TERMINAL_STATUSES:
+                return status
+        if deadline is not None and clock() >= deadline:
+            raise TimeoutError(f"request {request_id} has not finished after {timeout:.0f}s")
+        sleep(interval)
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument(
+        "--host", default=None, help="the Function app's URL, e.g. http://127.0.0.1:7071 (default: $DSR_HOST)"
+    )
+    connection.add_argument("--key", default=None, help="the function key (default: $DSR_FUNCTION_KEY)")
+    connection.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop following after this long (the request keeps running)",
+    )
+    connection.add_argument("--interval", type=float, default=POLL_INTERVAL, metavar="SECONDS", help=argparse.SUPPRESS)
+
+    request = argparse.ArgumentParser(add_help=False)
+    request.add_argument("--resource", default=None, help="alias of a configured resource (default: default)")
+    request.add_argument("--projects", nargs="+", metavar="ID", default=None, help="project ids (default: all)")
+    request.add_argument(
+        "--categories", nargs="+", metavar="CAT", default=None, help=f"default: all of {', '.join(CATEGORY_NAMES)}"
+    )
+    request.add_argument("--request-id", default=None, help="idempotency key, 1-64 of [A-Za-z0-9_-]")
+    request.add_argument("--no-wait", action="store_true", help="submit and exit; follow later with `status`")
+
+    parser = argparse.ArgumentParser(
+        prog="python -m dsr",
+        description=__doc__.split("\n")[0].split(": ", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.split("\n")[2:]),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("export", parents=[connection, request], help="export every requested category to Blob")
+    delete = commands.add_parser("delete", parents=[connection, request], help="delete, verify, and sign a receipt")
+    delete.add_argument("--confirm", metavar="ALIAS", default=None, help="the resource alias again (required)")
+    delete.add_argument("--dry-run", action="store_true", help="plan and count only; delete nothing")
+    status = commands.add_parser("status", parents=[connection], help="show a request's status")
+    status.add_argument("request_id", metavar="ID")
+    status.add_argument("--watch", action="store_true", help="follow it until it ends")
+    cancel = commands.add_parser("cancel", parents=[connection], help="cancel a running request")
+    cancel.add_argument("request_id", metavar="ID")
+    return parser
+
+
+def client_from(args: argparse.Namespace, environ: Mapping[str, str]) -> ApiClient:
+    """The client for --host/--key, falling back to DSR_HOST/DSR_FUNCTION_KEY; ValueError without a host."""
+    host = args.host or environ.get("DSR_HOST") or ""
+    return ApiClient(host, args.key or environ.get("DSR_FUNCTION_KEY") or None)
+
+
+def submit_and_follow(
+    client: ApiClient,
+    body: Mapping[str, Any],
+    *,
+    out: TextIO,
+    wait: bool = True,
+    interval: float = POLL_INTERVAL,
+    timeout: float | None = None,
+    tty: bool | None = None,
+) -> tuple[int, dict[str, Any] | None]:
+    """Submit, then (when `wait`) show progress and the summary; (exit code, last status). Raises ApiError."""
+    started = client.submit(body)
+    request_id = str(started.get("id"))
+    print(f"Submitted {body['operation']} request {request_id} to {client.host}", file=out, flush=True)
+    if not wait:
+        print(f"Follow it with: python -m dsr status {request_id} --watch", file=out)
+        return EXIT_OK, None
+    return follow_and_report(client, request_id, out=out, interval=interval, timeout=timeout, tty=tty)
+
+
+def follow_and_report(
+    client: ApiClient,
+    request_id: str,
+    *,
+    out: TextIO,
+    interval: float = POLL_INTERVAL,
+    timeout: float | None = None,
+    tty: bool | None = None,
+) -> tuple[int, dict[str, Any] | None]:
+    """Show progress until the request ends, then the summary; (exit code, final status). Raises ApiError."""
+    try:
+        status = follow(client, request_id, view=ProgressView(out, tty=tty), interval=interval, timeout=timeout)
+    except (TimeoutError, KeyboardInterrupt) as exc:
+        why = str(exc) if isinstance(exc, TimeoutError) else "interrupted"
+        print(
+            f"\n{why}; the request keeps running: python -m dsr status {request_id} --watch "
+            f"(or: python -m dsr cancel {request_id})",
+            file=out,
+            flush=True,
+        )
+        return (EXIT_FAILED if isinstance(exc, TimeoutError) else EXIT_INTERRUPTED), None
+    print("\n".join(summary_lines(status)), file=out, flush=True)
+    return exit_code(status), status
+
+
+def run(args: argparse.Namespace, *, out: TextIO, err: TextIO, environ: Mapping[str, str]) -> int:
+    """Run one parsed command; every expected failure becomes a message and an exit code."""
+    try:
+        client = client_from(args, environ)
+    except ValueError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_REFUSED
+    try:
+        if args.command in ("export", "delete"):
+            code, _ = submit_and_follow(
+                client, request_body(args), out=out, wait=not args.no_wait, interval=args.interval, timeout=args.timeout
+            )
+            return code
+        if args.command == "cancel":
+            answer = client.cancel(args.request_id)
+            print(f"Request {answer.get('requestId', args.request_id)}: {answer.get('status', 'cancelling')}", file=out)
+            return EXIT_OK
+        status = client.status(args.request_id)
+        if args.watch and status.get("status") not in TERMINAL_STATUSES:
+            code, _ = follow_and_report(client, args.request_id, out=out, interval=args.interval, timeout=args.timeout)
+            return code
+        if status.get("status") not in TERMINAL_STATUSES:
+            print("\n".join(progress_lines(status)), file=out)
+            return EXIT_OK
+        print("\n".join(summary_lines(status)), file=out)
+        return exit_code(status)
+    except ApiError as exc:
+        print("\n".join(problem_lines(exc.status, exc.problem, str(exc))), file=err)
+        return EXIT_REFUSED if exc.status in REFUSED_STATUSES else EXIT_UNAVAILABLE
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=err)
+        return EXIT_INTERRUPTED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run(args, out=sys.stdout, err=sys.stderr, environ=os.environ)
