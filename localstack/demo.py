@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m localstack.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--seed", default="demo", help="emulator dataset: demo | empty | synthetic:projects=P,images=N")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="state and logs (wiped first)")
-    parser.add_argument("--tps", type=float, default=10, help="emulator Training API calls/s (default 10, as S0)")
+    parser.add_argument("--tps", type=float, default=10, help="Training API calls/s allowed (default 10, as S0)")
     parser.add_argument("--keep-running", action="store_true", help="leave the stack up and say how to call it")
     return parser.parse_args(argv)
 
@@ -42,7 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # stop the child servers on SIGTERM too
-    stack = LocalStack(args.state_dir, seed=args.seed, tps=args.tps)
+    client_tps = None if args.tps == 10 else args.tps  # None: the app's own default (10/s)
+    stack = LocalStack(args.state_dir, seed=args.seed, tps=args.tps, client_tps=client_tps)
     say(out, f"Starting Azurite, the Custom Vision emulator (seed {args.seed!r}) and devhost;")
     say(out, f"state and logs in {_shown(stack.state_dir)} (wiped first)")
     try:
@@ -231,7 +232,7 @@ def verify_receipt(stack: LocalStack, receipt: Path, out: TextIO) -> bool:
 
 
 def keep_running(stack: LocalStack, out: TextIO) -> None:
-    """Reseed the emulator (the delete emptied it) and wait for Ctrl-C."""
+    """Reseed the emulator (the delete empties it) and wait for Ctrl-C or SIGTERM."""
     stack.emulator.reset()
     section(out, "The stack keeps running (Ctrl-C stops it)")
     say(out, "The emulator was reseeded, so there is data to try again with:")
@@ -242,7 +243,10 @@ def keep_running(stack: LocalStack, out: TextIO) -> None:
     say(out, "  .venv/bin/python -m dsr delete --dry-run")
     say(out, f"Custom Vision endpoint {stack.emulator.endpoint}, Training-Key {stack.emulator.training_key}")
     say(out, f"API description: {stack.base_url}/api/openapi.json (with the key in x-functions-key)")
-    signal.pause()
+    try:
+        signal.pause()
+    except KeyboardInterrupt:  # the expected way to end it
+        say(out, "\nstopping")
 
 
 def section(out: TextIO, title: str) -> None:

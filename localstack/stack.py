@@ -6,6 +6,7 @@ state and logs under one folder (fresh each run), and the app settings (DESIGN.m
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from localstack.process import REPO_ROOT
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".state" / "demo"
 DEFAULT_CONTAINER = "dsr-exports"
+DEFAULT_RESOURCE = "default"
 
 
 class LocalStack:
@@ -34,6 +36,7 @@ class LocalStack:
         *,
         seed: str = "demo",
         tps: float = 10,
+        client_tps: float | None = None,
         emulator_args: Sequence[str] = (),
         training_key: str = DEFAULT_TRAINING_KEY,
         container: str = DEFAULT_CONTAINER,
@@ -41,10 +44,13 @@ class LocalStack:
         azurite: Azurite | None = None,
         fresh: bool = True,
     ) -> None:
-        """`azurite`: share a running Azurite (not stopped by this stack) instead of starting one."""
+        """`tps`: the emulator's rate limit; `client_tps`: the rate the app allows itself for `default`
+        (None: the app's default, 10/s as on S0; tests raise it); `azurite`: share a running Azurite
+        (not stopped by this stack) instead of starting one."""
         self.state_dir = Path(state_dir).resolve()
         self.seed = seed
         self.tps = tps
+        self.client_tps = client_tps
         self.emulator_args = tuple(emulator_args)
         self.training_key = training_key
         self.container = container
@@ -90,6 +96,7 @@ class LocalStack:
             storage_connection_string=self.azurite.connection_string,
             container=self.container,
             receipt_signing_key=self.receipt_signing_key,
+            client_tps=self.client_tps,
         )
 
     def start(self, *, timeout: float = 120.0) -> LocalStack:
@@ -148,12 +155,23 @@ def app_settings(
     storage_connection_string: str,
     container: str,
     receipt_signing_key: str,
+    client_tps: float | None = None,
 ) -> dict[str, str]:
-    """Every setting the app reads (local.settings.sample.json), pointed at the local servers."""
+    """Every setting the app reads (local.settings.sample.json), pointed at the local servers.
+
+    With `client_tps`, `default` is (re)defined in CUSTOMVISION_RESOURCES, the one place a rate is set.
+    """
+    resources = {}
+    if client_tps is not None:
+        resources[DEFAULT_RESOURCE] = {
+            "endpoint": emulator_endpoint,
+            "trainingKeySetting": "CUSTOMVISION_TRAINING_KEY",
+            "tps": client_tps,
+        }
     return {
         "CUSTOMVISION_ENDPOINT": emulator_endpoint,
         "CUSTOMVISION_TRAINING_KEY": training_key,
-        "CUSTOMVISION_RESOURCES": "{}",
+        "CUSTOMVISION_RESOURCES": json.dumps(resources),
         "EXPORT_STORAGE_CONNECTION_STRING": storage_connection_string,
         "EXPORT_STORAGE_ACCOUNT_URL": "",
         "EXPORT_CONTAINER": container,

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.azurite",
     "tests.fixtures.emulator",
     "tests.fixtures.devhost",
+    "tests.fixtures.stack",
 ]
