@@ -1,0 +1,94 @@
+"""Small pure pieces: routes, host config, keys, schedules, and the store's crash-safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from devhost.config import ConfigError, apply_local_settings, load_host_config, resolve_setting
+from devhost.http_triggers import compile_route
+from devhost.keys import load_or_create
+from devhost.replay_protocol import EventType, event
+from devhost.store import InstanceExistsError, Store
+from devhost.timers import Schedule, ScheduleError
+
+
+@pytest.mark.parametrize(("template", "path", "params"), [
+    ("api/hello", "/api/hello", {}),
+    ("api/hello", "/API/Hello", {}),
+    ("api/items/{id}", "/api/items/42", {"id": "42"}),
+    ("api/items/{id:int}", "/api/items/x", None),
+    ("api/items/{id?}", "/api/items", {}),
+    ("api/files/{*path}", "/api/files/a/b.txt", {"path": "a/b.txt"}),
+    ("api/requests/{id}", "/api/requests/a/b", None),
+])
+def test_route_templates(template: str, path: str, params: dict[str, str] | None) -> None:
+    pattern, _ = compile_route(template)
+    found = pattern.fullmatch(path)
+    assert (None if found is None else {k: v for k, v in found.groupdict().items() if v}) == params
+
+
+def test_host_json_and_local_settings(tmp_path: Path) -> None:
+    (tmp_path / "host.json").write_text(json.dumps({"extensions": {
+        "http": {"routePrefix": ""}, "durableTask": {"hubName": "Hub", "maxConcurrentActivityFunctions": 3}}}))
+    config = load_host_config(tmp_path)
+    assert (config.route_prefix, config.hub_name, config.max_activities) == ("", "Hub", 3)
+    (tmp_path / "local.settings.json").write_text(json.dumps({"Values": {"A": "file", "B": "file"}}))
+    env = {"A": "real"}
+    assert apply_local_settings(tmp_path, env) == ["B"]
+    assert env == {"A": "real", "B": "file"}  # the real environment wins
+    (tmp_path / "host.json").write_text("{not json")
+    with pytest.raises(ConfigError):
+        load_host_config(tmp_path)
+
+
+def test_setting_references(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_SCHEDULE", "0 */5 * * * *")
+    assert resolve_setting("%MY_SCHEDULE%") == "0 */5 * * * *"
+    assert resolve_setting("0 0 * * * *") == "0 0 * * * *"
+    with pytest.raises(ConfigError):
+        resolve_setting("%NOT_SET_ANYWHERE%")
+
+
+def test_generated_key_is_private_and_stable(tmp_path: Path) -> None:
+    key, generated = load_or_create(tmp_path, None)
+    assert generated and len(key) >= 32
+    assert stat.S_IMODE(os.stat(tmp_path / "keys.json").st_mode) == 0o600
+    assert load_or_create(tmp_path, None) == (key, False)
+    assert load_or_create(tmp_path, "given") == ("given", False)
+
+
+def test_ncrontab_and_timespan_schedules() -> None:
+    moment = datetime(2026, 1, 1, 10, 2, 30, tzinfo=UTC)
+    assert Schedule("0 */5 * * * *").next_after(moment) == datetime(2026, 1, 1, 10, 5, tzinfo=UTC)
+    assert Schedule("*/10 * * * * *").next_after(moment) == datetime(2026, 1, 1, 10, 2, 40, tzinfo=UTC)
+    assert Schedule("00:00:05").next_after(moment) == datetime(2026, 1, 1, 10, 2, 35, tzinfo=UTC)
+    for bad in ("every minute", "0 0 0 0 0 0 0", "00:00:00"):
+        with pytest.raises(ScheduleError):
+            Schedule(bad)
+
+
+def test_store_keeps_queued_work_across_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "hub.sqlite3"
+    store = Store(path)
+    store.create("orch", "i1", None)
+    with pytest.raises(InstanceExistsError):
+        store.create("orch", "i1", None)
+    episode = store.load_episode("i1")
+    assert episode is not None
+    store.db.execute("INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?,?,?,?,?)",
+                     ("i1", episode.instance.execution_id, 0, "a", "1"))
+    store.db.close()  # a crash: nothing committed beyond this point
+
+    reopened = Store(path)
+    assert reopened.ready_instances([], 10) == ["i1"]  # the ExecutionStarted message is still queued
+    [pending] = reopened.pending_activities([], 10)
+    done = event(EventType.TASK_COMPLETED, datetime.now(UTC), TaskScheduledId=0, Result="2")
+    assert reopened.complete_activity(pending.id, done)
+    assert not reopened.complete_activity(pending.id, done)  # a second completion is dropped
+    assert reopened.pending_activities([], 10) == []
