@@ -141,9 +141,10 @@ def parse_result(text: str) -> OrchestratorResult:
     for group in state.get("actions") or []:
         if state.get("schemaVersion", 0) >= SCHEMA_VERSION:
             actions.extend(group)
-        else:
-            actions.append({"actionType": ActionType.WHEN_ALL, "compoundActions": group} if len(group) > 1
-                           else group[0])
+        elif len(group) == 1:
+            actions.append(group[0])
+        elif group:  # V1: the shim awaits the first of each set
+            actions.append({"actionType": ActionType.WHEN_ANY, "compoundActions": group})
     return OrchestratorResult(
         done=bool(state.get("isDone")),
         actions=actions,
