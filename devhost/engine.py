@@ -112,8 +112,6 @@ class Engine:
         episode = await self.db(self.store.load_episode, instance_id)
         if episode is None:
             return
-        if episode.instance.status == "Pending":
-            await self.db(self.store.mark_running, instance_id)
         info = self.app.get(episode.instance.name, "orchestrator")
         now = utc_now()
         if info is None:

@@ -315,11 +315,6 @@ class Store:
                              Reason=str(output) if output is not None else status, Details="")
             self._post(current.parent_instance_id, current.parent_execution_id, note)
 
-    def mark_running(self, instance_id: str) -> None:
-        with self._tx():
-            self.db.execute("UPDATE instances SET status = 'Running', last_updated_time = ? "
-                            "WHERE instance_id = ? AND status = 'Pending'", (iso(utc_now()), instance_id))
-
     # --- activities --------------------------------------------------------------------------
 
     def pending_activities(self, exclude: Iterable[int], limit: int) -> list[Activity]:
