@@ -3,12 +3,23 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities import account, exported_models, images, iterations, manifest, predictions, projects, tags
-from orchestrators import data_request, export_project
+from activities import (
+    account,
+    deletion,
+    exported_models,
+    images,
+    iterations,
+    manifest,
+    predictions,
+    projects,
+    receipt,
+    tags,
+)
+from orchestrators import data_request, delete_project, export_project
 from triggers import http_api
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for module in (http_api, data_request, export_project, account, projects, iterations, tags, images,
-               exported_models, predictions, manifest):
+for module in (http_api, data_request, export_project, delete_project, account, projects, iterations, tags, images,
+               exported_models, predictions, manifest, deletion, receipt):
     app.register_functions(module.bp)

@@ -72,6 +72,9 @@ def request_status(status: Mapping[str, Any], *, sign_manifest: Callable[[str], 
         answer["phase"] = str(_text(custom.get("phase")))
     if runtime_status == "Completed":
         answer["result"] = _result(json_value(status.get("output")), request_id, sign_manifest)
+    elif runtime_status == "Failed" and isinstance(custom, dict) and isinstance(custom.get("result"), dict):
+        # A delete whose verification found data left fails, but its receipt and counts are still the answer.
+        answer["result"] = _result(custom["result"], request_id, sign_manifest)
     return answer
 
 
@@ -108,13 +111,17 @@ def _result(output: Any, request_id: str, sign_manifest: Callable[[str], str | N
 
 def _category(outcome: Mapping[str, Any]) -> dict[str, Any]:
     error = outcome.get("error")
-    return {
+    answer = {
         "status": _text(outcome.get("status")),
         "count": _count(outcome.get("count")) or 0,
         "error": {"code": _text(error.get("code")), "message": _text(error.get("message"))}
         if isinstance(error, dict)
         else None,
     }
+    for counted in ("before", "after"):  # a delete's counts before deleting and after verification
+        if counted in outcome:
+            answer[counted] = _count(outcome.get(counted))
+    return answer
 
 
 def scrub(value: Any) -> Any:

@@ -11,8 +11,9 @@ from activities import account, manifest, projects
 from dsr.categories import Category, Operation
 from dsr.envelope import failed, merge, skipped
 from orchestrators.calls import call_guarded
+from orchestrators.delete_flow import delete_flow
 from orchestrators.export_project import export_project_orchestrator
-from orchestrators.progress import progress_status
+from orchestrators.progress import now_iso, progress_status
 
 bp = df.Blueprint()
 
@@ -27,14 +28,14 @@ def data_request(context: df.DurableOrchestrationContext) -> Any:
 def data_request_flow(context: Any) -> Generator[Any, Any, dict[str, Any]]:
     """Input `{"request": DataRequest.to_dict(), "receivedAt"}`; output: the summary with per-category results."""
     request = context.get_input()["request"]
-    if request["operation"] != Operation.EXPORT:
-        raise ValueError(f"operation {request['operation']!r} is not supported yet")
+    if request["operation"] == Operation.DELETE:
+        return (yield from delete_flow(context, request))
     return (yield from export_flow(context, request))
 
 
 def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
     """Export every requested category, then write index.html and manifest.json (last)."""
-    started_at = _now(context)
+    started_at = now_iso(context)
     request_id, alias = request["requestId"], request["resource"]
     categories: list[str] = list(request["categories"])
     project_categories = [c for c in categories if c != Category.ACCOUNT]
@@ -82,7 +83,7 @@ def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
 
     summary = {c: dict(merge(r)) if r else dict(skipped("no projects to export")) for c, r in per_category.items()}
     context.set_custom_status(progress_status("writing manifest", categories, done, totals))
-    manifest_input = {**base, "startedAt": started_at, "completedAt": _now(context), "categories": summary}
+    manifest_input = {**base, "startedAt": started_at, "completedAt": now_iso(context), "categories": summary}
     written = yield from call_guarded(context, manifest.write_manifest, manifest_input)
     context.set_custom_status(progress_status("done", categories, done, totals))
     return {
@@ -103,5 +104,3 @@ def _overall(summary: dict[str, dict[str, Any]]) -> str:
     return "completed_with_errors" if any(r["status"] == "failed" for r in summary.values()) else "completed"
 
 
-def _now(context: Any) -> str:
-    return context.current_utc_datetime.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,4 +1,4 @@
-"""Per-category progress shown in the orchestration's custom status: done/total per category."""
+"""Per-category progress shown in the orchestration's custom status, and the replay-safe clock."""
 
 from __future__ import annotations
 
@@ -11,3 +11,8 @@ def progress_status(phase: str, categories: list[str], done: dict[str, int], tot
         "phase": phase,
         "progress": {c: {"done": done.get(c, 0), "total": totals.get(c, 0)} for c in categories},
     }
+
+
+def now_iso(context: Any) -> str:
+    """The orchestration's deterministic current time, ISO-8601 UTC."""
+    return str(context.current_utc_datetime.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))

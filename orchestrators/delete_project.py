@@ -1,0 +1,75 @@
+"""Sub-orchestrator deleting one project's requested categories: plan, ordered steps, verification."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from activities import deletion
+from dsr.delete.order import steps_for
+from orchestrators.calls import call_guarded
+
+bp = df.Blueprint()
+
+MAX_STALLS = 5  # step calls in a row that delete nothing and are not done before the step is given up
+STALL_WAIT_SECONDS = 5  # the service may need a moment before deleted items stop being listed
+
+
+@bp.orchestration_trigger(context_name="context")
+def delete_project_orchestrator(context: df.DurableOrchestrationContext) -> Any:
+    return delete_project_flow(context)
+
+
+def delete_project_flow(context: Any) -> Generator[Any, Any, dict[str, Any]]:
+    """Input `{requestId, resource, projectId, categories, dryRun, olderThan}`.
+
+    Output `{"projectId", "plan", "verification", "errors": [ErrorInfo], "steps": {step: deleted}}`; plan and
+    verification are counts only. A dry run stops after the plan.
+    """
+    job = context.get_input()
+    base = {key: job.get(key) for key in ("requestId", "resource", "projectId", "categories", "olderThan")}
+    outcome: dict[str, Any] = {"projectId": job["projectId"], "plan": None, "verification": None, "errors": [],
+                               "steps": {}}
+    planned = yield from call_guarded(context, deletion.plan_delete_project, base)
+    if planned["status"] != "complete":
+        outcome["errors"].append(planned["error"])
+        return outcome
+    outcome["plan"] = planned["plan"]
+    if job.get("dryRun"):
+        return outcome
+
+    for step in steps_for(job["categories"]):
+        deleted, error = yield from run_step(context, {**base, "step": str(step)})
+        outcome["steps"][str(step)] = deleted
+        if error is not None:
+            outcome["errors"].append(error)
+            break  # later steps depend on this one (e.g. published iterations refuse deletion)
+
+    checked = yield from call_guarded(context, deletion.verify_delete_project, base)
+    if checked["status"] == "complete":
+        outcome["verification"] = checked["verification"]
+    else:
+        outcome["errors"].append(checked["error"])
+    return outcome
+
+
+def run_step(context: Any, payload: dict[str, Any]) -> Generator[Any, Any, tuple[int, dict[str, Any] | None]]:
+    """Call one bounded step until it reports done; (items deleted, error or None)."""
+    deleted = 0
+    stalls = 0
+    while True:
+        result = yield from call_guarded(context, deletion.run_delete_step, payload)
+        if result["status"] != "complete":
+            return deleted, result["error"]
+        deleted += result["deleted"]
+        if result["done"]:
+            return deleted, None
+        stalls = 0 if result["deleted"] else stalls + 1
+        if stalls >= MAX_STALLS:
+            message = f"step {payload['step']} made no progress in {MAX_STALLS} calls"
+            return deleted, {"code": "DeleteStalled", "message": message}
+        if not result["deleted"]:
+            yield context.create_timer(context.current_utc_datetime + timedelta(seconds=STALL_WAIT_SECONDS))
