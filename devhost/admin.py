@@ -96,4 +96,12 @@ async def _run(app: web.Application, info: Any, value: Any) -> None:
         log.exception("admin invocation of %s failed", info.name)
 
 
-ROUTES = [("POST", "/admin/functions/{name}", invoke_function)]
+async def host_status(request: web.Request) -> web.Response:
+    """`GET /admin/host/status`: a readiness probe, as on the real host."""
+    return web.json_response({"state": "Running", "functions": sorted(request.app[INDEX].functions)})
+
+
+ROUTES = [
+    ("POST", "/admin/functions/{name}", invoke_function),
+    ("GET", "/admin/host/status", host_status),
+]

@@ -58,9 +58,11 @@ class AppIndex:
         return [f for f in self.functions.values() if f.kind == kind]
 
     def get(self, name: str, kind: str | None = None) -> FunctionInfo | None:
-        """Case-insensitive lookup, as function names are in the real host."""
+        """Case-insensitive lookup by function name, or by the trigger's `orchestration`/`activity` name."""
+        wanted = name.lower()
         for key, info in self.functions.items():
-            if key.lower() == name.lower() and (kind is None or info.kind == kind):
+            alias = info.trigger.get("orchestration") or info.trigger.get("activity") or key
+            if wanted in (key.lower(), str(alias).lower()) and (kind is None or info.kind == kind):
                 return info
         return None
 

@@ -97,6 +97,7 @@ def test_http_auth_routes_and_prefix(devhost_factory: DevhostFactory, tmp_path: 
     assert requests.get(f"{base}/api/items/5", timeout=10).status_code == 404  # prefix is v1 here
     assert requests.get(f"{base}/runtime/webhooks/durabletask/instances", timeout=10).status_code == 401
     assert requests.post(f"{base}/admin/functions/tick", json={}, timeout=10).status_code == 401
+    assert host.get("admin/host/status").json()["state"] == "Running"
 
 
 def triggers_app(tmp_path: Path, *, schedule: str) -> Path:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -137,6 +139,34 @@ def uses_entities(context: df.DurableOrchestrationContext):
     yield context.call_entity(df.EntityId("counter", "one"), "add", 1)
 
 
+RUNNING = {"now": 0, "peak": 0}
+LOCK = threading.Lock()
+
+
+@app.activity_trigger(input_name="seconds")
+def slow(seconds: float) -> int:
+    with LOCK:
+        RUNNING["now"] += 1
+        RUNNING["peak"] = max(RUNNING["peak"], RUNNING["now"])
+    time.sleep(seconds)
+    with LOCK:
+        RUNNING["now"] -= 1
+    return 1
+
+
+@app.activity_trigger(input_name="value")
+async def async_double(value: int) -> int:
+    await asyncio.sleep(0.01)
+    return value * 2
+
+
+@app.orchestration_trigger(context_name="ctx", orchestration="NamedFanOut")
+def bounded_fan_out(ctx: df.DurableOrchestrationContext):
+    results = yield ctx.task_all([ctx.call_activity("slow", 0.05) for _ in range(12)])
+    doubled = yield ctx.task_all([ctx.call_activity("async_double", i) for i in range(3)])
+    return [sum(results), doubled]
+
+
 INDEX = index(app)  # DFApp.get_functions() may run only once per app
 
 
@@ -260,3 +290,16 @@ def test_terminate_stops_a_waiting_instance(tmp_path: Path) -> None:
         assert (done.status, output_of(done)) == ("Terminated", "stop")
         assert await host.terminate(instance_id, "again") == "gone"
     run(scenario, tmp_path)
+
+
+def test_activity_concurrency_is_bounded_and_async_activities_run(tmp_path: Path) -> None:
+    async def scenario(host: LocalDurableHost) -> None:
+        done = await start_and_wait(host, "NamedFanOut")  # the trigger's orchestration name
+        assert (done.status, output_of(done)) == ("Completed", [12, [0, 2, 4]])
+
+    async def main() -> None:
+        async with LocalDurableHost(INDEX, store_path=tmp_path / "hub.sqlite3", max_activities=3) as host:
+            await scenario(host)
+
+    asyncio.run(main())
+    assert 1 < RUNNING["peak"] <= 3
