@@ -127,8 +127,10 @@ def manifest_excerpt(manifest: dict[str, Any], *, files: int = 3) -> list[str]:
             lines.append("  },")
         elif key == "files":
             lines.append('  "files": [')
-            lines += [f"    {json.dumps(entry)}," for entry in listed[:files]]
+            entries = [f"    {json.dumps(entry)}" for entry in listed[:files]]
+            lines += [entry + "," for entry in entries[:-1]] + entries[-1:]
             if len(listed) > files:
+                lines[-1] += ","
                 lines.append(f"    … {len(listed) - files} more")
             lines.append("  ],")
         else:
