@@ -102,6 +102,9 @@ class Engine:
         def finished(t: asyncio.Task[Any]) -> None:
             self._tasks.discard(t)
             done()
+            if not t.cancelled() and t.exception() is not None:
+                log.error("engine work item failed; it stays queued and is retried",
+                          exc_info=t.exception())
             self.wake()
 
         task.add_done_callback(finished)

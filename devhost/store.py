@@ -280,7 +280,7 @@ class Store:
         for table in ("history", "inbox", "activities"):
             self.db.execute(f"DELETE FROM {table} WHERE instance_id = ?", (current.instance_id,))
         self.db.execute(
-            "UPDATE instances SET execution_id = ?, status = 'Running', input = ?, output = NULL, "
+            "UPDATE instances SET execution_id = ?, status = 'ContinuedAsNew', input = ?, output = NULL, "
             "custom_status = ?, last_updated_time = ? WHERE instance_id = ?",
             (execution_id, outcome.continue_input, _dump(outcome.custom_status), iso(now), current.instance_id))
         started = event(EventType.EXECUTION_STARTED, now, Name=current.name, Input=outcome.continue_input,
