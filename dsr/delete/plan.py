@@ -86,6 +86,8 @@ def category_counts(plan: ProjectPlan, categories: Iterable[str]) -> dict[str, i
     `tags` counts workspace tags plus the copies trained iterations keep.
     """
     counts: dict[str, int | None] = {}
+    if plan.get("exists") is None:  # the plan itself failed: nothing is known
+        return {str(Category(c)): None for c in categories}
     for category in map(Category, categories):
         counts[str(category)] = _category_count(plan, category)
     return counts

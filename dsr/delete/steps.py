@@ -36,19 +36,26 @@ class StepResult(TypedDict):
 
 
 class _Budget:
-    """Counts calls against a limit."""
+    """Counts calls against a limit; the first unit of work is always allowed, so every call makes progress."""
 
     def __init__(self, limit: int) -> None:
-        if limit < 2:
-            raise ValueError("max_calls must be at least 2 (one listing, one delete)")
+        if limit < 1:
+            raise ValueError("max_calls must be at least 1")
         self.limit = limit
         self.used = 0
+        self.progressed = False
 
     def spend(self, n: int = 1) -> None:
+        """Calls that only read."""
         self.used += n
 
+    def work(self, n: int = 1) -> None:
+        """Calls that deleted (or unpublished) something."""
+        self.used += n
+        self.progressed = True
+
     def allows(self, n: int) -> bool:
-        return self.used + n <= self.limit
+        return not self.progressed or self.used + n <= self.limit
 
 
 def _result(step: Step, deleted: int, budget: _Budget, done: bool) -> StepResult:
@@ -63,7 +70,8 @@ def delete_predictions(
     client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS, older_than: datetime | None = None
 ) -> StepResult:
     """Delete stored predictions (only those created before `older_than` when given), oldest first."""
-    budget, deleted, seen = _Budget(max_calls), 0, set()
+    budget, deleted = _Budget(max_calls), 0
+    seen: set[str] = set()  # ids deleted by this call; listed again only while the service catches up
     try:
         while budget.allows(1 + _batches(scope.PREDICTION_PAGE, MAX_PREDICTION_IDS)):
             page = scope.first_prediction_page(client, project_id, older_than)
@@ -74,7 +82,7 @@ def delete_predictions(
             if not fresh:  # the service has not caught up with our deletes yet: come back later
                 break
             client.delete_predictions(project_id, fresh)
-            budget.spend(_batches(len(fresh), MAX_PREDICTION_IDS))
+            budget.work(_batches(len(fresh), MAX_PREDICTION_IDS))
             seen.update(fresh)
             deleted += len(fresh)
     except CustomVisionHttpError as exc:
@@ -94,7 +102,7 @@ def unpublish_iterations(client: TrainingClient, project_id: str, *, max_calls: 
             if not budget.allows(1):
                 return _result(Step.UNPUBLISH, done_count, budget, False)
             client.unpublish_iteration(project_id, iteration_id)
-            budget.spend()
+            budget.work()
             done_count += 1
     except CustomVisionHttpError as exc:
         if not scope.is_gone(exc):
@@ -108,7 +116,8 @@ def delete_images(client: TrainingClient, project_id: str, *, max_calls: int = D
     Each round lists the first page (`skip=0`) of a set and deletes those ids with `allIterations=true`,
     so a workspace image also leaves every snapshot; iteration sets then hold only iteration-only images.
     """
-    budget, deleted, seen, caught_up = _Budget(max_calls), 0, set(), True
+    budget, deleted, caught_up = _Budget(max_calls), 0, True
+    seen: set[str] = set()
     try:
         sets: list[str | None] = [None, *scope.snapshot_ids(scope.iterations(client, project_id))]
         budget.spend()
@@ -123,7 +132,7 @@ def delete_images(client: TrainingClient, project_id: str, *, max_calls: int = D
                     caught_up = caught_up and not page  # listed ids we already deleted: not applied yet
                     break
                 client.delete_images(project_id, fresh, all_iterations=True)
-                budget.spend(_batches(len(fresh), MAX_IMAGE_IDS))
+                budget.work(_batches(len(fresh), MAX_IMAGE_IDS))
                 seen.update(fresh)
                 deleted += len(fresh)
     except CustomVisionHttpError as exc:
@@ -153,7 +162,7 @@ def delete_tags(client: TrainingClient, project_id: str, *, max_calls: int = DEF
             if not budget.allows(1):
                 return _result(Step.TAGS, deleted, budget, False)
             client.delete_tag(project_id, tag_id)
-            budget.spend()
+            budget.work()
             deleted += 1
     except CustomVisionHttpError as exc:
         if not scope.is_gone(exc):
@@ -176,7 +185,7 @@ def delete_iterations(client: TrainingClient, project_id: str, *, max_calls: int
                 client.unpublish_iteration(project_id, iteration_id)
                 client.delete_iteration(project_id, iteration_id)
                 budget.spend(2)
-            budget.spend()
+            budget.work()
             deleted += 1
     except CustomVisionHttpError as exc:
         if not scope.is_gone(exc):
@@ -194,7 +203,7 @@ def delete_project(client: TrainingClient, project_id: str, *, max_calls: int = 
             client.delete_project(project_id)
         except IterationPublishedError:
             budget.spend()
-            unpublished = unpublish_iterations(client, project_id, max_calls=max(2, budget.limit - budget.used - 1))
+            unpublished = unpublish_iterations(client, project_id, max_calls=max(1, budget.limit - budget.used - 1))
             budget.spend(unpublished["calls"])
             client.delete_project(project_id)
         budget.spend()

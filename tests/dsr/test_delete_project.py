@@ -239,3 +239,19 @@ def test_a_missing_project_plans_empty_and_verifies_clean(emu: Emulator, client:
         assert run_step(client, missing, step)["done"] is True
     assert verify_project(client, missing, ALL)["clean"] is True
     assert emu.state() == before
+
+
+def test_the_smallest_budget_still_makes_progress_every_call(emu: Emulator, client: TrainingClient) -> None:
+    target, other = _projects(emu)
+    calls = []
+    for step in steps_for(ALL):
+        for _ in range(200):
+            result = run_step(client, target["id"], step, max_calls=1)
+            calls.append(result["calls"])
+            assert result["done"] or result["deleted"] > 0, result  # never a call that does nothing
+            if result["done"]:
+                break
+        else:
+            pytest.fail(f"step {step} never finished")
+    assert max(calls) <= 6  # a listing plus one round (a page of predictions takes 4 delete calls)
+    assert _projects(emu) == [other]

@@ -285,3 +285,10 @@ def test_issue_without_a_key_writes_nothing(container: ContainerClient) -> None:
     with pytest.raises(ReceiptKeyError):
         issue_receipt(container, _receipt(), None)
     assert list(container.list_blobs()) == []
+
+
+def test_a_failed_plan_counts_as_unknown_not_as_zero() -> None:
+    unknown = dict.fromkeys(_plan("p-1"))
+    unknown["projectId"] = "p-1"
+    receipt = _receipt(categories=["images"], plans=[unknown], verifications=[])
+    assert receipt["results"]["images"]["before"] is None and receipt["verification"]["clean"] is False
