@@ -83,7 +83,8 @@ async def engine_ctx(app: web.Application) -> AsyncIterator[None]:
     store = Store(settings.store_path)
     invoker = Invoker(activities=settings.host.max_activities, orchestrators=settings.host.max_orchestrators)
     engine = Engine(store, app[INDEX], invoker, max_activities=settings.host.max_activities,
-                    max_orchestrators=settings.host.max_orchestrators, app_dir=settings.app_dir)
+                    max_orchestrators=settings.host.max_orchestrators, app_dir=settings.app_dir,
+                    client_binding=durable_api.client_binding(settings))
     app[STORE], app[INVOKER], app[ENGINE] = store, invoker, engine
     engine.start()
     yield

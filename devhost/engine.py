@@ -39,13 +39,14 @@ class Engine:
     """Runs orchestrations and activities of `app` against `store`."""
 
     def __init__(self, store: Store, app: AppIndex, invoker: Invoker, *, max_activities: int,
-                 max_orchestrators: int, app_dir: Path | None = None):
+                 max_orchestrators: int, app_dir: Path | None = None, client_binding: str | None = None):
         self.store = store
         self.app = app
         self.invoker = invoker
         self.max_activities = max_activities
         self.max_orchestrators = max_orchestrators
         self.app_dir = str(app_dir or ".")
+        self.client_binding = client_binding
         self._db = ThreadPoolExecutor(1, thread_name_prefix="store")
         self._wake = asyncio.Event()
         self._running_instances: set[str] = set()
@@ -166,6 +167,8 @@ class Engine:
             kwargs: dict[str, Any] = {info.trigger["name"]: value}
             if info.wants_context:
                 kwargs["context"] = Context(info.name, invocation_id, self.app_dir)
+            if info.client_param:
+                kwargs[info.client_param] = self.client_binding
             result = await self.invoker.call(info.name, info.func, pool="activity", invocation_id=invocation_id,
                                              reason=f"instance {activity.instance_id} task {activity.task_id}",
                                              **kwargs)

@@ -136,3 +136,10 @@ def test_unknown_orchestrator_is_a_clean_error(host: Devhost) -> None:
         assert not await client.get_status("missing")
 
     run(scenario)
+
+
+def test_activity_with_a_durable_client_binding(host: Devhost) -> None:
+    response = host.post("runtime/webhooks/durabletask/orchestrators/self_check/peeker")
+    assert response.status_code == 202
+    status = host.wait_for_status(response.json()["statusQueryGetUri"], timeout=15)
+    assert (status["runtimeStatus"], status["output"]) == ("Completed", "Running")

@@ -56,3 +56,16 @@ async def admin_only(req: func.HttpRequest) -> str:
 @app.route(route="boom", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def boom(req: func.HttpRequest) -> func.HttpResponse:
     raise RuntimeError("handler failed")
+
+
+@app.orchestration_trigger(context_name="context")
+def self_check(context: df.DurableOrchestrationContext):
+    """An activity with a durable client binding looks at its own orchestration."""
+    return (yield context.call_activity("peek", context.instance_id))
+
+
+@app.activity_trigger(input_name="instance_id")
+@app.durable_client_input(client_name="client")
+async def peek(instance_id: str, client: df.DurableOrchestrationClient) -> str:
+    status = await client.get_status(instance_id)
+    return status.runtime_status.value
