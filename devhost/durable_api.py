@@ -6,7 +6,9 @@ endpoint that `DurableOrchestrationClient` calls (its `rpcBaseUrl`), as the real
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -179,8 +181,26 @@ async def start(request: web.Request) -> web.Response:
     except InstanceExistsError as exc:
         return _error(409, str(exc))
     engine.wake()
+    if request.query.get("timeout"):
+        finished = await _wait_finished(request, instance_id)
+        if finished is not None and finished.status == "Completed":
+            return web.json_response(_json(finished.output))
     payload = management_urls(_origin(request), instance_id, request.app[SETTINGS])
     return web.json_response(payload, status=202, headers={"Location": payload["statusQueryGetUri"]})
+
+
+async def _wait_finished(request: web.Request, instance_id: str) -> Instance | None:
+    """createAndWaitOnNewInstance: poll until the instance finishes or `timeout` seconds pass."""
+    engine = request.app[ENGINE]
+    deadline = time.monotonic() + float(request.query["timeout"])
+    interval = float(request.query.get("pollingInterval") or 1)
+    while True:
+        instance = await engine.db(engine.store.get, instance_id)
+        if instance is not None and instance.status in TERMINAL:
+            return instance
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
 
 async def status(request: web.Request) -> web.Response:

@@ -143,3 +143,10 @@ def test_activity_with_a_durable_client_binding(host: Devhost) -> None:
     assert response.status_code == 202
     status = host.wait_for_status(response.json()["statusQueryGetUri"], timeout=15)
     assert (status["runtimeStatus"], status["output"]) == ("Completed", "Running")
+
+
+def test_create_and_wait_returns_the_output(host: Devhost) -> None:
+    response = host.post("runtime/webhooks/durabletask/orchestrators/self_check/waited?timeout=10&pollingInterval=0.1")
+    assert (response.status_code, response.json()) == (200, "Running")
+    pending = host.post("runtime/webhooks/durabletask/orchestrators/approval/slow?timeout=0.3&pollingInterval=0.1")
+    assert pending.status_code == 202 and pending.json()["id"] == "slow"
