@@ -77,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Function key: stored in {state_dir / keys.KEY_FILE}")
     sys.stdout.flush()
     log.info("host started")
-    web.run_app(app, host=settings.bind, port=settings.port, print=None, access_log=None)
+    try:
+        web.run_app(app, host=settings.bind, port=settings.port, print=None, access_log=None)
+    except OSError as exc:
+        print(f"devhost: error: cannot listen on {settings.bind}:{settings.port}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
