@@ -255,3 +255,22 @@ def test_the_smallest_budget_still_makes_progress_every_call(emu: Emulator, clie
             pytest.fail(f"step {step} never finished")
     assert max(calls) <= 6  # a listing plus one round (a page of predictions takes 4 delete calls)
     assert _projects(emu) == [other]
+
+
+class _LaggingClient(TrainingClient):
+    """DeleteImages accepted (202) but not applied yet, as the service does when it deletes in the background."""
+
+    def delete_images(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def test_deletes_the_service_has_not_applied_yet_are_neither_counted_twice_nor_hidden(emu: Emulator) -> None:
+    target = _projects(emu)[0]
+    with _LaggingClient(emu.endpoint, emu.training_key, retry_backoff_factor=0.01) as lagging:
+        first = delete_images(lagging, target["id"])
+        assert first["done"] is False and first["deleted"] == len(target["images"])  # each id submitted once
+        verification = verify_project(lagging, target["id"], ["images"])
+    assert verification["clean"] is False
+    assert verification["remaining"]["images"] == target["workspaceImageCount"] + sum(
+        len(it["imageIds"]) for it in target["iterations"])  # nothing was deleted, and verification says so
+    assert _projects(emu)[0] == target

@@ -142,6 +142,10 @@ def test_sign_and_verify_roundtrip_survives_reformatting() -> None:
     assert sign(receipt, KEY) == receipt  # re-signing replaces the old signature, same result
 
 
+def _flip_last(hex_value: str) -> str:
+    return hex_value[:-1] + ("1" if hex_value.endswith("0") else "0")
+
+
 @pytest.mark.parametrize(
     "tamper",
     [
@@ -149,15 +153,13 @@ def test_sign_and_verify_roundtrip_survives_reformatting() -> None:
         lambda r: r["verification"].update(clean=False),
         lambda r: r.update(requestId="case-2"),
         lambda r: r.update(extra=1),
-        lambda r: r["signature"].update(value=r["signature"]["value"][:-1] + "0"),
+        lambda r: r["signature"].update(value=_flip_last(r["signature"]["value"])),
         lambda r: r.pop("signature"),
         lambda r: r["signature"].update(alg="none"),
     ],
 )
 def test_tampering_is_detected(tamper: Callable[[dict[str, Any]], Any]) -> None:
     receipt = sign(_receipt(), KEY)
-    if receipt["signature"]["value"].endswith("0"):
-        receipt = sign(_receipt(request_id="case-1b"), KEY)
     tamper(receipt)
     assert not verify(receipt, KEY)
 
