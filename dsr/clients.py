@@ -31,4 +31,13 @@ def _new_client(resource: ResourceConfig) -> TrainingClient:
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
-    return TrainingClient(resource.endpoint, credential, tps=resource.tps)
+    # `timeout` bounds a whole call including retries, so an endpoint that never answers fails the category
+    # instead of hanging the run; each attempt may read for at most a fifth of it.
+    return TrainingClient(
+        resource.endpoint,
+        credential,
+        tps=resource.tps,
+        timeout=resource.timeout,
+        read_timeout=min(60.0, resource.timeout / 5),
+        connection_timeout=min(10.0, resource.timeout / 5),
+    )

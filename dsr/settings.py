@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 DEFAULT_RESOURCE = "default"
 DEFAULT_CONTAINER = "dsr-exports"
 DEFAULT_SAS_HOURS = 24.0
+DEFAULT_TIMEOUT = 300.0
 _ALLOW_DELETE = "CUSTOMVISION_ALLOW_ACCOUNT_DELETE"
 
 
@@ -27,6 +28,7 @@ class ResourceConfig:
     arm_id: str | None = None  # ARM resource id, enables the account category
     allow_account_delete: bool = False  # ARM delete + purge only when explicitly enabled
     tps: float = 10.0  # Training API calls per second allowed for this resource
+    timeout: float = DEFAULT_TIMEOUT  # seconds one Training API call may take, retries included
 
     def to_safe_dict(self) -> dict[str, object]:
         """What may be logged or stored: everything but the key."""
@@ -87,6 +89,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 def _resources(env: Mapping[str, str]) -> dict[str, ResourceConfig]:
     resources: dict[str, ResourceConfig] = {}
+    timeout = _float(env, "CUSTOMVISION_TIMEOUT_SECONDS", DEFAULT_TIMEOUT)
     endpoint = env.get("CUSTOMVISION_ENDPOINT")
     if endpoint:
         resources[DEFAULT_RESOURCE] = ResourceConfig(
@@ -95,6 +98,7 @@ def _resources(env: Mapping[str, str]) -> dict[str, ResourceConfig]:
             training_key=env.get("CUSTOMVISION_TRAINING_KEY") or None,
             arm_id=env.get("CUSTOMVISION_ARM_ID") or None,
             allow_account_delete=_bool(env.get(_ALLOW_DELETE), _ALLOW_DELETE),
+            timeout=timeout,
         )
     raw = env.get("CUSTOMVISION_RESOURCES") or "{}"
     try:
@@ -104,11 +108,11 @@ def _resources(env: Mapping[str, str]) -> dict[str, ResourceConfig]:
     if not isinstance(extra, dict):
         raise SettingsError("CUSTOMVISION_RESOURCES must be a JSON object of alias -> resource")
     for alias, spec in extra.items():
-        resources[alias] = _resource(alias, spec, env)
+        resources[alias] = _resource(alias, spec, env, timeout)
     return resources
 
 
-def _resource(alias: str, spec: object, env: Mapping[str, str]) -> ResourceConfig:
+def _resource(alias: str, spec: object, env: Mapping[str, str], timeout: float) -> ResourceConfig:
     where = f"CUSTOMVISION_RESOURCES.{alias}"
     if not isinstance(spec, dict) or not isinstance(spec.get("endpoint"), str):
         raise SettingsError(f"{where} must be an object with a string 'endpoint'")
@@ -125,6 +129,7 @@ def _resource(alias: str, spec: object, env: Mapping[str, str]) -> ResourceConfi
         arm_id=spec.get("armId") or None,
         allow_account_delete=_bool(spec.get("allowAccountDelete"), f"{where}.allowAccountDelete"),
         tps=float(spec.get("tps", 10.0)),
+        timeout=float(spec.get("timeoutSeconds", timeout)),
     )
 
 
