@@ -231,19 +231,53 @@ def summary_lines(status: Mapping[str, Any]) -> list[str]:
         lines.append("Manifest: no link (the manifest was not written, or the host cannot sign links)")
     receipt = result.get("receipt")
     if isinstance(receipt, Mapping):
-        lines.append("Receipt:")
-        lines.extend(f"  {line}" for line in receipt_lines(receipt))
+        lines.extend(receipt_lines(receipt))
     if status.get("dueDate"):
         lines.append(f"Due by: {status['dueDate']} (received {status.get('receivedAt')})")
     return lines
 
 
-def receipt_lines(receipt: Mapping[str, Any], *, limit: int = 30) -> list[str]:
-    """A receipt as `key: value` lines, nested objects indented; long lists summarized."""
+def receipt_lines(receipt: Mapping[str, Any]) -> list[str]:
+    """A delete receipt: what was signed, before/after counts per category, and the verification."""
+    results = receipt.get("results")
+    if not isinstance(results, Mapping):
+        return ["Receipt:", *(f"  {line}" for line in _key_value_lines(receipt))]
+    signature = receipt.get("signature") if isinstance(receipt.get("signature"), Mapping) else {}
+    signed = f"signed {signature.get('alg')}, key {signature.get('keyId')}" if signature else "NOT signed"
+    where = f"receipts/{receipt['requestId']}.json in the export container" if receipt.get("requestId") else ""
+    lines = [f"Receipt ({signed}){': ' + where if where else ''}"]
+    name_width = max(len("category"), *(len(str(c)) for c in results))
+    lines.append(f"  {'category':<{name_width}}  {'before':>6}  {'after':>6}  status")
+    for category, entry in results.items():
+        entry = entry if isinstance(entry, Mapping) else {}
+        before, after = (_count_text(entry.get(k)) for k in ("before", "after"))
+        code = f" ({entry['errorCode']})" if entry.get("errorCode") else ""
+        lines.append(f"  {category:<{name_width}}  {before:>6}  {after:>6}  {entry.get('status')}{code}")
+    verification = receipt.get("verification")
+    if isinstance(verification, Mapping):
+        remaining = {k: v for k, v in (verification.get("remaining") or {}).items() if v}
+        if verification.get("clean"):
+            verdict = "clean, nothing left"
+        else:
+            verdict = "NOT clean: " + (", ".join(f"{k} {v}" for k, v in remaining.items()) or "see notes")
+        lines.append(f"  verification ({verification.get('checkedAt')}): {verdict}")
+        lines.extend(f"  note: {note}" for note in verification.get("notes") or [])
+    missing = receipt.get("missingProjects") or []
+    if missing:
+        lines.append(f"  projects not found (nothing to delete): {', '.join(map(str, missing))}")
+    return lines
+
+
+def _count_text(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _key_value_lines(value: Mapping[str, Any], *, limit: int = 30) -> list[str]:
+    """Any JSON object as `key: value` lines, nested objects indented, long lists summarized."""
     lines: list[str] = []
 
-    def walk(value: Mapping[str, Any], indent: str) -> None:
-        for key, item in value.items():
+    def walk(mapping: Mapping[str, Any], indent: str) -> None:
+        for key, item in mapping.items():
             if isinstance(item, Mapping):
                 lines.append(f"{indent}{key}:")
                 walk(item, indent + "  ")
@@ -253,7 +287,7 @@ def receipt_lines(receipt: Mapping[str, Any], *, limit: int = 30) -> list[str]:
             else:
                 lines.append(f"{indent}{key}: {item}")
 
-    walk(receipt, "")
+    walk(value, "")
     return lines if len(lines) <= limit else [*lines[:limit], f"… ({len(lines) - limit} more lines)"]
 
 

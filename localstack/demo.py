@@ -146,7 +146,12 @@ def dry_run_step(stack: LocalStack, client: ApiClient, out: TextIO) -> None:
     """(b) Plan a delete of everything: the counts it would delete, nothing deleted."""
     section(out, "2. Delete, dry run (plan and counts only)")
     body = {"operation": "delete", "dryRun": True, "requestId": PLAN_ID}
-    run_request(client, body, f"python -m dsr delete --dry-run --request-id {PLAN_ID}", out)
+    _, status = run_request(client, body, f"python -m dsr delete --dry-run --request-id {PLAN_ID}", out)
+    if status is not None and status.get("status") == "Completed":
+        say(out, "(image counts are copies: the workspace plus every trained iteration's snapshot)")
+        projects = stack.emulator.state()["projects"]
+        images = sum(len(p.get("images") or []) for p in projects)
+        say(out, f"Emulator after the dry run: {len(projects)} projects, {images} distinct images (nothing deleted)")
 
 
 def delete_step(stack: LocalStack, client: ApiClient, out: TextIO) -> None:

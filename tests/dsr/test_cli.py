@@ -187,25 +187,52 @@ def test_summary_of_failed_and_cancelled_requests() -> None:
     assert cli.exit_code(cancelled) == cli.EXIT_FAILED
 
 
+RECEIPT = {
+    "schemaVersion": 1,
+    "kind": "customvision-dsr-delete-receipt",
+    "requestId": "case-1",
+    "resource": "default",
+    "missingProjects": ["0000"],
+    "results": {
+        "account": {"status": "skipped", "before": None, "after": None, "errorCode": "AccountDeleteNotEnabled"},
+        "images": {"status": "complete", "before": 146, "after": 0, "errorCode": None},
+    },
+    "verification": {"checkedAt": "2026-01-01T00:00:09Z", "clean": True, "notes": [], "remaining": {"images": 0}},
+    "signature": {"alg": "HMAC-SHA256", "keyId": "hmac-sha256:f2a3", "value": "2e44"},
+}
+
+
 def test_summary_shows_a_delete_receipt() -> None:
-    receipt = {
-        "requestId": "case-1",
-        "categories": {"images": {"before": 60, "after": 0}},
-        "projects": [f"p{i}" for i in range(7)],
-        "signature": "hmac-sha256:abcd",
-    }
-    status = completed({"images": {"status": "complete", "count": 60, "error": None}}, receipt=receipt)
+    status = completed({"images": {"status": "complete", "count": 146, "error": None}}, receipt=RECEIPT)
     status["operation"] = "delete"
-    text = "\n".join(cli.summary_lines(status))
-    assert "Receipt:\n  requestId: case-1\n  categories:\n    images:\n      before: 60\n      after: 0" in text
-    assert "projects: [p0, p1, p2, p3, p4, … (7 in all)]" in text
-    assert "signature: hmac-sha256:abcd" in text
-    assert "Manifest" not in text
+    lines = cli.summary_lines(status)
+    at = lines.index("Receipt (signed HMAC-SHA256, key hmac-sha256:f2a3): receipts/case-1.json in the export container")
+    assert [line.split() for line in lines[at + 1 : at + 4]] == [
+        ["category", "before", "after", "status"],
+        ["account", "-", "-", "skipped", "(AccountDeleteNotEnabled)"],
+        ["images", "146", "0", "complete"],
+    ]
+    assert lines[at + 4] == "  verification (2026-01-01T00:00:09Z): clean, nothing left"
+    assert lines[at + 5] == "  projects not found (nothing to delete): 0000"
+    assert not any("Manifest" in line or "2e44" in line for line in lines)
+    assert cli.exit_code(status) == cli.EXIT_OK
 
 
-def test_receipt_lines_are_capped() -> None:
-    lines = cli.receipt_lines({f"k{i}": i for i in range(50)}, limit=10)
-    assert len(lines) == 11 and lines[-1] == "… (40 more lines)"
+def test_receipt_that_verification_did_not_clear() -> None:
+    unclean = {**RECEIPT, "verification": {"clean": False, "notes": ["iteration x kept 2 images"],
+                                           "remaining": {"images": 2, "tags": 0}}}  # fmt: skip
+    unclean.pop("signature")
+    lines = cli.receipt_lines(unclean)
+    assert lines[0].startswith("Receipt (NOT signed)")
+    assert "  verification (None): NOT clean: images 2" in lines
+    assert "  note: iteration x kept 2 images" in lines
+
+
+def test_an_unknown_receipt_shape_is_shown_as_key_values() -> None:
+    lines = cli.receipt_lines({"id": "r", "nested": {"n": 1}, "ids": list(range(7))})
+    assert lines == ["Receipt:", "  id: r", "  nested:", "    n: 1", "  ids: [0, 1, 2, 3, 4, … (7 in all)]"]
+    many = cli.receipt_lines({f"k{i}": i for i in range(50)})
+    assert len(many) == 32 and many[-1] == "  … (20 more lines)"
 
 
 def test_problem_lines_name_each_field() -> None:

@@ -12,6 +12,7 @@ import requests
 
 from localstack.process import REPO_ROOT
 from localstack.stack import LocalStack
+from tests.fixtures.stack import LocalStackFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -79,3 +80,28 @@ def test_no_wait_then_watch(local_stack: LocalStack) -> None:
     watched = dsr(local_stack, "status", "cli-e2e-later", "--watch")
     assert watched.returncode == 0, watched.stdout + watched.stderr
     assert set(category_rows(watched.stdout)) == {"projects", "tags"}
+
+
+def test_delete_dry_run_then_for_real(local_stack_factory: LocalStackFactory) -> None:
+    """On a stack of its own: the delete empties the emulator."""
+    stack = local_stack_factory("demo")
+    truth = stack.emulator.state()["projects"]
+    # the planner counts image copies per set (workspace + every iteration's snapshot), not distinct images
+    copies = sum(p["workspaceImageCount"] + sum(len(i["imageIds"]) for i in p["iterations"]) for p in truth)
+
+    plan = dsr(stack, "delete", "--dry-run", "--request-id", "cli-e2e-plan")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "Request cli-e2e-plan: delete dry run of resource default: Completed" in plan.stdout
+    assert category_rows(plan.stdout)["projects"] == ("complete", len(truth))
+    assert category_rows(plan.stdout)["images"] == ("complete", copies)
+    assert "Receipt" not in plan.stdout
+    assert len(stack.emulator.state()["projects"]) == len(truth)  # nothing deleted
+
+    done = dsr(stack, "delete", "--confirm", "default", "--request-id", "cli-e2e-delete")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Request cli-e2e-delete: delete of resource default: Completed (completed)" in done.stdout
+    assert "Receipt (signed HMAC-SHA256, key hmac-sha256:" in done.stdout
+    assert re.search(rf"^  images\s+{copies}\s+0\s+complete$", done.stdout, flags=re.MULTILINE), done.stdout
+    assert "verification (" in done.stdout and "clean, nothing left" in done.stdout
+    assert stack.emulator.state()["projects"] == []
+    assert stack.function_key not in done.stdout + done.stderr

@@ -63,8 +63,11 @@ def test_demo_runs_then_serves_the_cli(state_dir: Path) -> None:
         assert re.search(r"^  images\s+complete\s+60$", text, flags=re.MULTILINE), text
         assert "Files: container 'dsr-exports', prefix demo-export/" in text
         assert '"requestId": "demo-export"' in text and re.search(r"\(\d+ files, [\d,]+ bytes in all\)", text)
-        assert "== 2. Delete, dry run" in text and "Request demo-delete-plan: delete dry run" in text
-        assert "== 3. Delete for real" in text and "Request demo-delete: delete of resource default" in text
+        assert "Request demo-delete-plan: delete dry run of resource default: Completed (dry_run)" in text
+        assert "Emulator after the dry run: 2 projects, 60 distinct images (nothing deleted)" in text
+        assert "Request demo-delete: delete of resource default: Completed (completed)" in text
+        assert "clean, nothing left" in text and "Emulator after the delete: 0 projects left" in text
+        assert "Signature: verifies" in text
         text += "".join(read_until(lines, "API description", timeout=30))
         host = re.search(r"export DSR_HOST=(\S+)", text)
         key = re.search(r"export DSR_FUNCTION_KEY=(\S+)", text)
