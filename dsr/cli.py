@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -327,16 +328,20 @@ def exit_code(status: Mapping[str, Any]) -> int:
 class ProgressView:
     """Shows progress: bars redrawn in place on a terminal, one line per change otherwise."""
 
-    def __init__(self, out: TextIO, *, tty: bool | None = None, width: int = BAR_WIDTH) -> None:
+    def __init__(
+        self, out: TextIO, *, tty: bool | None = None, width: int = BAR_WIDTH, columns: int | None = None
+    ) -> None:
         self.out = out
         self.tty = out.isatty() if tty is None else tty
         self.width = width
+        # a wrapped line would break the in-place redraw (it moves up by lines written), so lines are clipped
+        self.columns = columns or shutil.get_terminal_size(fallback=(100, 24)).columns
         self._drawn = 0
         self._last: str | None = None
 
     def update(self, status: Mapping[str, Any]) -> None:
         if self.tty:
-            lines = progress_lines(status, width=self.width)
+            lines = [line[: self.columns - 1] for line in progress_lines(status, width=self.width)]
             if "\n".join(lines) == self._last:
                 return
             up = f"\x1b[{self._drawn}F" if self._drawn else ""

@@ -159,6 +159,9 @@ def app_settings(
 ) -> dict[str, str]:
     """Every setting the app reads (local.settings.sample.json), pointed at the local servers.
 
+    All of them are set, so a developer's local.settings.json (devhost reads it; the environment wins)
+    cannot change what the demo and the tests run against.
+
     With `client_tps`, `default` is (re)defined in CUSTOMVISION_RESOURCES, the one place a rate is set.
     """
     resources = {}
@@ -172,6 +175,10 @@ def app_settings(
         "CUSTOMVISION_ENDPOINT": emulator_endpoint,
         "CUSTOMVISION_TRAINING_KEY": training_key,
         "CUSTOMVISION_RESOURCES": json.dumps(resources),
+        "CUSTOMVISION_ARM_ID": "",  # no ARM account: the account category is skipped, as documented
+        "CUSTOMVISION_ALLOW_ACCOUNT_DELETE": "false",
+        "CUSTOMVISION_TIMEOUT_SECONDS": "",  # "" = the app's default
+        "EXPORT_SAS_VALIDITY_HOURS": "",
         "EXPORT_STORAGE_CONNECTION_STRING": storage_connection_string,
         "EXPORT_STORAGE_ACCOUNT_URL": "",
         "EXPORT_CONTAINER": container,

@@ -271,6 +271,9 @@ def test_progress_view_redraws_in_place_on_a_tty() -> None:
     assert out.getvalue().startswith("\x1b[J")
     assert first.endswith("\x1b[3F")  # the next frame moves up over the three lines drawn
     assert "[####] 2/2" in second and second.count("\n") == 3
+    narrow = io.StringIO()
+    cli.ProgressView(narrow, tty=True, width=4, columns=11).update(status_of())
+    assert narrow.getvalue().split("\n")[:2] == ["\x1b[Jrequest ca", "  projects"]
 
 
 def test_progress_view_prints_one_line_per_change_otherwise() -> None:

@@ -26,6 +26,7 @@ def settings(**overrides: object) -> dict[str, str]:
 
 
 def test_every_app_setting_of_the_sample_is_given() -> None:
+    """So a developer's local.settings.json cannot leak into the demo or the tests."""
     sample = json.loads((REPO_ROOT / "local.settings.sample.json").read_text())["Values"]
     assert set(sample) - HOST_ONLY <= set(settings())
 
