@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
@@ -71,6 +71,7 @@ class RequestDict(TypedDict):
     categories: list[str]
     dryRun: bool
     confirm: str | None
+    predictionsOlderThanDays: NotRequired[int]  # present only when given, so older requests keep their fingerprint
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,10 +85,11 @@ class DataRequest:
     categories: tuple[Category, ...] = ALL_CATEGORIES
     dry_run: bool = False
     confirm: str | None = None
+    predictions_older_than_days: int | None = None  # delete: only predictions older than this many days
 
     def to_dict(self) -> RequestDict:
         """The normalized request as the orchestration input carries it."""
-        return RequestDict(
+        data = RequestDict(
             requestId=self.request_id,
             operation=str(self.operation),
             resource=self.resource,
@@ -96,6 +98,9 @@ class DataRequest:
             dryRun=self.dry_run,
             confirm=self.confirm,
         )
+        if self.predictions_older_than_days is not None:
+            data["predictionsOlderThanDays"] = self.predictions_older_than_days
+        return data
 
     def fingerprint(self) -> str:
         """sha256 of the canonical normalized body: equal for requests that mean the same thing."""
@@ -113,6 +118,7 @@ class DataRequest:
             categories=tuple(Category(c) for c in data.get("categories") or ALL_CATEGORIES),
             dry_run=bool(data.get("dryRun", False)),
             confirm=data.get("confirm"),
+            predictions_older_than_days=data.get("predictionsOlderThanDays"),
         )
 
 
@@ -293,6 +299,10 @@ def _describe(error: ValidationError) -> list[FieldError]:
         return [_problem(field, "must not be empty")]
     if keyword == "maxLength":
         return [_problem(field, f"must be at most {expected} characters")]
+    if keyword == "minimum":
+        return [_problem(field, f"must be at least {expected}")]
+    if keyword == "maximum":
+        return [_problem(field, f"must be at most {expected}")]
     if keyword in ("pattern", "format"):
         return [_problem(field, _FORMAT_REASONS.get(str(path[0]) if path else "", error.message))]
     return [_problem(field, error.message)]
@@ -329,11 +339,28 @@ def _rule_problems(document: dict[str, Any], settings: Settings) -> list[FieldEr
         problems += _case_insensitive_duplicates(projects)
     operation = document.get("operation")
     if operation == Operation.EXPORT:
-        delete_only = [name for name in ("dryRun", "confirm") if name in document]
+        delete_only = [name for name in ("dryRun", "confirm", _OLDER_THAN) if name in document]
         problems += [_problem(f"/{name}", "only allowed when operation is delete") for name in delete_only]
     elif operation == Operation.DELETE:
         problems += _confirm_problems(document, resource)
+        problems += _older_than_problems(document)
     return problems
+
+
+_OLDER_THAN = "predictionsOlderThanDays"
+
+
+def _older_than_problems(document: dict[str, Any]) -> list[FieldError]:
+    """The predictions age filter: a whole number of days, and only where predictions are deleted."""
+    if _OLDER_THAN not in document:
+        return []
+    value = document[_OLDER_THAN]
+    if isinstance(value, float):  # the schema's "integer" admits 30.0; the API's types are exact
+        return [_problem(f"/{_OLDER_THAN}", "must be an integer, not a number")]
+    categories = document.get("categories")
+    if isinstance(categories, list) and Category.PREDICTIONS not in categories:
+        return [_problem(f"/{_OLDER_THAN}", "only allowed when categories include predictions")]
+    return []
 
 
 def _case_insensitive_duplicates(projects: list[Any]) -> list[FieldError]:
@@ -376,6 +403,7 @@ def _build(document: dict[str, Any], *, message_id: str | None, new_id: Callable
         categories=tuple(c for c in ALL_CATEGORIES if c in given),
         dry_run=document.get("dryRun", False),
         confirm=document.get("confirm"),
+        predictions_older_than_days=document.get(_OLDER_THAN),
     )
 
 
