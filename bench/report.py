@@ -1,0 +1,121 @@
+"""The result document: ratios, the issue's targets, the printed table, and the files under bench/results/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+EXPORT_SPEEDUP_TARGET = 10.0  # baseline / ours, at projects=1 images=10000
+FLOOR_RATIO_TARGET = 1.5  # ours / floor, export and delete
+MEMORY_RATIO_TARGET = 2.0  # devhost peak at N / at the reference size
+THROTTLED_SHARE_TARGET = 0.01  # "close to zero": at most 1% of our Training API calls answered 429
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def ratios(section: dict[str, Any]) -> dict[str, float | None]:
+    ours = section["ours"]["wallSeconds"]
+    baseline = (section.get("baseline") or {}).get("wallSeconds")
+    floor = section["floor"]["wallSeconds"]
+    return {"oursOverBaseline": _ratio(ours, baseline), "baselineOverOurs": _ratio(baseline, ours),
+            "oursOverFloor": _ratio(ours, floor)}
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's acceptance numbers, each with its measured value and whether it is met (None: not measured)."""
+    export, delete, memory = result["export"], result["delete"], result["memory"]
+    calls = export["ours"]["emulator"]["calls"] + delete["ours"]["emulator"]["calls"]
+    throttled = export["ours"]["emulator"]["throttled"] + delete["ours"]["emulator"]["throttled"]
+
+    def target(name: str, value: float | None, limit: float, at_most: bool) -> dict[str, Any]:
+        met = None if value is None else (value <= limit if at_most else value >= limit)
+        return {"name": name, "value": value, "limit": limit, "atMost": at_most, "met": met}
+
+    return [
+        target("export: baseline / ours (speed-up)", export["ratios"]["baselineOverOurs"],
+               EXPORT_SPEEDUP_TARGET, False),
+        target("export: ours / floor", export["ratios"]["oursOverFloor"], FLOOR_RATIO_TARGET, True),
+        target("delete: ours / floor", delete["ratios"]["oursOverFloor"], FLOOR_RATIO_TARGET, True),
+        target("devhost peak memory: N / reference N", memory.get("ratio"), MEMORY_RATIO_TARGET, True),
+        target("429s during ours / our Training API calls", round(throttled / calls, 4) if calls else None,
+               THROTTLED_SHARE_TARGET, True),
+    ]
+
+
+def _num(value: float | None, digits: int = 1, mark: str = "") -> str:
+    return "-" if value is None else f"{value:.{digits}f}{mark}"
+
+
+def table(result: dict[str, Any]) -> str:
+    """The human-readable summary printed at the end of a run."""
+    cfg, data = result["config"], result["dataset"]
+    lines = [
+        f"bench: projects={cfg['projects']} images={cfg['images']} tps={cfg['tps']:g} "
+        f"latency={cfg['latencyMs']}ms categories={','.join(cfg['categories'])}",
+        f"data: {data['uniqueImages']} images ({data['workspaceImages']} in workspaces, "
+        f"{data['iterationOnlyImages']} iteration-only), {len(data['imageSets'])} image sets, "
+        f"{data['listingCalls']} listing calls at 256/page",
+        "",
+        f"{'':8}{'':10}{'ours':>10}{'baseline':>12}{'floor':>10}{'ours/base':>11}{'ours/floor':>12}",
+    ]
+    for name in ("export", "delete"):
+        section = result[name]
+        ours, base, floor, r = section["ours"], section.get("baseline"), section["floor"], section["ratios"]
+        mark = "*" if base and base.get("extrapolated") else ""
+        lines.append(
+            f"{name:8}{'wall s':10}{_num(ours['wallSeconds']):>10}"
+            f"{_num(base and base['wallSeconds'], 1, mark):>12}{_num(floor['wallSeconds']):>10}"
+            f"{_num(r['oursOverBaseline'], 3):>11}{_num(r['oursOverFloor'], 2):>12}"
+        )
+        unique = data["uniqueImages"]
+        floor_rate = unique / floor["wallSeconds"] if floor["wallSeconds"] else None
+        lines.append(
+            f"{'':8}{'images/s':10}{_num(ours['imagesPerSecond'], 0):>10}"
+            f"{_num(base and base['imagesPerSecond'], 0, mark):>12}{_num(floor_rate, 0):>10}"
+        )
+        base_429 = base["emulator"]["throttled"] if base and base.get("emulator") else None
+        lines.append(f"{'':8}{'429s':10}{ours['emulator']['throttled']:>10}{_num(base_429, 0):>12}")
+        lines.append(f"{'':8}{'API calls':10}{ours['emulator']['calls']:>10}"
+                     f"{_num(base and base['emulator'] and base['emulator']['calls'], 0):>12}"
+                     f"{floor['listingCalls']:>10}")
+    if any(result[n].get("baseline") and result[n]["baseline"]["extrapolated"] for n in ("export", "delete")):
+        base = result["export"]["baseline"]
+        lines.append(f"* extrapolated: {base['sampledImages']} images downloaded+uploaded in "
+                     f"{base['measuredSeconds']:.1f} s (all pages listed), the rest at the sampled per-image time")
+    memory = result["memory"]
+    lines.append("")
+    lines.append("devhost peak RSS (process tree) during export: " + ", ".join(
+        f"{m['images']} images {m['peakRssMb']:.1f} MB (start {m['startRssMb']:.1f}, VmHWM {_num(m['vmHwmMb'])})"
+        for m in memory["runs"]) + (f" -> ratio {memory['ratio']:.2f}" if memory.get("ratio") else ""))
+    lines.append("floor export: " + result["export"]["floor"]["definition"])
+    lines.append(f"  = {result['export']['floor']['listingSeconds']:.1f} s listing + "
+                 f"{result['export']['floor']['copy']['seconds']:.1f} s copying "
+                 f"({result['export']['floor']['copy']['workers']} workers)")
+    lines.append("floor delete: " + result["delete"]["floor"]["definition"])
+    if result["export"].get("baseline"):
+        lines.append("baseline: " + "; ".join(result["export"]["baseline"]["notes"]))
+    lines.append("")
+    for t in result["targets"]:
+        verdict = {True: "MET", False: "MISSED", None: "n/a"}[t["met"]]
+        op = "<=" if t["atMost"] else ">="
+        lines.append(f"target {t['name']}: {_num(t['value'], 3)} ({op} {t['limit']:g}) {verdict}")
+    return "\n".join(lines)
+
+
+def write(result: dict[str, Any], out: Path, stamp: str) -> list[Path]:
+    """bench-<stamp>.json, latest.json and latest.png under `out`; returns the paths written."""
+    from bench.chart import draw
+
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2, sort_keys=True) + "\n"
+    paths = [out / f"bench-{stamp}.json", out / "latest.json", out / "latest.png"]
+    for path in paths[:2]:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    draw(result, paths[2])
+    return paths

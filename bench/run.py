@@ -1,0 +1,239 @@
+"""One benchmark run on the local stack: ours, the SDK baseline and the floor, for export and then delete."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from azure.storage.blob import ContainerClient
+
+from bench import floor, ours, report, timeline
+from bench.baseline import Baseline
+from localstack.azurite import ACCOUNT_KEY, Azurite
+from localstack.process import REPO_ROOT
+from localstack.stack import LocalStack
+
+STATE_ROOT = REPO_ROOT / ".state" / "bench"
+EXPORT_CONTAINER = "bench-exports"
+
+
+@dataclass(frozen=True)
+class Options:
+    projects: int = 1
+    images: int = 10_000
+    tps: float = 10
+    latency_ms: int = 30
+    baseline_sample: int | None = None  # download+upload only this many images and extrapolate
+    skip_baseline: bool = False
+    memory_images: int = 1_000  # reference size for the memory ratio (0: no reference run)
+    categories: tuple[str, ...] = ("images",)
+    copy_workers: int = 64
+    timeout: float = 1_800  # per request / per stack start
+    out: Path = field(default=REPO_ROOT / "bench" / "results")
+
+    @property
+    def seed(self) -> str:
+        return f"synthetic:projects={self.projects},images={self.images}"
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def local_stack(options: Options, azurite: Azurite, name: str, images: int) -> Iterator[LocalStack]:
+    """Emulator seeded with P x `images` at the options' TPS and latency, and a fresh devhost, on shared Azurite.
+
+    The app is told the same rate (`client_tps`) an operator would configure for the resource.
+    """
+    stack = LocalStack(
+        STATE_ROOT / f"{os.getpid()}-{name}",
+        seed=f"synthetic:projects={options.projects},images={images}",
+        tps=options.tps,
+        client_tps=options.tps,
+        emulator_args=["--latency-ms", str(options.latency_ms)],
+        container=EXPORT_CONTAINER,
+        azurite=azurite,
+    )
+    started = time.perf_counter()
+    stack.start(timeout=options.timeout)
+    log(f"stack {name} up in {time.perf_counter() - started:.1f} s (seed {stack.seed}, logs {stack.log_dir})")
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def dataset(state: dict[str, Any]) -> dict[str, Any]:
+    sets = floor.image_sets(state)
+    unique = sum(len(p["images"]) for p in state["projects"])
+    workspace = sum(p["workspaceImageCount"] for p in state["projects"])
+    return {"projects": len(state["projects"]), "uniqueImages": unique, "workspaceImages": workspace,
+            "iterationOnlyImages": unique - workspace, "imageSets": sets, "listingCalls": floor.listing_calls(sets),
+            "imageBytes": sum(i.get("size") or 0 for p in state["projects"] for i in p["images"])}
+
+
+def exported_files(container: ContainerClient, request_id: str) -> list[tuple[str, int]]:
+    """(blob name, size) of every image file our export wrote, from its manifest."""
+    import json
+
+    manifest = json.loads(container.download_blob(f"{request_id}/manifest.json").readall())
+    return [(f"{request_id}/{f['path']}", int(f["size"])) for f in manifest["files"]
+            if f["path"].startswith("projects/") and "/images/" in f["path"]]
+
+
+def images_left(state: dict[str, Any]) -> int:
+    """Images the emulator still holds anywhere (workspace or an iteration snapshot)."""
+    return sum(len(p["images"]) for p in state["projects"])
+
+
+def workspace_left(state: dict[str, Any]) -> int:
+    return sum(p["workspaceImageCount"] for p in state["projects"])
+
+
+def explain(stack: LocalStack, run: ours.OursRun) -> None:
+    """Add where the time went, from devhost's log: per function, and per Training API operation."""
+    log_path = stack.log_dir / "devhost.log"
+    run["functions"] = timeline.function_timeline(log_path, run["requestId"])  # type: ignore[typeddict-unknown-key]
+    run["trainingCalls"] = timeline.training_call_durations(log_path, run["requestId"])  # type: ignore[typeddict-unknown-key]
+
+
+def memory_entry(images: int, run: ours.OursRun) -> dict[str, Any]:
+    peak = run["memory"] or {}
+    return {"images": images, "wallSeconds": run["wallSeconds"], **peak}
+
+
+def run(options: Options) -> dict[str, Any]:
+    """The whole benchmark; returns the result document (also written under `options.out`)."""
+    started_at = datetime.now(UTC)
+    categories = list(options.categories)
+    state_root = STATE_ROOT / f"{os.getpid()}-azurite"
+    azurite = Azurite(state_root, log_path=STATE_ROOT / f"{os.getpid()}-azurite.log")
+    azurite.start(timeout=options.timeout)
+    try:
+        memory_runs: list[dict[str, Any]] = []
+        if options.memory_images and options.memory_images != options.images:
+            with local_stack(options, azurite, "memory-ref", options.memory_images) as stack:
+                log(f"export (ours) at the reference size {options.projects}x{options.memory_images}")
+                ref = ours.export(stack, categories, timeout=options.timeout)
+                _check_ours(ref)
+                explain(stack, ref)
+                memory_runs.append(memory_entry(options.projects * options.memory_images, ref))
+                log(f"  {ref['wallSeconds']:.1f} s, peak RSS {ref['memory'] and ref['memory']['peakRssMb']} MB")
+        with local_stack(options, azurite, "main", options.images) as stack:
+            result = _main_runs(options, stack, categories, memory_runs)
+    finally:
+        azurite.stop()
+    result["startedAt"] = started_at.isoformat(timespec="seconds")
+    result["finishedAt"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return result
+
+
+def _check_ours(run: ours.OursRun) -> None:
+    if run["status"] != "Completed":
+        raise RuntimeError(f"our {run['operation']} ended {run['status']}: {run['categories']}")
+
+
+def _main_runs(options: Options, stack: LocalStack, categories: list[str],
+               memory_runs: list[dict[str, Any]]) -> dict[str, Any]:
+    state = stack.emulator.state()
+    data = dataset(state)
+    unique = data["uniqueImages"]
+    exports = ContainerClient.from_connection_string(stack.azurite.connection_string, EXPORT_CONTAINER)
+
+    log(f"export (ours): {unique} images in {len(data['imageSets'])} image sets")
+    export_ours = ours.export(stack, categories, timeout=options.timeout)
+    _check_ours(export_ours)
+    explain(stack, export_ours)
+    export_ours["imagesPerSecond"] = round(unique / export_ours["wallSeconds"], 1)
+    memory_runs.append(memory_entry(options.projects * options.images, export_ours))
+    log(f"  {export_ours['wallSeconds']:.1f} s, {export_ours['emulator']['throttled']} x 429, "
+        f"{export_ours['images']} images exported")
+
+    files = exported_files(exports, export_ours["requestId"])
+    log(f"copy floor: {len(files)} blobs, {options.copy_workers} workers")
+    floor_container = floor.pooled_container(stack.azurite.connection_string, "bench-floor",
+                                              pool_size=options.copy_workers)
+    copy = floor.measure_copy(exports, files, floor_container, ACCOUNT_KEY, workers=options.copy_workers)
+    log(f"  {copy['seconds']:.1f} s ({copy['blobsPerSecond']:.0f} blobs/s)")
+    export_floor = floor.export_floor(data["imageSets"], options.tps, copy)
+
+    project_ids = [p["id"] for p in state["projects"]]
+    export_base = None
+    if not options.skip_baseline:
+        log("export (SDK baseline)" + (f", sampling {options.baseline_sample} images" if options.baseline_sample
+                                       else ""))
+        export_base = _baseline(stack, lambda b: b.export(project_ids, sample=options.baseline_sample))
+        log(f"  {export_base['wallSeconds']:.1f} s{' (extrapolated)' if export_base['extrapolated'] else ''}")
+
+    log("delete (ours)")
+    delete_ours = ours.delete(stack, categories, timeout=options.timeout)
+    _check_ours(delete_ours)
+    explain(stack, delete_ours)
+    delete_ours["imagesPerSecond"] = round(unique / delete_ours["wallSeconds"], 1)
+    left = images_left(stack.emulator.state())
+    log(f"  {delete_ours['wallSeconds']:.1f} s, {delete_ours['emulator']['throttled']} x 429, {left} images left")
+    delete_ours["leftBehind"] = left  # type: ignore[typeddict-unknown-key]
+
+    delete_base = None
+    if not options.skip_baseline:
+        log("reset the emulator to the same seed for the baseline delete")
+        stack.emulator.reset(stack.seed)
+        log("delete (SDK baseline)")
+        delete_base = _baseline(stack, lambda b: b.delete(project_ids))
+        after = stack.emulator.state()
+        delete_base["leftBehind"] = images_left(after)
+        delete_base["leftInWorkspace"] = workspace_left(after)
+        log(f"  {delete_base['wallSeconds']:.1f} s, {delete_base['leftBehind']} images left")
+
+    result: dict[str, Any] = {
+        "schemaVersion": report.SCHEMA_VERSION,
+        "command": "python -m bench " + " ".join(sys.argv[1:]),
+        "config": {"projects": options.projects, "images": options.images, "tps": options.tps,
+                   "latencyMs": options.latency_ms, "baselineSample": options.baseline_sample,
+                   "skipBaseline": options.skip_baseline, "memoryImages": options.memory_images,
+                   "categories": categories, "copyWorkers": options.copy_workers},
+        "dataset": data,
+        "export": {"ours": export_ours, "baseline": export_base, "floor": export_floor},
+        "delete": {"ours": delete_ours, "baseline": delete_base, "floor": floor.delete_floor(state, options.tps)},
+        "environment": environment(),
+    }
+    for name in ("export", "delete"):
+        result[name]["ratios"] = report.ratios(result[name])
+    ratio = None
+    if len(memory_runs) == 2 and memory_runs[0].get("peakRssMb"):
+        ratio = round(memory_runs[1]["peakRssMb"] / memory_runs[0]["peakRssMb"], 3)
+    result["memory"] = {"measure": "peak over 0.1 s samples of the summed VmRSS of devhost and its children "
+                                   "while the export ran (a fresh devhost per size)",
+                        "runs": memory_runs, "ratio": ratio}
+    result["throttledDuringOurs"] = {"export": export_ours["emulator"]["throttled"],
+                                     "delete": delete_ours["emulator"]["throttled"]}
+    result["targets"] = report.targets(result)
+    return result
+
+
+def _baseline(stack: LocalStack, work: Any) -> dict[str, Any]:
+    before = stack.emulator.stats()
+    script = Baseline(stack.emulator.endpoint, stack.emulator.training_key, stack.azurite.connection_string,
+                      "bench-baseline")
+    outcome = dict(work(script))
+    outcome["emulator"] = ours.stats_delta(before, stack.emulator.stats())
+    return outcome
+
+
+def environment() -> dict[str, Any]:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+            "loadAverage": [round(x, 2) for x in load] if load else None}
+
+
+def options_dict(options: Options) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}

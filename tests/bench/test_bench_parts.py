@@ -1,0 +1,126 @@
+"""The benchmark's pure parts: floors, devhost log parsing, ratios/targets, the table and the chart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from bench import floor, report, timeline
+from bench.__main__ import parse_args
+
+STATE = {"projects": [{
+    "id": "p1", "workspaceImageCount": 9800,
+    "images": [{"id": str(n)} for n in range(10_000)],
+    "iterations": [{"id": "it1", "imageIds": ["x"] * 5000}, {"id": "it2", "imageIds": ["x"] * 9800}],
+}]}
+
+
+def test_listing_floor_counts_pages_of_every_image_set() -> None:
+    sets = floor.image_sets(STATE)
+    assert [(s["set"], s["count"]) for s in sets] == [("workspace", 9800), ("it1", 5000), ("it2", 9800)]
+    assert floor.listing_calls(sets) == 39 + 20 + 39
+    copy = floor.CopyFloor(seconds=2.0, blobs=10_000, bytes=1, workers=64, blobsPerSecond=5000.0)
+    assert floor.export_floor(sets, 10, copy)["wallSeconds"] == 9.8 + 2.0
+
+
+def test_delete_floor_lists_and_deletes_every_image_256_a_call() -> None:
+    assert floor.delete_floor(STATE, 10)["wallSeconds"] == 2 * 40 / 10
+
+
+_D = "2026-11-22 15:30:{} INFO devhost [{} {}] "
+_H = "2026-11-22 15:30:{} INFO azure.core.pipeline.policies.http_logging_policy [{} {}] "
+_API = "http://127.0.0.1:1/customvision/v3.3/training/projects/p1/images"
+_INV = {"data_request": "86ba98e0-d3e6-4e7b-8dd2-2246372aa83f",
+        "run_delete_step": "7fc60464-6045-4771-aeeb-47e6e798ca05",
+        "plan_request": "56bf22f3-02b0-44b7-b1db-ee26f0a4e926"}
+
+
+def _line(kind: str, seconds: str, fn: str, text: str) -> str:
+    return (_D if kind == "d" else _H).format(seconds, fn, _INV[fn]) + text
+
+
+LOG = "\n".join([
+    _line("d", "49,682", "data_request", "Executing 'Functions.data_request' (Reason='instance r1')"),
+    _line("d", "49,685", "data_request", "Executed 'Functions.data_request' (Succeeded, Duration=2ms)"),
+    _line("d", "50,000", "run_delete_step", "Executing 'Functions.run_delete_step' (Reason='instance r1--p1 task 1')"),
+    _line("h", "50,100", "run_delete_step", f"Request URL: '{_API}?orderBy=Oldest&take=256&skip=0'"),
+    _line("h", "50,200", "run_delete_step", "Response status: 200"),
+    _line("h", "50,300", "run_delete_step", f"Request URL: '{_API}?imageIds=REDACTED&allIterations=true'"),
+    _line("h", "52,300", "run_delete_step", "Response status: 202"),
+    _line("d", "53,000", "run_delete_step", "Executed 'Functions.run_delete_step' (Succeeded, Duration=3000ms)"),
+    _line("d", "53,000", "plan_request", "Executing 'Functions.plan_request' (Reason='instance other task 0')"),
+    _line("d", "53,045", "plan_request", "Executed 'Functions.plan_request' (Succeeded, Duration=45ms)"),
+]) + "\n"
+
+
+def test_timeline_pairs_invocations_of_one_request(tmp_path: Path) -> None:
+    path = tmp_path / "devhost.log"
+    path.write_text(LOG)
+    functions = timeline.function_timeline(path, "r1")
+    assert list(functions) == ["data_request", "run_delete_step"]
+    assert functions["run_delete_step"]["calls"] == 1 and functions["run_delete_step"]["totalSeconds"] == 3.0
+    assert functions["run_delete_step"]["lastEnd"] == 3.318
+    calls = timeline.training_call_durations(path, "r1")
+    assert calls["GetImages"]["calls"] == 1 and calls["DeleteImages"]["totalSeconds"] == 2.0
+    assert timeline.function_timeline(tmp_path / "missing.log", "r1") == {}
+
+
+def _result() -> dict[str, Any]:
+    def ours(seconds: float, throttled: int) -> dict[str, Any]:
+        return {"wallSeconds": seconds, "imagesPerSecond": 100.0, "emulator": {"calls": 100, "throttled": throttled}}
+
+    base = {"wallSeconds": 300.0, "imagesPerSecond": 33.0, "extrapolated": True, "sampledImages": 500,
+            "measuredSeconds": 20.0, "emulator": {"calls": 40, "throttled": 3}, "notes": ["sequential"]}
+    export_floor = {"wallSeconds": 20.0, "listingCalls": 98, "listingSeconds": 9.8, "definition": "d",
+                    "copy": {"seconds": 10.2, "workers": 64}}
+    result: dict[str, Any] = {
+        "config": {"projects": 1, "images": 10_000, "tps": 10, "latencyMs": 30, "categories": ["images"]},
+        "dataset": {"uniqueImages": 10_000, "workspaceImages": 9800, "iterationOnlyImages": 200,
+                    "imageSets": [{}, {}, {}], "listingCalls": 98},
+        "export": {"ours": ours(25.0, 1), "baseline": base, "floor": export_floor},
+        "delete": {"ours": ours(13.0, 0), "baseline": None,
+                   "floor": {"wallSeconds": 8.0, "listingCalls": 80, "listingSeconds": 8.0, "definition": "d",
+                             "copy": None}},
+        "memory": {"runs": [{"images": 1000, "peakRssMb": 100.0, "startRssMb": 70.0, "vmHwmMb": 101.0},
+                            {"images": 10000, "peakRssMb": 150.0, "startRssMb": 70.0, "vmHwmMb": 151.0}],
+                   "ratio": 1.5},
+    }
+    for name in ("export", "delete"):
+        result[name]["ratios"] = report.ratios(result[name])
+    result["targets"] = report.targets(result)
+    return result
+
+
+def test_ratios_and_targets() -> None:
+    result = _result()
+    assert result["export"]["ratios"] == {"oursOverBaseline": 0.083, "baselineOverOurs": 12.0, "oursOverFloor": 1.25}
+    assert result["delete"]["ratios"]["oursOverBaseline"] is None
+    met = {t["name"]: t["met"] for t in result["targets"]}
+    assert met == {
+        "export: baseline / ours (speed-up)": True,
+        "export: ours / floor": True,
+        "delete: ours / floor": False,
+        "devhost peak memory: N / reference N": True,
+        "429s during ours / our Training API calls": True,
+    }
+
+
+def test_table_and_files(tmp_path: Path) -> None:
+    result = _result()
+    text = report.table(result)
+    assert "300.0*" in text and "* extrapolated" in text and "ratio 1.50" in text and "MISSED" in text
+    paths = report.write(result, tmp_path, "20260101T000000Z")
+    assert json.loads(paths[0].read_text()) == json.loads(paths[1].read_text())
+    with Image.open(paths[2]) as png:
+        assert png.format == "PNG"
+
+
+def test_quick_defaults_yield_to_explicit_options() -> None:
+    quick = parse_args(["--quick"])
+    assert (quick.images, quick.memory_images, quick.baseline_sample) == (500, 0, 100)
+    assert parse_args(["--quick", "--images", "200", "--baseline-sample", "7"]).baseline_sample == 7
+    full = parse_args([])
+    assert (full.projects, full.images, full.tps, full.latency_ms, full.memory_images) == (1, 10_000, 10, 30, 1000)

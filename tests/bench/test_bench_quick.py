@@ -1,0 +1,88 @@
+"""`python -m bench --quick` end to end on the local stack: it runs, prints the table, and writes the JSON/PNG.
+
+Only the shape of the result is checked, never a timing: speed depends on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from localstack.process import REPO_ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+QuickRun = tuple[subprocess.CompletedProcess[str], Path]
+OUT_ROOT = REPO_ROOT / ".state" / "test-bench"  # not pytest's tmp: a concurrent session may reap that
+
+
+@pytest.fixture(scope="module")
+def quick_run() -> Iterator[QuickRun]:
+    out = OUT_ROOT / str(os.getpid())
+    shutil.rmtree(out, ignore_errors=True)
+    argv = [sys.executable, "-m", "bench", "--quick", "--images", "200", "--baseline-sample", "50", "--out", str(out)]
+    done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-4000:]
+    yield done, out
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def _numbers(section: dict[str, Any], *keys: str) -> None:
+    for key in keys:
+        assert isinstance(section[key], int | float) and section[key] >= 0, (key, section[key])
+
+
+@pytest.mark.timeout(300)
+def test_quick_run_writes_json_png_and_prints_the_table(quick_run: QuickRun) -> None:
+    done, out = quick_run
+    latest = json.loads((out / "latest.json").read_text())
+    stamped = list(out.glob("bench-*.json"))
+    assert len(stamped) == 1 and json.loads(stamped[0].read_text()) == latest
+    with Image.open(out / "latest.png") as png:
+        assert png.format == "PNG" and png.width > 100 and png.height > 100
+
+    assert latest["schemaVersion"] == 1
+    assert latest["config"]["images"] == 200 and latest["config"]["projects"] == 1
+    assert latest["config"]["baselineSample"] == 50
+    assert latest["dataset"]["uniqueImages"] == 200
+    assert {s["set"] for s in latest["dataset"]["imageSets"]} >= {"workspace"}
+
+    for name in ("export", "delete"):
+        section = latest[name]
+        ours = section["ours"]
+        assert ours["status"] == "Completed"
+        _numbers(ours, "wallSeconds", "imagesPerSecond")
+        _numbers(ours["emulator"], "calls", "throttled")
+        assert ours["functions"] and ours["trainingCalls"]
+        base = section["baseline"]
+        _numbers(base, "wallSeconds", "measuredSeconds", "images", "imagesPerSecond")
+        assert base["notes"] and "throttled" in base["emulator"]
+        _numbers(section["floor"], "wallSeconds", "listingCalls", "listingSeconds")
+        assert section["floor"]["definition"]
+        assert set(section["ratios"]) == {"oursOverBaseline", "baselineOverOurs", "oursOverFloor"}
+        assert all(isinstance(v, float) for v in section["ratios"].values())
+
+    assert latest["export"]["ours"]["images"] == 200  # every image, iteration-only ones included
+    assert latest["export"]["baseline"]["extrapolated"] is True
+    assert latest["export"]["baseline"]["sampledImages"] == 50
+    assert latest["export"]["floor"]["copy"]["blobs"] == 200
+    assert latest["delete"]["ours"]["leftBehind"] == 0
+    assert latest["delete"]["baseline"]["leftInWorkspace"] == 0
+
+    memory = latest["memory"]
+    assert [m["images"] for m in memory["runs"]] == [200] and memory["ratio"] is None
+    _numbers(memory["runs"][0], "peakRssMb", "startRssMb")
+    assert set(latest["throttledDuringOurs"]) == {"export", "delete"}
+    assert [t["name"] for t in latest["targets"]] and all(t["met"] in (True, False, None) for t in latest["targets"])
+
+    for text in ("ours/floor", "export", "delete", "extrapolated", "target"):
+        assert text in done.stdout
