@@ -59,6 +59,7 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
 
 ADMIN_ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/_emulator/state", admin.get_state, "emulator.state"),
+    ("GET", "/_emulator/info", admin.get_info, "emulator.info"),
     ("GET", "/_emulator/stats", admin.get_stats, "emulator.stats"),
     ("GET", "/_emulator/faults", admin.get_faults, "emulator.faults.get"),
     ("POST", "/_emulator/faults", admin.set_faults, "emulator.faults.set"),

@@ -42,6 +42,19 @@ class Emulator(ServerProcess):
         self.seed = seed
         self._training_key = training_key
 
+    def start(self, *, timeout: float = 120.0) -> Emulator:
+        """Start, wait for the port, then make sure it is this process answering there (not a port thief)."""
+        super().start(timeout=timeout)
+        try:
+            info = self.admin("info")
+        except OSError as exc:
+            self.stop()
+            raise RuntimeError(f"emulator on port {self.port} did not answer ({exc}); see {self.log_path}") from None
+        if info.get("pid") != self.pid:
+            self.stop()
+            raise RuntimeError(f"port {self.port} is served by another process; see {self.log_path}")
+        return self
+
     @property
     def endpoint(self) -> str:
         """Base URL as the SDKs expect it (they append `/customvision/v3.x/training`)."""

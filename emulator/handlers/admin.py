@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from aiohttp import web
 
 from emulator.errors import bad_request
@@ -14,6 +16,14 @@ from emulator.state import state
 async def get_state(request: web.Request) -> web.Response:
     rt = runtime(request)
     return web.json_response(state(rt.store, rt.seed))
+
+
+async def get_info(request: web.Request) -> web.Response:
+    """Who answers: lets a launcher check that the process on the port is the one it started."""
+    rt = runtime(request)
+    return web.json_response(
+        {"pid": os.getpid(), "seed": rt.seed, "projects": len(rt.store.projects), "images": rt.store.image_count()}
+    )
 
 
 async def get_stats(request: web.Request) -> web.Response:

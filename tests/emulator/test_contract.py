@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import uuid
 from typing import Any
 
 import pytest
-import requests
-from PIL import Image as PilImage
 
 from tests.emulator.spec import SpecValidator
-
-REQUIRED = {
-    "GetProjects", "GetProject", "DeleteProject", "ExportProject",
-    "GetIterations", "GetIteration", "DeleteIteration", "UnpublishIteration", "PublishIteration", "TrainProject",
-    "GetIterationPerformance", "GetImagePerformances", "GetImagePerformanceCount", "GetExports",
-    "GetTags", "GetTag", "DeleteTag",
-    "GetImages", "GetTaggedImages", "GetUntaggedImages", "GetImagesByIds", "GetImageCount", "GetTaggedImageCount",
-    "GetUntaggedImageCount", "DeleteImages", "CreateImagesFromData", "GetArtifact",
-    "QueryPredictions", "DeletePrediction",
-}  # fmt: skip
-NOWHERE = "00000000-0000-4000-8000-000000000000"
+from tests.emulator.walks import NOWHERE, REQUIRED, ids, read_project, write_walk
 
 
 @pytest.fixture(scope="module", params=["demo", "synthetic:projects=2,images=40"])
@@ -30,63 +16,13 @@ def server(request: pytest.FixtureRequest, emulator_factory):  # type: ignore[no
     return emulator_factory(request.param, tps=0)
 
 
-def _png(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
-    out = io.BytesIO()
-    PilImage.new("RGB", size, color).save(out, format="PNG")
-    return out.getvalue()
-
-
 def test_read_operations_match_spec(server, api_for) -> None:  # type: ignore[no-untyped-def]
     for version in ("v3.3", "v3.4-preview"):
         api = api_for(server, version)
         projects = api.get("GetProjects", "/projects")
         assert {p["id"] for p in projects} == {p["id"] for p in server.state()["projects"]}
         for project in projects:
-            _read_project(api, project["id"])
-
-
-def _read_project(api: Any, pid: str) -> None:
-    p = f"/projects/{pid}"
-    api.get("GetProject", p)
-    api.get("ExportProject", p + "/export")
-    tags = api.get("GetTags", p + "/tags")
-    assert tags, "seeded projects have tags"
-    api.get("GetTag", f"{p}/tags/{tags[0]['id']}")
-    for params in ({}, {"taggingStatus": "Tagged"}, {"taggingStatus": "Untagged"}, {"orderBy": "Oldest", "take": 5},
-                   {"tagIds": tags[0]["id"]}, {"$filter": "camera eq 'cam-0' or subject ne 'x'"}):  # fmt: skip
-        api.get("GetImages", p + "/images", **params)
-        count_params = {k: v for k, v in params.items() if k not in ("orderBy", "take")}
-        api.get("GetImageCount", p + "/images/count", **count_params)
-    tagged = api.get("GetTaggedImages", p + "/images/tagged", take=10)
-    assert all(i["tags"] for i in tagged)
-    api.get("GetTaggedImages", p + "/images/tagged", tagIds=tags[0]["id"], orderBy="Oldest")
-    untagged = api.get("GetUntaggedImages", p + "/images/untagged", take=10)
-    assert all(not i["tags"] and not i["regions"] for i in untagged)
-    api.get("GetTaggedImageCount", p + "/images/tagged/count")
-    api.get("GetUntaggedImageCount", p + "/images/untagged/count")
-    ids = ",".join(i["id"] for i in tagged[:3])
-    assert len(api.get("GetImagesByIds", p + "/images/id", imageIds=ids)) == 3
-    iterations = api.get("GetIterations", p + "/iterations")
-    assert len(iterations) == 2 and sum(bool(i["publishName"]) for i in iterations) == 1
-    for it in iterations:
-        ip = f"{p}/iterations/{it['id']}"
-        api.get("GetIteration", ip)
-        api.get("GetIterationPerformance", ip + "/performance", threshold=0.5)
-        api.get("GetImagePerformances", ip + "/performance/images", take=5)
-        api.get("GetImagePerformanceCount", ip + "/performance/images/count")
-        exports = api.get("GetExports", ip + "/export")
-        assert all(e["downloadUri"] for e in exports if e["status"] == "Done")
-        api.get("GetImages", p + "/images", iterationId=it["id"], take=5)
-        api.get("GetTaggedImages", p + "/images/tagged", iterationId=it["id"], take=5)
-        api.get("GetUntaggedImages", p + "/images/untagged", iterationId=it["id"], take=5)
-        api.get("GetTaggedImageCount", p + "/images/tagged/count", iterationId=it["id"])
-        api.get("GetUntaggedImageCount", p + "/images/untagged/count", iterationId=it["id"])
-        api.get("GetTags", p + "/tags", iterationId=it["id"])
-    predictions = api.all_predictions(pid)
-    assert predictions
-    artifact = predictions[0]["originalImageUri"].split(f"/{pid}/", 1)[1].split("?")[0]
-    response = api.call("GetArtifact", "GET", p + "/artifacts", params={"path": artifact})
-    assert response.status_code == 200 and response.content == requests.get(predictions[0]["originalImageUri"]).content
+            read_project(api, project["id"])
 
 
 def test_error_answers_match_spec(server, api_for) -> None:  # type: ignore[no-untyped-def]
@@ -102,12 +38,12 @@ def test_error_answers_match_spec(server, api_for) -> None:  # type: ignore[no-u
         ("GetTaggedImages", "GET", p + "/images/tagged", {"params": {"take": 300}}, 400, "BadRequestInvalid"),
         ("GetImages", "GET", p + "/images", {"params": {"orderBy": "Sideways"}}, 400, "BadRequestInvalid"),
         ("GetImagesByIds", "GET", p + "/images/id", {"params": {"imageIds": "nope"}}, 400, "BadRequestInvalidIds"),
-        ("GetImagesByIds", "GET", p + "/images/id", {"params": {"imageIds": _ids(257)}}, 400,
+        ("GetImagesByIds", "GET", p + "/images/id", {"params": {"imageIds": ids(257)}}, 400,
          "BadRequestExceededBatchSize"),
-        ("DeleteImages", "DELETE", p + "/images", {"params": {"imageIds": _ids(257)}}, 400,
+        ("DeleteImages", "DELETE", p + "/images", {"params": {"imageIds": ids(257)}}, 400,
          "BadRequestExceededBatchSize"),
         ("DeleteImages", "DELETE", p + "/images", {}, 400, "BadRequestRequiredParamIsNull"),
-        ("DeletePrediction", "DELETE", p + "/predictions", {"params": {"ids": _ids(65)}}, 400,
+        ("DeletePrediction", "DELETE", p + "/predictions", {"params": {"ids": ids(65)}}, 400,
          "BadRequestPredictionIdsExceededCount"),
         ("DeletePrediction", "DELETE", p + "/predictions", {}, 400, "BadRequestPredictionIdsMissing"),
         ("QueryPredictions", "POST", p + "/predictions/query", {"json": {"continuation": "garbage!"}}, 400,
@@ -123,47 +59,9 @@ def test_error_answers_match_spec(server, api_for) -> None:  # type: ignore[no-u
     assert (response.status_code, response.json()["code"]) == (400, "BadRequestIterationIsPublished")
 
 
-def _ids(n: int) -> str:
-    return ",".join(str(uuid.UUID(int=i + 1, version=4)) for i in range(n))
-
-
 def test_write_operations_match_spec(server, api_for) -> None:  # type: ignore[no-untyped-def]
-    api = api_for(server)
     server.reset()
-    project = server.state()["projects"][0]
-    pid, p = project["id"], f"/projects/{project['id']}"
-    tag = api.call("CreateTag", "POST", p + "/tags", params={"name": "fresh"}).json()
-    files = {"imageData": ("one.png", _png((250, 10, 10)), "image/png")}
-    response = api.call("CreateImagesFromData", "POST", p + "/images", params={"tagIds": tag["id"]}, files=files)
-    assert response.status_code == 200 and response.json()["isBatchSuccessful"]
-    created = response.json()["images"][0]["image"]
-    assert requests.get(created["originalImageUri"]).content == files["imageData"][1]
-    duplicate = api.call("CreateImagesFromData", "POST", p + "/images", data=files["imageData"][1],
-                         headers={"Content-Type": "application/octet-stream"})  # fmt: skip
-    assert duplicate.status_code == 207 and duplicate.json()["images"][0]["status"] == "OKDuplicate"
-    iteration = api.call("TrainProject", "POST", p + "/train").json()
-    again = api.call("TrainProject", "POST", p + "/train")
-    assert (again.status_code, again.json()["code"]) == (400, "BadRequestTrainingNotNeeded")
-    ip = f"{p}/iterations/{iteration['id']}"
-    publish = {"publishName": "m", "predictionId": "r"}
-    assert api.call("PublishIteration", "POST", ip + "/publish", params=publish).json() is True
-    export = api.call("ExportIteration", "POST", ip + "/export", params={"platform": "ONNX", "flavor": "ONNX10"}).json()
-    assert export["status"] == "Done" and requests.get(export["downloadUri"]).content[:2] == b"PK"
-    assert api.call("UnpublishIteration", "DELETE", ip + "/publish").status_code == 204
-    assert api.call("DeleteIteration", "DELETE", ip).status_code == 204
-    assert api.call("DeleteTag", "DELETE", f"{p}/tags/{tag['id']}").status_code == 204
-    assert api.call("DeleteImages", "DELETE", p + "/images", params={"imageIds": created["id"]}).status_code == 204
-    assert requests.get(created["originalImageUri"]).status_code == 404, "bytes of a deleted image are gone"
-    prediction = project["predictions"][0]["id"]
-    assert api.call("DeletePrediction", "DELETE", p + "/predictions", params={"ids": prediction}).status_code == 204
-    for it in project["iterations"]:
-        if it["published"]:
-            assert api.call("UnpublishIteration", "DELETE", f"{p}/iterations/{it['id']}/publish").status_code == 204
-    deleted = api.call("DeleteImages", "DELETE", p + "/images", params={"allImages": "true", "allIterations": "true"})
-    assert deleted.status_code == 202
-    assert api.call("DeleteProject", "DELETE", p).status_code == 204
-    assert api.call("GetProject", "GET", p).status_code == 404
-    assert pid not in {x["id"] for x in server.state()["projects"]}
+    write_walk(api_for(server), server)
 
 
 def test_every_required_operation_validated(spec: SpecValidator) -> None:

@@ -81,3 +81,8 @@ def test_unknown_seed_is_refused() -> None:
         with pytest.raises(seed.SeedError):
             seed.plans_for(name)
     assert seed.plans_for("empty") == []
+
+
+def test_seeds_join_with_plus() -> None:
+    store, _ = seed.build("demo+synthetic:projects=1,images=20")
+    assert [p.name for p in store.projects.values()] == ["Demo pets", "Demo fruit", "Synthetic 001"]

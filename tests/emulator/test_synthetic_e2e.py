@@ -10,6 +10,10 @@ from typing import Any
 import pytest
 import requests
 
+from tests.emulator.conftest import Api
+from tests.emulator.spec import REFERENCE_DIR, SpecValidator
+from tests.emulator.walks import REQUIRED, read_project, write_walk
+
 SEED = "synthetic:projects=3,images=700"
 pytestmark = pytest.mark.slow
 
@@ -33,6 +37,19 @@ def test_api_agrees_with_ground_truth(server, api_for) -> None:  # type: ignore[
     expected_hashes = {i["id"]: i["sha256"] for p in truth["projects"] for i in p["images"]}
     assert hashes == expected_hashes, "every image's bytes in blob match the ground truth"
     assert server.stats()["calls"] >= 100
+
+
+def test_every_operation_validates_against_the_spec(server) -> None:  # type: ignore[no-untyped-def]
+    """Runs after the read-only test above: reads, then writes (which delete a project), all spec-checked."""
+    if not REFERENCE_DIR.is_dir():
+        pytest.skip(f"the official spec folder {REFERENCE_DIR} is absent")
+    validator = SpecValidator.load()
+    api = Api(server, validator, version="v3.4-preview")
+    for project in api.get("GetProjects", "/projects"):
+        read_project(api, project["id"])
+    write_walk(Api(server, validator), server)
+    succeeded = {op for op, statuses in validator.validated.items() if any(200 <= s < 300 for s in statuses)}
+    assert REQUIRED - succeeded == set()
 
 
 def _sha256(url: str) -> str:
