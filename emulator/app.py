@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -107,7 +108,7 @@ async def gate_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if is_api:
         rt.stats.calls += 1
         rt.stats.by_operation[operation] += 1
-    if request.headers.get("Training-Key") != rt.config.training_key:
+    if not hmac.compare_digest(request.headers.get("Training-Key", "").encode(), rt.config.training_key.encode()):
         raise errors.ApiError(
             401,
             errors.UNAUTHORIZED,

@@ -39,6 +39,7 @@ def test_burst_gets_429_with_retry_after(server, spec: SpecValidator) -> None:  
     responses = _burst(f"{server.endpoint}/customvision/v3.3/training/projects", server.training_key, honour=False)
     elapsed = time.monotonic() - started
     throttled = [r for r in responses if r.status_code == 429]
+    assert throttled, f"no 429 in a burst of {BURST} that took {elapsed:.1f}s"
     assert {r.status_code for r in responses} <= {200, 429}
     # 10 tokens in the bucket plus 10 a second: a burst this size always overflows it.
     assert len(throttled) >= BURST - 10 - 10 * elapsed - 1, (len(throttled), elapsed)
