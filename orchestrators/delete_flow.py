@@ -13,6 +13,7 @@ from typing import Any
 from activities import account, projects, receipt
 from dsr.categories import Category, Operation
 from dsr.delete.account import exported_models_result
+from dsr.delete.order import steps_for
 from dsr.delete.plan import category_counts
 from dsr.envelope import complete, failed, skipped
 from orchestrators.calls import call_guarded
@@ -105,18 +106,21 @@ def _cutoff(context: Any, days: Any) -> str | None:
 def _category_results(
     categories: list[str], outcomes: list[dict[str, Any]], plan: dict[str, Any], account_result: dict[str, Any] | None
 ) -> dict[str, dict[str, Any]]:
-    """Per category: failed with the first error of a project (or the plan), else complete (counts come later)."""
+    """Per category: failed with the first error that concerns it (its steps, or the plan/verification of a
+    project), else complete; the counts come from the receipt."""
     errors = [e for o in outcomes for e in o.get("errors") or []]
     results: dict[str, dict[str, Any]] = {}
     for category in categories:
+        needs = {str(s) for s in steps_for([category])}
+        concerning = [e for e in errors if e.get("step") is None or e["step"] in needs]
         if category == Category.ACCOUNT:
             results[category] = account_result or dict(skipped("not requested"))
         elif category == Category.EXPORTED_MODELS:
             results[category] = dict(exported_models_result(account_result))  # type: ignore[arg-type]
         elif plan["status"] != "complete":
             results[category] = {**plan, "count": 0}
-        elif errors:
-            results[category] = dict(failed(errors[0]["code"], errors[0]["message"]))
+        elif concerning:
+            results[category] = dict(failed(concerning[0]["code"], concerning[0]["message"]))
         else:
             results[category] = dict(complete(0))
     return results

@@ -45,7 +45,7 @@ def delete_project_flow(context: Any) -> Generator[Any, Any, dict[str, Any]]:
         deleted, error = yield from run_step(context, {**base, "step": str(step)})
         outcome["steps"][str(step)] = deleted
         if error is not None:
-            outcome["errors"].append(error)
+            outcome["errors"].append({**error, "step": str(step)})
             break  # later steps depend on this one (e.g. published iterations refuse deletion)
 
     checked = yield from call_guarded(context, deletion.verify_delete_project, base)
