@@ -16,10 +16,13 @@ import os
 import shutil
 import sys
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 import requests
+
+from dsr.redact import redact
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -43,6 +46,7 @@ BAR_WIDTH = 24
 POLL_INTERVAL = 0.5
 MAX_POLL_ERRORS = 10  # consecutive failed polls before giving up (a restarting host, a network blip)
 MAX_TEXT = 200
+SUBMIT_ATTEMPTS = 3
 
 
 # --- the API ------------------------------------------------------------------------------------------
@@ -109,7 +113,8 @@ def normalize_host(host: str) -> str:
     if not host:
         raise ValueError("no host: pass --host or set DSR_HOST (e.g. http://127.0.0.1:7071)")
     if "://" not in host:
-        local = host.split(":")[0] in ("localhost", "127.0.0.1", "[::1]")
+        name = host if host.endswith("]") else host.rsplit(":", 1)[0]
+        local = name in ("localhost", "127.0.0.1", "[::1]")
         host = ("http://" if local else "https://") + host
     return host.removesuffix("/api")
 
@@ -130,7 +135,7 @@ def _error_message(response: requests.Response) -> str:
         return "the host refused the function key (401): pass --key or set DSR_FUNCTION_KEY"
     if response.status_code == 403:
         return "the host refused the call (403)"
-    text = " ".join(response.text.split())[:MAX_TEXT]
+    text = redact(" ".join(response.text.split()))[:MAX_TEXT]
     return f"HTTP {response.status_code} {response.reason or ''}".rstrip() + (f": {text}" if text else "")
 
 
@@ -396,7 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     connection.add_argument(
         "--host", default=None, help="the Function app's URL, e.g. http://127.0.0.1:7071 (default: $DSR_HOST)"
     )
-    connection.add_argument("--key", default=None, help="the function key (default: $DSR_FUNCTION_KEY)")
+    connection.add_argument(
+        "--key", default=None, help="the function key (default: $DSR_FUNCTION_KEY; prefer it: flags show in `ps`)"
+    )
     connection.add_argument(
         "--timeout",
         type=float,
@@ -451,13 +458,36 @@ def submit_and_follow(
     tty: bool | None = None,
 ) -> tuple[int, dict[str, Any] | None]:
     """Submit, then (when `wait`) show progress and the summary; (exit code, last status). Raises ApiError."""
-    started = client.submit(body)
+    started = submit(client, body)
     request_id = str(started.get("id"))
     print(f"Submitted {body['operation']} request {request_id} to {client.host}", file=out, flush=True)
     if not wait:
         print(f"Follow it with: python -m dsr status {request_id} --watch", file=out)
         return EXIT_OK, None
     return follow_and_report(client, request_id, out=out, interval=interval, timeout=timeout, tty=tty)
+
+
+def submit(
+    client: ApiClient,
+    body: Mapping[str, Any],
+    *,
+    attempts: int = SUBMIT_ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """POST the request, retrying when the answer is lost (no answer, 5xx).
+
+    Safe because the body always carries a requestId (one is generated when none was given): the API
+    answers a repeat with the run it already started, never a second run.
+    """
+    body = {**body, "requestId": body.get("requestId") or str(uuid.uuid4())}
+    for attempt in range(1, attempts + 1):
+        try:
+            return client.submit(body)
+        except ApiError as exc:
+            if attempt == attempts or not (exc.status == 0 or exc.status >= 500):
+                raise
+            sleep(float(attempt))
+    raise AssertionError("unreachable")
 
 
 def follow_and_report(

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import requests
 
-from dsr.cli import ApiClient, ApiError, follow_and_report, problem_lines
+from dsr.cli import ApiClient, ApiError, follow_and_report, problem_lines, submit
 from dsr.redact import redact
 from localstack.process import REPO_ROOT
 from localstack.stack import DEFAULT_STATE_DIR, LocalStack
@@ -179,7 +179,7 @@ def run_request(
     """Submit through the CLI's code, follow it, print its summary; a failure is shown, never raised."""
     say(out, f"$ {command}")
     try:
-        started = client.submit(body)
+        started = submit(client, body)
     except ApiError as exc:
         for line in problem_lines(exc.status, exc.problem, str(exc)):
             say(out, line)

@@ -89,6 +89,8 @@ def test_status_and_cancel_take_an_id() -> None:
         ("http://127.0.0.1:7071/", "http://127.0.0.1:7071"),
         ("127.0.0.1:7071", "http://127.0.0.1:7071"),
         ("localhost:7071", "http://localhost:7071"),
+        ("[::1]:7071", "http://[::1]:7071"),
+        ("localhost", "http://localhost"),
         ("dsr-app.azurewebsites.net", "https://dsr-app.azurewebsites.net"),
         ("https://dsr-app.azurewebsites.net/api/", "https://dsr-app.azurewebsites.net"),
     ],
@@ -317,6 +319,41 @@ def test_follow_gives_up_on_a_refused_key_and_on_its_deadline() -> None:
     with pytest.raises(TimeoutError):
         cli.follow(running, "x", view=None, timeout=3, sleep=lambda _: None, clock=lambda: next(ticks))  # type: ignore[arg-type]
     assert running.calls == 3
+
+
+class SubmitClient:
+    """Answers submits from a script, recording each body."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers, self.bodies = list(answers), []
+
+    def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.bodies.append(body)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_submit_always_sends_a_request_id_and_retries_a_lost_answer_with_it() -> None:
+    client = SubmitClient(cli.ApiError(0, "reset"), cli.ApiError(503, "busy"), {"id": "started"})
+    assert cli.submit(client, {"operation": "export"}, sleep=lambda _: None) == {"id": "started"}  # type: ignore[arg-type]
+    first, *others = client.bodies
+    assert len(first["requestId"]) == 36 and others == [first, first]  # the same id each time: one run at most
+    given = SubmitClient({"id": "case-1"})
+    cli.submit(given, {"operation": "export", "requestId": "case-1"}, sleep=lambda _: None)  # type: ignore[arg-type]
+    assert given.bodies == [{"operation": "export", "requestId": "case-1"}]
+
+
+def test_submit_does_not_retry_a_refusal_and_gives_up_after_its_attempts() -> None:
+    refused = SubmitClient(cli.ApiError(400, "bad"), {"id": "never"})
+    with pytest.raises(cli.ApiError):
+        cli.submit(refused, {"operation": "export"}, sleep=lambda _: None)  # type: ignore[arg-type]
+    assert len(refused.bodies) == 1
+    down = SubmitClient(*[cli.ApiError(0, "down")] * 3)
+    with pytest.raises(cli.ApiError):
+        cli.submit(down, {"operation": "export"}, attempts=3, sleep=lambda _: None)  # type: ignore[arg-type]
+    assert len(down.bodies) == 3
 
 
 # --- a whole run against a small fake API -------------------------------------------------------------
