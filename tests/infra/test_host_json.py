@@ -1,0 +1,53 @@
+"""host.json: valid against the Functions host.json schema, and tuned for Python on Flex Consumption."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT.parent / "shared" / "reference" / "host.json.schema.json"
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    if not SCHEMA.is_file():
+        pytest.skip(f"host.json schema not found at {SCHEMA} (shared/ is checked out beside the repo)")
+    return json.loads(SCHEMA.read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def host() -> dict:
+    return json.loads((ROOT / "host.json").read_text("utf-8"))
+
+
+def test_host_json_is_valid(schema: dict, host: dict) -> None:
+    jsonschema.validate(host, schema)
+
+
+def test_schema_rejects_a_misspelt_durable_setting(schema: dict, host: dict) -> None:
+    """The validation above has teeth: the schema closes durableTask to unknown keys."""
+    bad = copy.deepcopy(host)
+    bad["extensions"]["durableTask"]["maxConcurrentActivityFunction"] = 8
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_durable_settings_devhost_and_azure_read(host: dict) -> None:
+    durable = host["extensions"]["durableTask"]
+    assert durable["hubName"] == "CustomVisionDsr"
+    # Python runs sync activities on PYTHON_THREADPOOL_THREAD_COUNT threads (infra: 16) in one worker per
+    # Flex instance: 8-16 concurrent activities keep the threads busy without queueing behind each other.
+    assert 8 <= durable["maxConcurrentActivityFunctions"] <= 16
+    assert 1 <= durable["maxConcurrentOrchestratorFunctions"] <= durable["maxConcurrentActivityFunctions"]
+    assert durable["storageProvider"]["maxQueuePollingInterval"] <= "00:00:30"
+
+
+def test_history_and_logs_never_carry_inputs(host: dict) -> None:
+    """Activity inputs/outputs may name projects and images: they stay out of traces (GDPR data minimisation)."""
+    tracing = host["extensions"]["durableTask"]["tracing"]
+    assert tracing["traceInputsAndOutputs"] is False
