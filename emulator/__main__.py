@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from emulator.app import create_app
+from emulator.blobs import BlobError
 from emulator.config import DEFAULT_STORAGE, DEFAULT_TRAINING_KEY, Config
 from emulator.runtime import RUNTIME
 from emulator.seed import SeedError, plans_for
@@ -64,15 +65,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
 
     # 256 comma-separated ids make a ~10 KB request line; allow what Azure's front end allows.
-    web.run_app(
-        app,
-        host=config.host,
-        port=config.port,
-        print=ready,
-        access_log=None,
-        max_line_size=65536,
-        max_field_size=65536,
-    )
+    try:
+        web.run_app(
+            app,
+            host=config.host,
+            port=config.port,
+            print=ready,
+            access_log=None,
+            max_line_size=65536,
+            max_field_size=65536,
+        )
+    except (BlobError, OSError) as exc:  # storage unreachable, port taken: one clear line, no traceback
+        print(f"emulator: error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -89,7 +89,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         code = errors.code_for_status(exc.status)
-        return web.json_response({"code": code, "message": exc.reason}, status=exc.status, headers=exc.headers)
+        headers = {k: v for k, v in exc.headers.items() if k.lower() != "content-type"}
+        return web.json_response({"code": code, "message": exc.reason}, status=exc.status, headers=headers)
     except DropConnection:
         return web.Response(status=500)  # never sent: the transport is closed, aiohttp drops it quietly
     except Exception:

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.blob import BlobSasPermissions, ContainerSasPermissions, generate_blob_sas, generate_container_sas
 from azure.storage.blob.aio import BlobServiceClient
 
@@ -61,9 +61,19 @@ class BlobStore:
         self._present: dict[str, str] = {}  # name -> sha256 of what this run wrote and has not deleted
 
     async def start(self) -> None:
-        """Create the container if needed and open the HTTP session used for bulk operations."""
-        with contextlib.suppress(ResourceExistsError):
-            await self._service.create_container(self.container)
+        """Create the container if needed (failing fast when storage is unreachable); open the bulk session."""
+        for attempt in range(4):
+            try:
+                with contextlib.suppress(ResourceExistsError):
+                    await self._service.create_container(self.container, retry_total=0)
+                break
+            except AzureError as exc:
+                if attempt < 3:
+                    await asyncio.sleep(0.5 * (attempt + 1))
+                    continue
+                await self._service.close()
+                reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+                raise BlobError(f"cannot use blob storage at {self._service.url}: {reason}") from None
         self._write_sas = generate_container_sas(
             self._account,
             self.container,

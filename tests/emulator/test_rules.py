@@ -211,3 +211,13 @@ def test_prediction_paging_survives_deletes_between_pages(fresh, api_for) -> Non
     assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen))
     assert _project(fresh)["predictions"] == []
     assert api.all_predictions(pid) == []
+
+
+def test_unknown_routes_and_methods_answer_custom_vision_errors(server) -> None:  # type: ignore[no-untyped-def]
+    headers = {"Training-Key": server.training_key}
+    base = f"{server.endpoint}/customvision/v3.3/training"
+    missing = requests.get(base + "/nothing-here", headers=headers)
+    assert (missing.status_code, missing.json()["code"]) == (404, "NotFound")
+    wrong_method = requests.put(base + "/projects", headers=headers)
+    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "BadRequest"
+    assert wrong_method.headers["Allow"]
