@@ -211,23 +211,16 @@ def summary_lines(status: Mapping[str, Any]) -> list[str]:
     operation = str(status.get("operation") or "?") + (" dry run" if status.get("dryRun") else "")
     outcome = f"{runtime} ({result['status']})" if result.get("status") else runtime
     lines = [f"Request {status.get('requestId')}: {operation} of resource {status.get('resource')!s}: {outcome}"]
-    if runtime == "Failed":
+    if runtime == "Failed" and not result:
         lines.append("  the request failed before producing a result; the host's logs say why")
+    elif runtime == "Failed":
+        lines.append(f"  the request failed ({result.get('status') or 'see below'}); what it did:")
     elif runtime in ("Terminated", "Canceled"):
         lines.append("  the request was cancelled; nothing more will run")
     elif runtime not in TERMINAL_STATUSES:
         lines.append("  still running")
     categories: Mapping[str, Mapping[str, Any]] = result.get("categories") or {}
-    if categories:
-        name_width = max(len("category"), *(len(c) for c in categories))
-        lines.append(f"  {'category':<{name_width}}  {'status':<8}  {'count':>6}  error")
-        for category, outcome_ in categories.items():
-            error = outcome_.get("error")
-            reason = _error_text(error) if isinstance(error, Mapping) else ""
-            lines.append(
-                f"  {category:<{name_width}}  {outcome_.get('status') or '?':<8}  "
-                f"{outcome_.get('count') or 0:>6}  {reason}".rstrip()
-            )
+    lines.extend(category_table(categories))
     missing = result.get("missingProjects") or []
     if missing:
         lines.append(f"Projects not found on the resource: {', '.join(map(str, missing))}")
@@ -237,14 +230,32 @@ def summary_lines(status: Mapping[str, Any]) -> list[str]:
         lines.append("Manifest: no link (the manifest was not written, or the host cannot sign links)")
     receipt = result.get("receipt")
     if isinstance(receipt, Mapping):
-        lines.extend(receipt_lines(receipt))
+        counted = any("before" in c or "after" in c for c in categories.values())
+        lines.extend(receipt_lines(receipt, table=not counted))
     if status.get("dueDate"):
         lines.append(f"Due by: {status['dueDate']} (received {status.get('receivedAt')})")
     return lines
 
 
-def receipt_lines(receipt: Mapping[str, Any]) -> list[str]:
-    """A delete receipt: what was signed, before/after counts per category, and the verification."""
+def category_table(categories: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """One row per category: status, count, (a delete's before/after counts,) and the error if any."""
+    if not categories:
+        return []
+    counted = any("before" in c or "after" in c for c in categories.values())
+    name_width = max(len("category"), *(len(c) for c in categories))
+    extra = f"  {'before':>6}  {'after':>6}" if counted else ""
+    lines = [f"  {'category':<{name_width}}  {'status':<8}  {'count':>6}{extra}  error"]
+    for category, outcome in categories.items():
+        error = outcome.get("error")
+        reason = _error_text(error) if isinstance(error, Mapping) else ""
+        counts = f"  {_count_text(outcome.get('before')):>6}  {_count_text(outcome.get('after')):>6}" if counted else ""
+        row = f"  {category:<{name_width}}  {outcome.get('status') or '?':<8}  {outcome.get('count') or 0:>6}{counts}"
+        lines.append(f"{row}  {reason}".rstrip())
+    return lines
+
+
+def receipt_lines(receipt: Mapping[str, Any], *, table: bool = True) -> list[str]:
+    """A delete receipt: what was signed, before/after counts per category (`table`), and the verification."""
     results = receipt.get("results")
     if not isinstance(results, Mapping):
         return ["Receipt:", *(f"  {line}" for line in _key_value_lines(receipt))]
@@ -253,8 +264,9 @@ def receipt_lines(receipt: Mapping[str, Any]) -> list[str]:
     where = f"receipts/{receipt['requestId']}.json in the export container" if receipt.get("requestId") else ""
     lines = [f"Receipt ({signed}){': ' + where if where else ''}"]
     name_width = max(len("category"), *(len(str(c)) for c in results))
-    lines.append(f"  {'category':<{name_width}}  {'before':>6}  {'after':>6}  status")
-    for category, entry in results.items():
+    if table:
+        lines.append(f"  {'category':<{name_width}}  {'before':>6}  {'after':>6}  status")
+    for category, entry in results.items() if table else ():
         entry = entry if isinstance(entry, Mapping) else {}
         before, after = (_count_text(entry.get(k)) for k in ("before", "after"))
         code = f" ({entry['errorCode']})" if entry.get("errorCode") else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from localstack.process import REPO_ROOT
 DEFAULT_STATE_DIR = REPO_ROOT / ".state" / "demo"
 DEFAULT_CONTAINER = "dsr-exports"
 DEFAULT_RESOURCE = "default"
+SAMPLE_SETTINGS = "local.settings.sample.json"
 
 
 class LocalStack:
@@ -97,6 +98,7 @@ class LocalStack:
             container=self.container,
             receipt_signing_key=self.receipt_signing_key,
             client_tps=self.client_tps,
+            defaults=sample_settings(self.app_dir),
         )
 
     def start(self, *, timeout: float = 120.0) -> LocalStack:
@@ -148,6 +150,15 @@ class LocalStack:
         self.stop()
 
 
+def sample_settings(app_dir: Path) -> dict[str, str]:
+    """`Values` of the app's local.settings.sample.json: every setting it reads, with local defaults."""
+    path = app_dir / SAMPLE_SETTINGS
+    if not path.exists():
+        return {}
+    values = json.loads(path.read_text(encoding="utf-8")).get("Values") or {}
+    return {str(k): "" if v is None else str(v) for k, v in values.items()}
+
+
 def app_settings(
     *,
     emulator_endpoint: str,
@@ -156,13 +167,13 @@ def app_settings(
     container: str,
     receipt_signing_key: str,
     client_tps: float | None = None,
+    defaults: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Every setting the app reads (local.settings.sample.json), pointed at the local servers.
+    """The app's settings pointed at the local servers, over `defaults` (the sample's local values).
 
-    All of them are set, so a developer's local.settings.json (devhost reads it; the environment wins)
-    cannot change what the demo and the tests run against.
-
-    With `client_tps`, `default` is (re)defined in CUSTOMVISION_RESOURCES, the one place a rate is set.
+    Every setting the sample lists is set, so a developer's local.settings.json (devhost reads it; the
+    environment wins) cannot change what the demo and the tests run against. With `client_tps`,
+    `default` is (re)defined in CUSTOMVISION_RESOURCES, the one place a resource's rate is set.
     """
     resources = {}
     if client_tps is not None:
@@ -172,13 +183,12 @@ def app_settings(
             "tps": client_tps,
         }
     return {
+        **(defaults or {}),
         "CUSTOMVISION_ENDPOINT": emulator_endpoint,
         "CUSTOMVISION_TRAINING_KEY": training_key,
         "CUSTOMVISION_RESOURCES": json.dumps(resources),
         "CUSTOMVISION_ARM_ID": "",  # no ARM account: the account category is skipped, as documented
         "CUSTOMVISION_ALLOW_ACCOUNT_DELETE": "false",
-        "CUSTOMVISION_TIMEOUT_SECONDS": "",  # "" = the app's default
-        "EXPORT_SAS_VALIDITY_HOURS": "",
         "EXPORT_STORAGE_CONNECTION_STRING": storage_connection_string,
         "EXPORT_STORAGE_ACCOUNT_URL": "",
         "EXPORT_CONTAINER": container,

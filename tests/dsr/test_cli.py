@@ -220,6 +220,28 @@ def test_summary_shows_a_delete_receipt() -> None:
     assert cli.exit_code(status) == cli.EXIT_OK
 
 
+def test_a_delete_that_failed_verification_still_shows_its_counts_and_receipt() -> None:
+    categories = {
+        "images": {"status": "failed", "count": 144, "before": 146, "after": 2,
+                   "error": {"code": "VerificationFoundRemaining", "message": "2 left"}},
+        "tags": {"status": "complete", "count": 17, "before": 17, "after": 0, "error": None},
+    }  # fmt: skip
+    unclean = {**RECEIPT, "verification": {"clean": False, "notes": [], "remaining": {"images": 2}}}
+    status = status_of("Failed", operation="delete", phase="done", result={
+        "status": "verification_failed", "categories": categories, "receipt": unclean})  # fmt: skip
+    lines = cli.summary_lines(status)
+    assert lines[:2] == [
+        "Request case-1: delete of resource default: Failed (verification_failed)",
+        "  the request failed (verification_failed); what it did:",
+    ]
+    assert lines[2].split() == ["category", "status", "count", "before", "after", "error"]
+    assert lines[3].split() == ["images", "failed", "144", "146", "2", "VerificationFoundRemaining:", "2", "left"]
+    assert lines[4].split() == ["tags", "complete", "17", "17", "0"]
+    assert lines[5].startswith("Receipt (signed HMAC-SHA256")
+    assert lines[6] == "  verification (None): NOT clean: images 2"  # the counts are above: no second table
+    assert cli.exit_code(status) == cli.EXIT_FAILED
+
+
 def test_receipt_that_verification_did_not_clear() -> None:
     unclean = {**RECEIPT, "verification": {"clean": False, "notes": ["iteration x kept 2 images"],
                                            "remaining": {"images": 2, "tags": 0}}}  # fmt: skip

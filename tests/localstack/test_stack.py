@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from dsr.settings import Settings
 from localstack.process import REPO_ROOT
-from localstack.stack import DEFAULT_STATE_DIR, LocalStack, app_settings
-
-HOST_ONLY = {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsFeatureFlags"}  # read by the Functions host, not the app
+from localstack.stack import DEFAULT_STATE_DIR, LocalStack, app_settings, sample_settings
 
 
 def settings(**overrides: object) -> dict[str, str]:
@@ -20,15 +19,24 @@ def settings(**overrides: object) -> dict[str, str]:
         "storage_connection_string": "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;",
         "container": "dsr-exports",
         "receipt_signing_key": "receipt-key",
+        "defaults": sample_settings(REPO_ROOT),
         **overrides,
     }
     return app_settings(**values)  # type: ignore[arg-type]
 
 
-def test_every_app_setting_of_the_sample_is_given() -> None:
+def test_every_setting_of_the_sample_is_given_with_local_servers_over_it() -> None:
     """So a developer's local.settings.json cannot leak into the demo or the tests."""
     sample = json.loads((REPO_ROOT / "local.settings.sample.json").read_text())["Values"]
-    assert set(sample) - HOST_ONLY <= set(settings())
+    given = settings()
+    assert set(sample) <= set(given)
+    assert given["CUSTOMVISION_ENDPOINT"] == "http://127.0.0.1:1" and given["EXPORT_CONTAINER"] == "dsr-exports"
+    assert given["AzureWebJobsStorage"] == given["EXPORT_STORAGE_CONNECTION_STRING"] != sample["AzureWebJobsStorage"]
+    assert given["RECEIPT_SIGNING_KEY"] == "receipt-key" != sample["RECEIPT_SIGNING_KEY"]
+
+
+def test_a_missing_sample_gives_no_defaults(tmp_path: Path) -> None:
+    assert sample_settings(tmp_path) == {}
 
 
 def test_the_app_reads_one_default_resource_at_its_own_rate() -> None:
