@@ -1,0 +1,63 @@
+"""The housekeeping timer through its decorated function: settings in, Azurite container, fake Durable client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from azure.durable_functions.models.PurgeHistoryResult import PurgeHistoryResult
+from azure.functions.timer import TimerRequest
+from azure.storage.blob import BlobServiceClient
+
+from localstack.azurite import Azurite
+from triggers import housekeeping
+
+
+class FakeDurableClient:
+    """Records purge-by-filter calls."""
+
+    def __init__(self) -> None:
+        self.purges: list[dict[str, Any]] = []
+
+    async def purge_instance_history_by(self, **kwargs: Any) -> PurgeHistoryResult:
+        self.purges.append(kwargs)
+        return PurgeHistoryResult(instancesDeleted=2)
+
+
+def user_function(function: Any) -> Any:
+    code = function.build().get_user_function()
+    return getattr(code, "client_function", code)
+
+
+def test_timer_binding_uses_the_schedule_setting_or_daily_0230() -> None:
+    bindings = json.loads(housekeeping.housekeeping.build().get_function_json())["bindings"]
+    timer = next(b for b in bindings if b["type"] == "timerTrigger")
+    assert timer["name"] == "timer" and timer["schedule"] in ("0 30 2 * * *", "%HOUSEKEEPING_SCHEDULE%")
+
+
+def test_the_timer_expires_exports_and_purges_finished_history(azurite: Azurite,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    name = f"hk-trigger-{uuid.uuid4().hex[:8]}"
+    container = BlobServiceClient.from_connection_string(azurite.connection_string).get_container_client(name)
+    container.create_container()
+    for blob in ("r-1/manifest.json", ".work/r-1/x.json", "receipts/r-1.json"):
+        container.upload_blob(blob, b"{}")
+    monkeypatch.setenv("EXPORT_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    monkeypatch.setenv("EXPORT_CONTAINER", name)
+    monkeypatch.setenv("EXPORT_RETENTION_DAYS", "0")
+    monkeypatch.setenv("HISTORY_RETENTION_DAYS", "90")
+    client = FakeDurableClient()
+    before = datetime.now(UTC)
+    timer = TimerRequest(past_due=False, schedule_status={}, schedule={})
+    asyncio.run(user_function(housekeeping.housekeeping)(timer=timer, client=client))
+
+    assert [b.name for b in container.list_blobs()] == ["receipts/r-1.json"]
+    (purge,) = client.purges
+    assert [s.value for s in purge["runtime_status"]] == ["Completed", "Failed", "Terminated"]
+    assert before - timedelta(days=90) <= purge["created_time_to"] <= datetime.now(UTC) - timedelta(days=90)
+    assert purge["created_time_from"] == housekeeping.EPOCH
+    container.delete_container()

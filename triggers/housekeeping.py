@@ -1,0 +1,45 @@
+"""Retention and housekeeping on a timer of its own: expired exports deleted (receipts kept), old history purged."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import azure.durable_functions as df
+import azure.functions as func
+from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
+
+from dsr.housekeeping import DEFAULT_SCHEDULE, SCHEDULE_SETTING, Retention, run_housekeeping
+from dsr.schedules import binding_setting
+from dsr.settings import Settings
+from dsr.storage import export_container
+
+bp = df.Blueprint()
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@bp.timer_trigger(arg_name="timer", schedule=binding_setting(SCHEDULE_SETTING, DEFAULT_SCHEDULE))
+@bp.durable_client_input(client_name="client")
+async def housekeeping(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    """Delete exports past EXPORT_RETENTION_DAYS and purge finished history past HISTORY_RETENTION_DAYS."""
+    await run_housekeeping(
+        export_container(Settings.from_env()),
+        DurableHistory(client),
+        now=datetime.now(UTC),
+        retention=Retention.from_env(os.environ),
+    )
+
+
+class DurableHistory:
+    """The `dsr.housekeeping.History` port over the Durable client's purge-by-filter."""
+
+    def __init__(self, client: df.DurableOrchestrationClient) -> None:
+        self._client = client
+
+    async def purge_finished(self, created_before: datetime, statuses: tuple[str, ...]) -> int:
+        result = await self._client.purge_instance_history_by(
+            created_time_from=EPOCH,  # the SDK requires a lower bound
+            created_time_to=created_before,
+            runtime_status=[OrchestrationRuntimeStatus(s) for s in statuses],
+        )
+        return int(result.instances_deleted)
