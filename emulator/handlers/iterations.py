@@ -102,11 +102,10 @@ async def export_iteration(request: web.Request) -> web.Response:
     if not platform:
         raise bad_request("BadRequestRequiredParamIsNull", "platform is required.")
     flavor = choice(request, "flavor", FLAVORS, "") or None
-    if any(e.platform == platform and e.flavor == flavor for e in iteration.exports):
-        raise bad_request("BadRequestExportAlreadyInProgress", "This export already exists.")
     name = f"{project.id}/exports/{iteration.id}/{platform}-{flavor or 'default'}.zip"
     upload = make_upload(name, pictures.model_package(f"{platform} {iteration.name}"), "application/zip")
     await rt.blobs.put_many([upload])
     export = Export(platform, flavor, "Done", upload.blob, rt.store.clock())
-    iteration.exports.append(export)
+    # Exporting the same platform and flavor again replaces the package, as the service does.
+    iteration.exports = [e for e in iteration.exports if (e.platform, e.flavor) != (platform, flavor)] + [export]
     return web.json_response(render.export(export, rt.link))
