@@ -138,7 +138,7 @@ def manifest_excerpt(manifest: dict[str, Any], *, files: int = 3) -> list[str]:
     lines[-1] = lines[-1].rstrip(",")
     lines.append("}")
     total = sum(int(f.get("size") or 0) for f in listed)
-    lines.append(f"({len(listed)} files, {total:,} bytes in all)")
+    lines.append(f"({len(listed)} file{'' if len(listed) == 1 else 's'}, {total:,} bytes in all)")
     return lines
 
 
