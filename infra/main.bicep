@@ -25,7 +25,7 @@ param environmentName string
 @metadata({ azd: { type: 'location' } })
 param location string
 
-@description('Object id of the operator (azd sets it to the signed-in user); gets Key Vault Secrets Officer and Service Bus Data Sender. Empty: none.')
+@description('Object id of the operator (azd sets it to the signed-in user); gets Key Vault Secrets Officer, Service Bus Data Sender and Storage Blob Data Reader on exports. Empty: none.')
 param principalId string = ''
 
 @allowed(['User', 'ServicePrincipal', 'Group'])

@@ -6,7 +6,7 @@ import * as roles from 'role-ids.bicep'
 @description('Principal id of the app\'s user-assigned identity.')
 param appPrincipalId string
 
-@description('Operator object id (may be empty): rotates keys in Key Vault, sends requests to Service Bus.')
+@description('Operator object id (may be empty): rotates keys, sends requests to Service Bus, reads exports.')
 param operatorPrincipalId string
 
 param operatorPrincipalType string
@@ -122,7 +122,18 @@ resource telemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// Operator: rotate keys and read the receipt key to verify receipts; submit requests through Service Bus.
+// Operator: rotate keys and read the receipt key to verify receipts; submit requests through Service Bus;
+// download exports and receipts to hand them over.
+resource operatorExports 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(exportStorage.id, operatorPrincipalId, roles.storageBlobDataReader)
+  scope: exportStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
 resource operatorSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
   name: guid(keyVault.id, operatorPrincipalId, roles.keyVaultSecretsOfficer)
   scope: keyVault

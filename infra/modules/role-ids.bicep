@@ -11,6 +11,10 @@ var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 
 @export()
+@description('Storage Blob Data Reader: given to the operator (principalId) to download exports and receipts.')
+var storageBlobDataReader = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
+
+@export()
 @description('Storage Queue Data Contributor: Durable Functions control and work-item queues.')
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 
