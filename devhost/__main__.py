@@ -14,7 +14,7 @@ from aiohttp import web
 from devhost import keys
 from devhost.app import create_app, describe_routes
 from devhost.appstate import Settings
-from devhost.config import ConfigError, apply_local_settings, load_host_config
+from devhost.config import ConfigError, apply_local_settings, load_host_config, lock_state_dir
 from devhost.http_triggers import RouteError
 from devhost.indexer import AppLoadError, load
 from devhost.invoker import InvocationFilter
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         index = load(app_dir)
         for info in index.of_kind("timer"):
             schedule_of(info)
+        lock_state_dir(state_dir)
         key, generated = keys.load_or_create(state_dir, args.function_key)
         settings = Settings(app_dir=app_dir, state_dir=state_dir, port=args.port, function_key=key, host=host,
                             rpc_port=args.rpc_port or free_port())

@@ -192,6 +192,8 @@ def build_outcome(episode: Episode, result: protocol.OrchestratorResult, now: An
             plan = protocol.plan(result.actions, history)
         except protocol.UnsupportedActionError as exc:
             result.error = str(exc)
+        except (KeyError, TypeError, ValueError) as exc:  # actions devhost cannot read: fail, don't spin
+            result.error = f"devhost could not apply the orchestrator's actions: {type(exc).__name__}: {exc}"
     if result.error is not None:
         message = f"Orchestrator function '{instance.name}' failed: {result.error}"
         closing = [event(EventType.ORCHESTRATOR_COMPLETED, now),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devhost.config import ConfigError, apply_local_settings, load_host_config, resolve_setting
+from devhost.config import ConfigError, apply_local_settings, load_host_config, lock_state_dir, resolve_setting
 from devhost.http_triggers import compile_route
 from devhost.keys import load_or_create
 from devhost.replay_protocol import EventType, event
@@ -92,3 +92,13 @@ def test_store_keeps_queued_work_across_a_restart(tmp_path: Path) -> None:
     assert reopened.complete_activity(pending.id, done)
     assert not reopened.complete_activity(pending.id, done)  # a second completion is dropped
     assert reopened.pending_activities([], 10) == []
+
+
+def test_state_dir_lock_is_exclusive(tmp_path: Path) -> None:
+    fd = lock_state_dir(tmp_path)
+    try:
+        with pytest.raises(ConfigError, match="in use"):
+            lock_state_dir(tmp_path)
+    finally:
+        os.close(fd)
+    os.close(lock_state_dir(tmp_path))
