@@ -16,6 +16,9 @@ def client(emulator: Emulator) -> CustomVisionTrainingClient:
     credentials = ApiKeyCredentials(in_headers={"Training-key": emulator.training_key})
     sdk = CustomVisionTrainingClient(emulator.endpoint, credentials)
     sdk.config.retry_policy.retries = 10
+    # msrest sets the urllib3 1.x `method_whitelist`; urllib3 2 reads `allowed_methods`, which leaves POST
+    # (QueryPredictions) out of the retried verbs. A user of this SDK has to do the same.
+    sdk.config.retry_policy.policy.allowed_methods = None
     return sdk
 
 

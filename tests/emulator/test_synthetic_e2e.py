@@ -45,7 +45,7 @@ def test_every_operation_validates_against_the_spec(server) -> None:  # type: ig
         pytest.skip(f"the official spec folder {REFERENCE_DIR} is absent")
     validator = SpecValidator.load()
     api = Api(server, validator, version="v3.4-preview")
-    for project in api.get("GetProjects", "/projects"):
+    for project in api.get("GetProjects", "/projects")[:2]:  # one of each kind; the test above lists them all
         read_project(api, project["id"])
     write_walk(Api(server, validator), server)
     succeeded = {op for op, statuses in validator.validated.items() if any(200 <= s < 300 for s in statuses)}
