@@ -59,8 +59,9 @@ class SpecValidator:
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.definitions = _strict(spec["definitions"])
+        self.paths: dict[str, dict[str, Any]] = spec["paths"]
         self.operations: dict[str, dict[str, Any]] = {}
-        for ops in spec["paths"].values():
+        for ops in self.paths.values():
             for op in ops.values():
                 if isinstance(op, dict) and "operationId" in op:
                     self.operations[op["operationId"]] = op
@@ -69,6 +70,10 @@ class SpecValidator:
     @classmethod
     def load(cls) -> SpecValidator:
         return cls(json.loads(SPEC_PATH.read_text()))
+
+    def operation_at(self, path: str, method: str) -> dict[str, Any] | None:
+        """The operation the spec declares for a path (relative to basePath) and method."""
+        return self.paths.get(path, {}).get(method.lower())
 
     def schema_for(self, operation_id: str, status: int) -> tuple[bool, Any]:
         """(declared, schema) for a status: the operation's own entry, else `default` (the error body)."""
