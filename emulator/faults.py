@@ -38,7 +38,7 @@ def parse_settings(body: Any, current: FaultSettings) -> FaultSettings:
     """New settings from a `POST /_emulator/faults` body; missing keys keep their value. ValueError if malformed."""
     if not isinstance(body, dict):
         raise ValueError("body must be a JSON object")
-    unknown = set(body) - {"faultRate", "latencyMs", "deny"}
+    unknown = set(body) - {"faultRate", "latencyMs", "deny", "faultSeed"}
     if unknown:
         raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
     rate = body.get("faultRate", current.fault_rate)
@@ -74,6 +74,10 @@ class FaultInjector:
         if self._rng.random() >= self.settings.fault_rate:
             return None
         return self._rng.choice(FAULT_KINDS)
+
+    def reseed(self, seed: int) -> None:
+        """Restart the random sequence, so a test can replay the same faults."""
+        self._rng = random.Random(seed)
 
     def denied(self, project_id: str | None, operation: str) -> DenyRule | None:
         return next((d for d in self.settings.deny if d.matches(project_id, operation)), None)

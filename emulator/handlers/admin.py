@@ -35,12 +35,19 @@ async def get_faults(request: web.Request) -> web.Response:
 
 
 async def set_faults(request: web.Request) -> web.Response:
-    """Replace fault settings at run time; keys left out keep their value."""
+    """Replace fault settings at run time; keys left out keep their value; `faultSeed` restarts the sequence."""
     rt = runtime(request)
     try:
-        rt.faults.settings = parse_settings(await request.json(), rt.faults.settings)
+        body = await request.json()
+        settings = parse_settings(body, rt.faults.settings)
+        seed = body.get("faultSeed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ValueError("faultSeed must be an integer")
     except ValueError as exc:
         raise bad_request("BadRequestInvalid", str(exc)) from None
+    rt.faults.settings = settings
+    if seed is not None:
+        rt.faults.reseed(seed)
     return web.json_response(rt.faults.settings.to_json())
 
 

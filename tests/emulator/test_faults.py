@@ -41,13 +41,17 @@ def test_fault_rate_mixes_429_5xx_and_drops(server, spec: SpecValidator) -> None
     assert _outcomes(url, server.training_key, 5) == ["200"] * 5
 
 
-def test_faults_repeat_for_the_same_seed(emulator_factory) -> None:  # type: ignore[no-untyped-def]
+def test_faults_repeat_for_the_same_seed(server, emulator_factory) -> None:  # type: ignore[no-untyped-def]
+    """The same seed replays the same faults, set at run time or on the command line."""
     runs = []
     for _ in range(2):
-        server = emulator_factory("empty", tps=0, fault_rate=0.5, fault_seed=7)
+        server.set_faults(faultRate=0.5, faultSeed=7)
         runs.append(_outcomes(f"{server.endpoint}/customvision/v3.3/training/projects", server.training_key, 30))
-        server.stop()
-    assert runs[0] == runs[1] and set(runs[0]) > {"200"}
+    server.set_faults(faultRate=0.0)
+    cli = emulator_factory("empty", tps=0, fault_rate=0.5, fault_seed=7)
+    runs.append(_outcomes(f"{cli.endpoint}/customvision/v3.3/training/projects", cli.training_key, 30))
+    cli.stop()
+    assert runs[0] == runs[1] == runs[2] and set(runs[0]) > {"200"}
 
 
 def test_deny_rule_fails_one_operation_of_one_project(server) -> None:  # type: ignore[no-untyped-def]
@@ -70,5 +74,5 @@ def test_deny_rule_fails_one_operation_of_one_project(server) -> None:  # type: 
 def test_bad_fault_settings_are_refused(server) -> None:  # type: ignore[no-untyped-def]
     url = f"{server.endpoint}/_emulator/faults"
     headers = {"Training-Key": server.training_key}
-    for body in ({"faultRate": 2}, {"latencyMs": -1}, {"deny": [{"status": 403}]}, {"bogus": 1}):
+    for body in ({"faultRate": 2}, {"latencyMs": -1}, {"deny": [{"status": 403}]}, {"bogus": 1}, {"faultSeed": "x"}):
         assert requests.post(url, json=body, headers=headers).status_code == 400, body
