@@ -53,6 +53,7 @@ class Engine:
         self._running_activities: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store call on the single store thread."""
@@ -66,13 +67,14 @@ class Engine:
         self._loops = [asyncio.create_task(self._dispatch_loop())]
 
     async def stop(self) -> None:
+        self._stopping = True  # Python 3.11's wait_for can swallow a cancel; the loop also checks this
         for task in [*self._loops, *self._tasks]:
             task.cancel()
         await asyncio.gather(*self._loops, *self._tasks, return_exceptions=True)
         self._db.shutdown(wait=True)
 
     async def _dispatch_loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self._dispatch_once()
