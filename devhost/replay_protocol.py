@@ -368,3 +368,11 @@ def plan(actions: list[dict[str, Any]], history: list[dict[str, Any]]) -> Plan:
         elif node.kind == "retry-timer":
             shim.plan.schedules.append(Schedule(task_id, "timer", delay_ms=action["delayMs"]))
     return shim.plan
+
+
+def pending_task_ids(actions: list[dict[str, Any]], history: list[dict[str, Any]]) -> list[int]:
+    """Sequence numbers of tasks still awaited after replaying `history` (for consistency checks)."""
+    shim = _Shim(actions)
+    for entry in history:
+        shim.on_event(entry)
+    return sorted(shim.open)
