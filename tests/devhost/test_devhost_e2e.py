@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from localstack.devhost import Devhost
+from localstack.ports import free_port
 from tests.fixtures.devhost import DevhostFactory
 
 APPS = Path(__file__).parent / "apps"
@@ -154,3 +155,27 @@ def test_bad_app_exits_non_zero_with_clear_error(tmp_path: Path, source: str, me
                             cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 1
     assert message in result.stderr
+
+
+def test_generated_key_is_printed_once_and_kept(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    argv = [sys.executable, "-m", "devhost", "--app-dir", str(APPS / "fanout"), "--state-dir", str(state)]
+    printed = []
+    for _ in range(2):
+        process = subprocess.Popen([*argv, "--port", str(free_port())], stdout=subprocess.PIPE, text=True,
+                                   cwd=Path(__file__).resolve().parents[2])
+        try:
+            assert process.stdout is not None
+            lines = []
+            for line in process.stdout:
+                lines.append(line)
+                if "Function key" in line:
+                    break
+            printed.append(lines[-1])
+            assert any("http_start: [POST]" in line for line in lines)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+    key = json.loads((state / "keys.json").read_text())["functionKey"]
+    assert key in printed[0]
+    assert key not in printed[1] and "stored in" in printed[1]
