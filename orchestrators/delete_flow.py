@@ -47,6 +47,7 @@ def delete_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
     project_ids: list[str] = plan.get("projects") or []
     totals.update({c: len(project_ids) for c in project_categories})
 
+    context.set_custom_status(progress_status(phase, categories, done, totals))
     outcomes: list[dict[str, Any]] = []
     job = {**base, "categories": project_categories, "dryRun": dry_run, "olderThan": older_than}
     for start in range(0, len(project_ids), PROJECT_BATCH):
