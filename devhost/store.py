@@ -270,7 +270,8 @@ class Store:
                     self._post(instance.instance_id, instance.execution_id, failed)
                 else:
                     self._start(child, parent=current)
-            self._set_status(current, outcome.status, outcome.output, outcome.custom_status)
+            custom = outcome.custom_status if outcome.custom_status is not None else _load(current.custom_status)
+            self._set_status(current, outcome.status, outcome.output, custom)  # as the shim: no status, no change
         return True
 
     def _continue_as_new(self, current: Instance, outcome: Outcome) -> None:
