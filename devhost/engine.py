@@ -89,12 +89,13 @@ class Engine:
     async def _dispatch_once(self) -> None:
         free = self.max_orchestrators - len(self._running_instances)
         if free > 0:
-            for instance_id in await self.db(self.store.ready_instances, self._running_instances, free):
+            for instance_id in await self.db(self.store.ready_instances, frozenset(self._running_instances), free):
                 self._running_instances.add(instance_id)
                 self._spawn(self._episode(instance_id), lambda i=instance_id: self._running_instances.discard(i))
         free = self.max_activities - len(self._running_activities)
         if free > 0:
-            for activity in await self.db(self.store.pending_activities, self._running_activities, free):
+            for activity in await self.db(self.store.pending_activities, frozenset(self._running_activities),
+                                              free):
                 self._running_activities.add(activity.id)
                 self._spawn(self._activity(activity), lambda i=activity.id: self._running_activities.discard(i))
 
