@@ -54,10 +54,10 @@ def _trigger_value(info: Any, payload: dict[str, Any]) -> Any:
     if info.kind == "timer":
         return timer_request(info, past_due=False)
     message = service_bus_message(payload)
-    annotation = _annotation(info)
-    if annotation is str:
+    annotation = _annotation(info)  # a type, or its name under `from __future__ import annotations`
+    if annotation in (str, "str"):
         return message.get_body().decode()
-    if annotation is bytes:
+    if annotation in (bytes, "bytes"):
         return message.get_body()
     return [message] if str(info.trigger.get("cardinality", "")).lower() == "many" else message
 
