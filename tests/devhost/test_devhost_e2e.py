@@ -141,6 +141,11 @@ def test_service_bus_trigger_via_admin_endpoint(devhost_factory: DevhostFactory,
     status = host.wait_for_status(status_url, timeout=10)
     assert status["output"] == {"request": {"requestId": "case-1"}, "decision": "approved"}
     assert host.invoke("no_such_function", {"input": "x"}).status_code == 404
+    assert host.invoke("on_text", {"input": "just text"}).status_code == 202
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(ledger.read_text().splitlines()) < 2:
+        time.sleep(0.05)
+    assert json.loads(ledger.read_text().splitlines()[1]) == {"text": "just text"}
 
 
 @pytest.mark.parametrize(("source", "message"), [

@@ -69,3 +69,9 @@ def self_check(context: df.DurableOrchestrationContext):
 async def peek(instance_id: str, client: df.DurableOrchestrationClient) -> str:
     status = await client.get_status(instance_id)
     return status.runtime_status.value
+
+
+@app.service_bus_queue_trigger(arg_name="text", queue_name="plain", connection="SERVICEBUS_CONNECTION")
+def on_text(text: str) -> None:
+    """A Service Bus function that takes the body as a str."""
+    _append("SB_LEDGER", {"text": text})
