@@ -20,7 +20,7 @@ from devhost.replay_protocol import EventType, parse_iso
 from devhost.store import RUNNING, TERMINAL, Instance, InstanceExistsError
 
 PLACEHOLDER_ID = "INSTANCEID"
-STATUS_CODES = {"Pending": 202, "Running": 202, "ContinuedAsNew": 202}
+STATUS_CODES = {"Pending": 202, "Running": 202, "ContinuedAsNew": 202, "Suspended": 202}
 HIDDEN_EVENTS = {EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED, EventType.TASK_SCHEDULED,
                  EventType.SUB_ORCHESTRATION_INSTANCE_CREATED}
 
@@ -273,6 +273,15 @@ async def raise_event(request: web.Request) -> web.Response:
     return web.Response(status={"ok": 202, "missing": 404, "gone": 410}[outcome])
 
 
+async def suspend_or_resume(request: web.Request) -> web.Response:
+    """POST instances/{id}/suspend|resume?reason=: 202, or 404 unknown, 410 already finished."""
+    engine = request.app[ENGINE]
+    suspended = request.match_info["operation"] == "suspend"
+    outcome = await engine.db(engine.store.set_suspended, request.match_info["instance_id"], suspended)
+    engine.wake()
+    return web.Response(status={"ok": 202, "missing": 404, "gone": 410}[outcome])
+
+
 async def not_implemented(request: web.Request) -> web.Response:
     return _error(501, "devhost does not implement this Durable Functions API operation")
 
@@ -288,7 +297,8 @@ ROUTES = [
     ("DELETE", "/instances/{instance_id}", purge_one),
     ("POST", "/instances/{instance_id}/terminate", terminate),
     ("POST", "/instances/{instance_id}/raiseEvent/{event_name}", raise_event),
-    ("POST", "/instances/{instance_id}/{operation:rewind|restart|suspend|resume}", not_implemented),
+    ("POST", "/instances/{instance_id}/{operation:suspend|resume}", suspend_or_resume),
+    ("POST", "/instances/{instance_id}/{operation:rewind|restart}", not_implemented),
 ]
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from devhost.replay_protocol import EventType, event, iso, utc_now
 
 TERMINAL = ("Completed", "Failed", "Terminated")
-RUNNING = ("Pending", "Running", "ContinuedAsNew")
+RUNNING = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -207,7 +207,8 @@ class Store:
         """Instances with visible messages, oldest first, not already being run."""
         busy = set(exclude)
         rows = self.db.execute(
-            "SELECT instance_id, MIN(id) AS first FROM inbox WHERE visible_at <= ? "
+            "SELECT instance_id, MIN(id) AS first FROM inbox WHERE visible_at <= ? AND instance_id NOT IN "
+            "(SELECT instance_id FROM instances WHERE status = 'Suspended') "
             "GROUP BY instance_id ORDER BY first LIMIT ?",
             (time.time(), limit + len(busy)),
         ).fetchall()
@@ -271,7 +272,8 @@ class Store:
                 else:
                     self._start(child, parent=current)
             custom = outcome.custom_status if outcome.custom_status is not None else _load(current.custom_status)
-            self._set_status(current, outcome.status, outcome.output, custom)  # as the shim: no status, no change
+            status = "Suspended" if current.status == "Suspended" and outcome.status == "Running" else outcome.status
+            self._set_status(current, status, outcome.output, custom)  # as the shim: no status, no change
         return True
 
     def _continue_as_new(self, current: Instance, outcome: Outcome) -> None:
@@ -389,6 +391,19 @@ class Store:
                 return "gone"
             self._post(instance_id, current.execution_id,
                        event(EventType.EVENT_RAISED, utc_now(), Name=name, Input=data_json))
+        return "ok"
+
+    def set_suspended(self, instance_id: str, suspended: bool) -> str:
+        """Suspend or resume: 'ok', 'missing' or 'gone'; a suspended instance's messages wait in the inbox."""
+        with self._tx():
+            current = self.get(instance_id)
+            if current is None:
+                return "missing"
+            if current.status in TERMINAL:
+                return "gone"
+            if suspended or current.status == "Suspended":
+                self.db.execute("UPDATE instances SET status = ?, last_updated_time = ? WHERE instance_id = ?",
+                                ("Suspended" if suspended else "Running", iso(utc_now()), instance_id))
         return "ok"
 
     def purge(self, instance_ids: list[str]) -> int:

@@ -150,3 +150,21 @@ def test_create_and_wait_returns_the_output(host: Devhost) -> None:
     assert (response.status_code, response.json()) == (200, "Running")
     pending = host.post("runtime/webhooks/durabletask/orchestrators/approval/slow?timeout=0.3&pollingInterval=0.1")
     assert pending.status_code == 202 and pending.json()["id"] == "slow"
+
+
+def test_suspend_holds_events_until_resume(host: Devhost) -> None:
+    client = make_client(host)
+
+    async def scenario() -> None:
+        await client.start_new("approval", "s1", {"n": 1})
+        await wait_for(client, "s1", Status.Running)
+        await client.suspend("s1", "hold on")
+        await wait_for(client, "s1", Status.Suspended)
+        await client.raise_event("s1", "decision", "later")
+        await asyncio.sleep(0.5)
+        assert (await client.get_status("s1")).runtime_status == Status.Suspended
+        await client.resume("s1", "go")
+        done = await wait_for(client, "s1", Status.Completed)
+        assert done.output == {"request": {"n": 1}, "decision": "later"}
+
+    run(scenario)
