@@ -11,7 +11,8 @@ from pathlib import Path
 from bench import report
 from bench.run import Options, log, run
 
-QUICK = {"projects": 1, "images": 500, "memory_images": 0, "baseline_sample": 100}  # unless given explicitly
+# --quick: a smoke run; options given explicitly still win
+QUICK = {"projects": 1, "images": 500, "memory_images": 0, "baseline_sample": 100, "diagnose_sample": 20}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -27,20 +28,27 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
                         help="reference size (images per project) for the devhost memory ratio (default 1000); 0: skip")
     parser.add_argument("--categories", default="images", help="comma-separated categories for our requests")
     parser.add_argument("--copy-workers", type=int, default=64, help="concurrent copies when measuring the floor")
+    parser.add_argument("--diagnose-sample", type=int,
+                        help="blobs per copy-strategy measurement (default 1000; 0: skip)")
     parser.add_argument("--timeout", type=float, default=1_800, help="seconds per request / stack start")
+    parser.add_argument("--delete-timeout", type=float,
+                        help="seconds for our delete (default: --timeout); past it the request is cancelled and "
+                             "its time extrapolated from the share deleted, marked as such")
     parser.add_argument("--out", type=Path, default=Options.out, help="results folder")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 1 x 500 images, baseline sampled at 100, no memory reference "
                              "(options given explicitly still win)")
     args = parser.parse_args(argv)
-    defaults = {"projects": 1, "images": 10_000, "memory_images": 1_000, "baseline_sample": None}
+    defaults = {"projects": 1, "images": 10_000, "memory_images": 1_000, "baseline_sample": None,
+                "diagnose_sample": 1_000}
     if args.quick:
         defaults.update(QUICK)
     given = {k: getattr(args, k) for k in defaults if getattr(args, k) is not None}
     values = {
         **defaults, **given, "tps": args.tps, "latency_ms": args.latency_ms,
         "skip_baseline": args.skip_baseline, "categories": tuple(c for c in args.categories.split(",") if c),
-        "copy_workers": args.copy_workers, "timeout": args.timeout, "out": args.out,
+        "copy_workers": args.copy_workers, "timeout": args.timeout, "delete_timeout": args.delete_timeout,
+        "out": args.out,
     }
     if values["projects"] < 1 or values["images"] < 1:
         parser.error("--projects and --images must be at least 1")

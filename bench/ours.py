@@ -10,6 +10,7 @@ from bench.memory import MemoryPeak, MemorySampler
 from localstack.stack import LocalStack
 
 TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
+TIMED_OUT = "TimedOut"  # the bench gave up waiting (and cancelled the request)
 POLL_SECONDS = 0.2  # the wall time is known to within one poll
 
 
@@ -22,10 +23,10 @@ class EmulatorCounts(TypedDict):
     byOperation: dict[str, int]
 
 
-class OursRun(TypedDict):
+class OursRun(TypedDict, total=False):
     requestId: str
     operation: str
-    status: str  # the request's final runtime status
+    status: str  # the request's final runtime status, or TimedOut
     resultStatus: str | None  # "completed", "completed_with_errors", ...
     wallSeconds: float
     images: int  # images exported (unique files) or deleted (copies removed, per the receipt)
@@ -59,7 +60,11 @@ def run_request(
         if response.status_code != 202:
             raise RuntimeError(f"POST /api/requests answered {response.status_code}: {response.text[:500]}")
         request_id = response.json()["id"]
-        answer = _wait(stack, request_id, timeout=timeout)
+        try:
+            answer = _wait(stack, request_id, timeout=timeout)
+        except TimeoutError:  # recorded, not raised: the rest of the run still measures
+            stack.devhost.delete(f"api/requests/{request_id}")
+            answer = {"status": TIMED_OUT, "result": None}
         wall = time.perf_counter() - started
     finally:
         if sampler:

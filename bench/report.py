@@ -17,8 +17,13 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a is not None and b else None
 
 
+def ours_seconds(ours: dict[str, Any]) -> float:
+    """Our wall time; for a request the bench gave up on, the time extrapolated from the share done."""
+    return float(ours.get("extrapolatedWallSeconds") or ours["wallSeconds"])
+
+
 def ratios(section: dict[str, Any]) -> dict[str, float | None]:
-    ours = section["ours"]["wallSeconds"]
+    ours = ours_seconds(section["ours"])
     baseline = (section.get("baseline") or {}).get("wallSeconds")
     floor = section["floor"]["wallSeconds"]
     return {"oursOverBaseline": _ratio(ours, baseline), "baselineOverOurs": _ratio(baseline, ours),
@@ -66,8 +71,9 @@ def table(result: dict[str, Any]) -> str:
         section = result[name]
         ours, base, floor, r = section["ours"], section.get("baseline"), section["floor"], section["ratios"]
         mark = "*" if base and base.get("extrapolated") else ""
+        timed_out = "+" if ours.get("extrapolatedWallSeconds") else ""
         lines.append(
-            f"{name:8}{'wall s':10}{_num(ours['wallSeconds']):>10}"
+            f"{name:8}{'wall s':10}{_num(ours_seconds(ours), 1, timed_out):>10}"
             f"{_num(base and base['wallSeconds'], 1, mark):>12}{_num(floor['wallSeconds']):>10}"
             f"{_num(r['oursOverBaseline'], 3):>11}{_num(r['oursOverFloor'], 2):>12}"
         )
@@ -86,6 +92,11 @@ def table(result: dict[str, Any]) -> str:
         base = result["export"]["baseline"]
         lines.append(f"* extrapolated: {base['sampledImages']} images downloaded+uploaded in "
                      f"{base['measuredSeconds']:.1f} s (all pages listed), the rest at the sampled per-image time")
+    for name in ("export", "delete"):
+        ours = result[name]["ours"]
+        if ours.get("extrapolatedWallSeconds"):
+            lines.append(f"+ {name} (ours) timed out after {ours['wallSeconds']:.0f} s with {ours['leftBehind']} "
+                         f"images left; extrapolated from the share deleted")
     memory = result["memory"]
     lines.append("")
     lines.append("devhost peak RSS (process tree) during export: " + ", ".join(

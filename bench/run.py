@@ -7,15 +7,16 @@ import platform
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
-from bench import floor, ours, report, timeline
+from bench import diagnose, floor, ours, report, timeline
 from bench.baseline import Baseline
 from localstack.azurite import ACCOUNT_KEY, Azurite
 from localstack.process import REPO_ROOT
@@ -23,6 +24,7 @@ from localstack.stack import LocalStack
 
 STATE_ROOT = REPO_ROOT / ".state" / "bench"
 EXPORT_CONTAINER = "bench-exports"
+BASELINE_CONTAINER = "bench-baseline"
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class Options:
     memory_images: int = 1_000  # reference size for the memory ratio (0: no reference run)
     categories: tuple[str, ...] = ("images",)
     copy_workers: int = 64
+    diagnose_sample: int = 1_000  # blobs per copy-strategy measurement (0: none)
     timeout: float = 1_800  # per request / per stack start
+    delete_timeout: float | None = None  # our delete (None: `timeout`); past it, the time is extrapolated
     out: Path = field(default=REPO_ROOT / "bench" / "results")
 
     @property
@@ -104,6 +108,15 @@ def explain(stack: LocalStack, run: ours.OursRun) -> None:
     log_path = stack.log_dir / "devhost.log"
     run["functions"] = timeline.function_timeline(log_path, run["requestId"])  # type: ignore[typeddict-unknown-key]
     run["trainingCalls"] = timeline.training_call_durations(log_path, run["requestId"])  # type: ignore[typeddict-unknown-key]
+    run["devhostLogLines"] = _count_lines(log_path)  # type: ignore[typeddict-unknown-key]
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as handle:
+            return sum(1 for _ in handle)
+    except OSError:
+        return 0
 
 
 def memory_entry(images: int, run: ours.OursRun) -> dict[str, Any]:
@@ -147,24 +160,33 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
     state = stack.emulator.state()
     data = dataset(state)
     unique = data["uniqueImages"]
-    exports = ContainerClient.from_connection_string(stack.azurite.connection_string, EXPORT_CONTAINER)
+    connection = stack.azurite.connection_string
+    exports = ContainerClient.from_connection_string(connection, EXPORT_CONTAINER)
 
     log(f"export (ours): {unique} images in {len(data['imageSets'])} image sets")
     export_ours = ours.export(stack, categories, timeout=options.timeout)
-    _check_ours(export_ours)
     explain(stack, export_ours)
     export_ours["imagesPerSecond"] = round(unique / export_ours["wallSeconds"], 1)
+    log(f"  {export_ours['status']} in {export_ours['wallSeconds']:.1f} s, "
+        f"{export_ours['emulator']['throttled']} x 429, {export_ours['images']} images exported")
+    _check_ours(export_ours)
     memory_runs.append(memory_entry(options.projects * options.images, export_ours))
-    log(f"  {export_ours['wallSeconds']:.1f} s, {export_ours['emulator']['throttled']} x 429, "
-        f"{export_ours['images']} images exported")
 
     files = exported_files(exports, export_ours["requestId"])
     log(f"copy floor: {len(files)} blobs, {options.copy_workers} workers")
-    floor_container = floor.pooled_container(stack.azurite.connection_string, "bench-floor",
-                                              pool_size=options.copy_workers)
+    floor_container = floor.pooled_container(connection, "bench-floor", pool_size=options.copy_workers)
     copy = floor.measure_copy(exports, files, floor_container, ACCOUNT_KEY, workers=options.copy_workers)
     log(f"  {copy['seconds']:.1f} s ({copy['blobsPerSecond']:.0f} blobs/s)")
     export_floor = floor.export_floor(data["imageSets"], options.tps, copy)
+    strategies = None
+    if options.diagnose_sample:
+        sample = [name for name, _ in files[: options.diagnose_sample]]
+        log(f"copy strategies on {len(sample)} blobs")
+        strategies = diagnose.compare(exports, sample, floor_container, ACCOUNT_KEY,
+                                      workers=sorted({16, options.copy_workers}))
+        for row in strategies:
+            log(f"  {row['strategy']:32} {row['workers']:>3} workers {row['blobsPerSecond']:>7.1f} blobs/s")
+    _drop_container(floor_container)
 
     project_ids = [p["id"] for p in state["projects"]]
     export_base = None
@@ -173,15 +195,23 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
                                        else ""))
         export_base = _baseline(stack, lambda b: b.export(project_ids, sample=options.baseline_sample))
         log(f"  {export_base['wallSeconds']:.1f} s{' (extrapolated)' if export_base['extrapolated'] else ''}")
+        _drop_container(ContainerClient.from_connection_string(connection, BASELINE_CONTAINER))
+    # The export account is not the service's storage: keep Azurite (one store for both here) as small as the
+    # emulator's own data before measuring deletes, whose emulated cost includes deleting image blobs.
+    _drop_container(exports)
 
     log("delete (ours)")
-    delete_ours = ours.delete(stack, categories, timeout=options.timeout)
-    _check_ours(delete_ours)
+    delete_ours = ours.delete(stack, categories, timeout=options.delete_timeout or options.timeout)
     explain(stack, delete_ours)
     delete_ours["imagesPerSecond"] = round(unique / delete_ours["wallSeconds"], 1)
     left = images_left(stack.emulator.state())
-    log(f"  {delete_ours['wallSeconds']:.1f} s, {delete_ours['emulator']['throttled']} x 429, {left} images left")
-    delete_ours["leftBehind"] = left  # type: ignore[typeddict-unknown-key]
+    delete_ours["leftBehind"] = left
+    if delete_ours["status"] == ours.TIMED_OUT and unique > left:
+        # Extrapolate from the share deleted so far, marked as such.
+        delete_ours["extrapolatedWallSeconds"] = round(delete_ours["wallSeconds"] * unique / (unique - left), 1)
+        delete_ours["imagesPerSecond"] = round(unique / delete_ours["extrapolatedWallSeconds"], 1)
+    log(f"  {delete_ours['status']} in {delete_ours['wallSeconds']:.1f} s, "
+        f"{delete_ours['emulator']['throttled']} x 429, {left} images left")
 
     delete_base = None
     if not options.skip_baseline:
@@ -192,7 +222,8 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
         after = stack.emulator.state()
         delete_base["leftBehind"] = images_left(after)
         delete_base["leftInWorkspace"] = workspace_left(after)
-        log(f"  {delete_base['wallSeconds']:.1f} s, {delete_base['leftBehind']} images left")
+        log(f"  {delete_base['wallSeconds']:.1f} s, {delete_base['leftBehind']} images left "
+            f"({delete_base['leftInWorkspace']} in the workspace)")
 
     result: dict[str, Any] = {
         "schemaVersion": report.SCHEMA_VERSION,
@@ -200,10 +231,12 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
         "config": {"projects": options.projects, "images": options.images, "tps": options.tps,
                    "latencyMs": options.latency_ms, "baselineSample": options.baseline_sample,
                    "skipBaseline": options.skip_baseline, "memoryImages": options.memory_images,
-                   "categories": categories, "copyWorkers": options.copy_workers},
+                   "categories": categories, "copyWorkers": options.copy_workers,
+                   "diagnoseSample": options.diagnose_sample},
         "dataset": data,
         "export": {"ours": export_ours, "baseline": export_base, "floor": export_floor},
         "delete": {"ours": delete_ours, "baseline": delete_base, "floor": floor.delete_floor(state, options.tps)},
+        "copyStrategies": strategies,
         "environment": environment(),
     }
     for name in ("export", "delete"):
@@ -220,10 +253,16 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
     return result
 
 
+def _drop_container(container: ContainerClient) -> None:
+    """Delete a container the bench filled (Azurite gets slower as its one blob store grows)."""
+    with suppress(ResourceNotFoundError):
+        container.delete_container()
+
+
 def _baseline(stack: LocalStack, work: Any) -> dict[str, Any]:
     before = stack.emulator.stats()
     script = Baseline(stack.emulator.endpoint, stack.emulator.training_key, stack.azurite.connection_string,
-                      "bench-baseline")
+                      BASELINE_CONTAINER)
     outcome = dict(work(script))
     outcome["emulator"] = ours.stats_delta(before, stack.emulator.stats())
     return outcome

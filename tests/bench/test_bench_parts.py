@@ -120,7 +120,7 @@ def test_table_and_files(tmp_path: Path) -> None:
 
 def test_quick_defaults_yield_to_explicit_options() -> None:
     quick = parse_args(["--quick"])
-    assert (quick.images, quick.memory_images, quick.baseline_sample) == (500, 0, 100)
+    assert (quick.images, quick.memory_images, quick.baseline_sample, quick.diagnose_sample) == (500, 0, 100, 20)
     assert parse_args(["--quick", "--images", "200", "--baseline-sample", "7"]).baseline_sample == 7
     full = parse_args([])
     assert (full.projects, full.images, full.tps, full.latency_ms, full.memory_images) == (1, 10_000, 10, 30, 1000)

@@ -78,6 +78,10 @@ def test_quick_run_writes_json_png_and_prints_the_table(quick_run: QuickRun) -> 
     assert latest["delete"]["ours"]["leftBehind"] == 0
     assert latest["delete"]["baseline"]["leftInWorkspace"] == 0
 
+    strategies = latest["copyStrategies"]
+    assert {row["strategy"] for row in strategies} >= {"copy_from_url", "get_then_copy_from_url", "get_then_put"}
+    assert all(row["blobs"] == 20 and row["seconds"] > 0 for row in strategies)
+
     memory = latest["memory"]
     assert [m["images"] for m in memory["runs"]] == [200] and memory["ratio"] is None
     _numbers(memory["runs"][0], "peakRssMb", "startRssMb")
