@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypedDict
 
 from customvision import TrainingClient
-from dsr.envelope import CategoryResult, complete
+from dsr.envelope import CategoryResult, complete, failed
 from dsr.export import paths
 from dsr.export.coco import coco_chunks
 from dsr.export.copier import Copier
@@ -74,17 +74,27 @@ def export_image_chunk(
         if len(batch) < PAGE:
             break
 
+    in_workspace = set() if image_set["key"] == WORKSPACE else _in_workspace(client, project_id, images)
+
     def copy(image: dict[str, Any]) -> dict[str, Any]:
-        # Iteration snapshots mostly repeat workspace images: reuse a copy another chunk already made.
+        record = {"set": image_set["key"], "image": without_uris(image, IMAGE_URI_FIELDS), "file": None}
+        if image["id"] in in_workspace:
+            return record  # the workspace chunks copy it; the merge takes their file
+        # Iteration-only images may sit in several snapshots: reuse a copy another chunk already made.
         reuse = image_set["key"] != WORKSPACE
-        file = copier.copy(image["originalImageUri"], paths.image_stem(project_id, image["id"]), reuse=reuse)
-        return {"set": image_set["key"], "image": without_uris(image, IMAGE_URI_FIELDS), "file": file}
+        record["file"] = copier.copy(image["originalImageUri"], paths.image_stem(project_id, image["id"]), reuse=reuse)
+        return record
 
     with ThreadPoolExecutor(max_workers=COPY_WORKERS) as pool:
         records = list(pool.map(copy, images))
     records.sort(key=lambda r: (r["image"]["created"], r["image"]["id"]))
     work.write_lines(paths.image_part(project_id, image_set["key"], chunk), records)
     return len(records)
+
+
+def _in_workspace(client: TrainingClient, project_id: str, images: list[dict[str, Any]]) -> set[str]:
+    """Which of an iteration chunk's images are also in the workspace (GetImagesByIds, 256 ids a call)."""
+    return {image["id"] for image in client.list_images_by_ids(project_id, [i["id"] for i in images])}
 
 
 def finalize_images(
@@ -97,11 +107,13 @@ def finalize_images(
         return merge_sets(streams)
 
     regions = 0
+    without_file = 0
 
     def counted() -> Any:
-        nonlocal regions
+        nonlocal regions, without_file
         for line in lines():
             regions += len(line.get("regions") or [])
+            without_file += line.get("file") is None
             yield line
 
     _, count = sink.write_lines(paths.images_jsonl(project_id), counted())
@@ -111,6 +123,8 @@ def finalize_images(
         project = client.get_project(project_id)
         sink.write_stream(paths.coco_json(project_id), coco_chunks(lines, tags, project=project))
         coco = 1
+    if without_file:  # e.g. the workspace changed between the listings: say so rather than hide it
+        return failed("ImageFilesMissing", f"{without_file} of {count} images have no exported file", count=count)
     return complete(count, details={"regions": regions, "coco": bool(coco), "sets": len(sets)})
 
 
