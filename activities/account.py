@@ -6,7 +6,7 @@ import azure.durable_functions as df
 
 from dsr.delete import tasks as delete_tasks
 from dsr.export import tasks
-from dsr.export.job import run_task
+from dsr.job import run_task
 
 bp = df.Blueprint()
 

@@ -5,11 +5,11 @@ from typing import Any
 import azure.durable_functions as df
 
 from dsr.export import tasks
-from dsr.export.job import ExportJob
+from dsr.job import Job
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
 def write_manifest(payload: dict[str, Any]) -> dict[str, Any]:
-    return tasks.manifest(ExportJob.open(payload), payload)
+    return tasks.manifest(Job.open(payload), payload)

@@ -5,7 +5,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from dsr.export import tasks
-from dsr.export.job import run_task
+from dsr.job import run_task
 
 bp = df.Blueprint()
 

@@ -5,11 +5,11 @@ from typing import Any
 import azure.durable_functions as df
 
 from dsr.delete import tasks
-from dsr.export.job import ExportJob
+from dsr.job import Job
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
 def write_receipt(payload: dict[str, Any]) -> dict[str, Any]:
-    return tasks.receipt(ExportJob.open(payload), payload)
+    return tasks.receipt(Job.open(payload), payload)

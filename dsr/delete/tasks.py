@@ -13,7 +13,7 @@ from dsr.delete.plan import plan_project
 from dsr.delete.scope import parse_time
 from dsr.delete.verify import verify_project
 from dsr.envelope import CategoryResult, complete
-from dsr.export.job import ExportJob
+from dsr.job import Job
 from dsr.receipt import build_receipt, issue_receipt, receipt_path
 
 Payload = dict[str, Any]
@@ -32,13 +32,13 @@ def _older_than(payload: Payload) -> Any:
     return parse_time(payload["olderThan"]) if payload.get("olderThan") else None
 
 
-def plan(job: ExportJob, payload: Payload) -> dict[str, Any]:
+def plan(job: Job, payload: Payload) -> dict[str, Any]:
     """`{"status", "count", "error", "plan": ProjectPlan}`: what deleting the categories would remove."""
     counts = plan_project(job.client, job.project_id, payload["categories"], older_than=_older_than(payload))
     return {**complete(1), "plan": counts}
 
 
-def step(job: ExportJob, payload: Payload) -> dict[str, Any]:
+def step(job: Job, payload: Payload) -> dict[str, Any]:
     """One bounded call of one delete step: `{"status", "count", "error", "step", "deleted", "calls", "done"}`."""
     name = Step(payload["step"])
     options: dict[str, Any] = {}
@@ -49,17 +49,17 @@ def step(job: ExportJob, payload: Payload) -> dict[str, Any]:
     return {**complete(result["deleted"]), **result}
 
 
-def verify(job: ExportJob, payload: Payload) -> dict[str, Any]:
+def verify(job: Job, payload: Payload) -> dict[str, Any]:
     """`{"status", "count", "error", "verification": Verification}`: what is left after deleting."""
     checked = verify_project(job.client, job.project_id, payload["categories"], older_than=_older_than(payload))
     return {**complete(1), "verification": checked}
 
 
-def account(job: ExportJob, payload: Payload) -> CategoryResult:
+def account(job: Job, payload: Payload) -> CategoryResult:
     return delete_account_category(job.resource)
 
 
-def receipt(job: ExportJob, payload: Payload) -> dict[str, Any]:
+def receipt(job: Job, payload: Payload) -> dict[str, Any]:
     """Build, sign (RECEIPT_SIGNING_KEY) and write receipts/{requestId}.json; returns the signed receipt."""
     document = build_receipt(
         request_id=job.request_id,

@@ -7,48 +7,48 @@ from typing import Any
 from dsr.account import export_account
 from dsr.envelope import CategoryResult, complete
 from dsr.export import images, predictions, simple
-from dsr.export.job import ExportJob
+from dsr.job import Job
 from dsr.manifest import manifest_header, write_manifest
 
 Payload = dict[str, Any]
 
 
-def account(job: ExportJob, payload: Payload) -> CategoryResult:
+def account(job: Job, payload: Payload) -> CategoryResult:
     return export_account(job.sink, job.resource)
 
 
-def project(job: ExportJob, payload: Payload) -> CategoryResult:
+def project(job: Job, payload: Payload) -> CategoryResult:
     return simple.export_project(job.client, job.sink, job.project_id)
 
 
-def iterations(job: ExportJob, payload: Payload) -> dict[str, CategoryResult]:
+def iterations(job: Job, payload: Payload) -> dict[str, CategoryResult]:
     return simple.export_iterations(job.client, job.sink, job.project_id, performance=payload["performance"])
 
 
-def tags(job: ExportJob, payload: Payload) -> CategoryResult:
+def tags(job: Job, payload: Payload) -> CategoryResult:
     return simple.export_tags(job.client, job.sink, job.project_id)
 
 
-def exported_models(job: ExportJob, payload: Payload) -> CategoryResult:
+def exported_models(job: Job, payload: Payload) -> CategoryResult:
     return simple.export_models(job.client, job.sink, job.copier, job.project_id)
 
 
-def plan_images(job: ExportJob, payload: Payload) -> dict[str, Any]:
+def plan_images(job: Job, payload: Payload) -> dict[str, Any]:
     """`{"status", "count", "error", "sets": [ImageSet]}` for the workspace and every trained iteration."""
     sets = images.plan_image_sets(job.client, job.project_id)
     return {**complete(sum(s["count"] for s in sets)), "sets": sets}
 
 
-def image_chunk(job: ExportJob, payload: Payload) -> CategoryResult:
+def image_chunk(job: Job, payload: Payload) -> CategoryResult:
     image_set, chunk = payload["set"], payload["chunk"]
     return complete(images.export_image_chunk(job.client, job.copier, job.work, job.project_id, image_set, chunk))
 
 
-def finalize_images(job: ExportJob, payload: Payload) -> CategoryResult:
+def finalize_images(job: Job, payload: Payload) -> CategoryResult:
     return images.finalize_images(job.client, job.sink, job.work, job.project_id, payload["sets"])
 
 
-def prediction_chunk(job: ExportJob, payload: Payload) -> dict[str, Any]:
+def prediction_chunk(job: Job, payload: Payload) -> dict[str, Any]:
     """`{"status", "count", "error", "token"}`; the orchestrator calls again while `token` is not None."""
     chunk = predictions.export_prediction_chunk(
         job.client, job.copier, job.work, job.project_id, payload["chunk"], payload.get("token")
@@ -56,11 +56,11 @@ def prediction_chunk(job: ExportJob, payload: Payload) -> dict[str, Any]:
     return {**complete(chunk["count"]), "token": chunk["token"]}
 
 
-def finalize_predictions(job: ExportJob, payload: Payload) -> CategoryResult:
+def finalize_predictions(job: Job, payload: Payload) -> CategoryResult:
     return predictions.finalize_predictions(job.sink, job.work, job.project_id, payload["chunks"])
 
 
-def manifest(job: ExportJob, payload: Payload) -> dict[str, Any]:
+def manifest(job: Job, payload: Payload) -> dict[str, Any]:
     """index.html, then manifest.json (last), then the scratch area is removed."""
     header = manifest_header(
         request_id=job.request_id,

@@ -1,0 +1,72 @@
+"""What an activity works with, opened from its small JSON input: client, sinks, copier, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from customvision import TrainingClient
+from dsr.clients import training_client
+from dsr.envelope import failed_from, is_permanent
+from dsr.export import paths
+from dsr.export.copier import Copier, CopyVerificationError
+from dsr.settings import ResourceConfig, Settings
+from dsr.sink import ExportSink
+from dsr.storage import export_container
+
+
+@dataclass(frozen=True)
+class Job:
+    """One activity's view of a request: where to read (client) and where to write (sink, scratch)."""
+
+    request_id: str
+    alias: str
+    project_id: str | None
+    client: TrainingClient
+    sink: ExportSink  # {requestId}/ in the export container
+    work: ExportSink  # .work/{requestId}/ scratch, removed when the export is done
+    copier: Copier
+    settings: Settings
+
+    @property
+    def resource(self) -> ResourceConfig:
+        return self.settings.resource(self.alias)
+
+    @classmethod
+    def open(cls, payload: Mapping[str, Any], *, settings: Settings | None = None) -> Job:
+        settings = settings or Settings.from_env()
+        resource = settings.resource(payload["resource"])
+        container = export_container(settings, create=True)
+        sink = ExportSink(container, payload["requestId"])
+        return cls(
+            request_id=payload["requestId"],
+            alias=payload["resource"],
+            project_id=payload.get("projectId"),
+            client=training_client(resource),
+            sink=sink,
+            work=ExportSink(container, paths.work_prefix(payload["requestId"])),
+            copier=Copier(sink),
+            settings=settings,
+        )
+
+
+Task = Callable[[Job, dict[str, Any]], Any]
+
+
+def run_task(payload: Mapping[str, Any], task: Task, *, categories: list[str] | None = None) -> dict[str, Any]:
+    """Run one activity's task: permanent errors become `failed` results; transient ones raise, so Durable retries.
+
+    With `categories`, the task returns one result per category and a permanent error fails each of them.
+    """
+    job = Job.open(payload)
+    try:
+        return dict(task(job, dict(payload)))
+    except CopyVerificationError:
+        raise  # a retry copies again
+    except Exception as exc:
+        if not is_permanent(exc):
+            raise
+        if categories is not None:
+            return {name: failed_from(exc) for name in categories}
+        return dict(failed_from(exc))
