@@ -79,7 +79,8 @@ def security_stack(
                         tps=tps, log_path=logs / "emulator.log")
     env = settings_for(emulator, azurite, container=container or f"sec-{name}")
     env.update({k: v.replace("{emulator}", emulator.endpoint) for k, v in (settings or {}).items()})
-    devhost = Devhost(app_dir=REPO_ROOT, state_dir=state_dir / "devhost", function_key=secrets.token_urlsafe(24),
+    function_key = f"fk{secrets.token_urlsafe(24)}"  # a leading "-" would read as an option to devhost's argparse
+    devhost = Devhost(app_dir=REPO_ROOT, state_dir=state_dir / "devhost", function_key=function_key,
                       env=env, log_path=logs / "devhost.log")
     try:
         # devhost needs only the emulator's address (known before it starts), so both start side by side.
