@@ -10,6 +10,7 @@ from azure.storage.blob import BlobServiceClient
 from localstack.azurite import Azurite
 from localstack.devhost import Devhost
 from localstack.process import REPO_ROOT
+from tests.e2e.helpers import app_env
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory
 
@@ -21,14 +22,7 @@ CONTAINER = "housekeeping-e2e"
 def host(devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite) -> Devhost:
     emulator = emulator_factory("demo", tps=1000)
     env = {
-        "CUSTOMVISION_ENDPOINT": emulator.endpoint,
-        "CUSTOMVISION_TRAINING_KEY": emulator.training_key,
-        "CUSTOMVISION_RESOURCES": "{}",
-        "EXPORT_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "EXPORT_STORAGE_ACCOUNT_URL": "",
-        "EXPORT_CONTAINER": CONTAINER,
-        "RECEIPT_SIGNING_KEY": "e2e-receipt-key",
-        "AzureWebJobsStorage": azurite.connection_string,
+        **app_env(emulator, azurite, CONTAINER),
         "EXPORT_RETENTION_DAYS": "0",  # everything written before the run is past retention
         "HISTORY_RETENTION_DAYS": "0",
     }

@@ -11,6 +11,7 @@ import requests
 from localstack.azurite import Azurite
 from localstack.devhost import Devhost
 from localstack.process import REPO_ROOT
+from tests.e2e.helpers import app_env
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory
 
@@ -20,14 +21,7 @@ CONTAINER = "http-api-e2e"
 
 def start_host(devhost_factory: DevhostFactory, emulator: Any, azurite: Azurite) -> Devhost:
     env = {
-        "CUSTOMVISION_ENDPOINT": emulator.endpoint,
-        "CUSTOMVISION_TRAINING_KEY": emulator.training_key,
-        "CUSTOMVISION_RESOURCES": "{}",
-        "EXPORT_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "EXPORT_STORAGE_ACCOUNT_URL": "",
-        "EXPORT_CONTAINER": CONTAINER,
-        "RECEIPT_SIGNING_KEY": "e2e-receipt-key",
-        "AzureWebJobsStorage": azurite.connection_string,
+        **app_env(emulator, azurite, CONTAINER),
     }
     return devhost_factory(REPO_ROOT, env=env)
 

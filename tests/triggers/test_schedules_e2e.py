@@ -13,6 +13,7 @@ import pytest
 from localstack.azurite import Azurite
 from localstack.devhost import Devhost
 from localstack.process import REPO_ROOT
+from tests.e2e.helpers import app_env
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory
 
@@ -26,14 +27,7 @@ BROKEN = {"name": "broken", "schedule": "0 0 0 * * *", "request": {"operation": 
 def host(devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite) -> Devhost:
     emulator = emulator_factory("demo", tps=1000)
     env = {
-        "CUSTOMVISION_ENDPOINT": emulator.endpoint,
-        "CUSTOMVISION_TRAINING_KEY": emulator.training_key,
-        "CUSTOMVISION_RESOURCES": "{}",
-        "EXPORT_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "EXPORT_STORAGE_ACCOUNT_URL": "",
-        "EXPORT_CONTAINER": "schedules-e2e",
-        "RECEIPT_SIGNING_KEY": "e2e-receipt-key",
-        "AzureWebJobsStorage": azurite.connection_string,
+        **app_env(emulator, azurite, "schedules-e2e"),
         "DSR_SCHEDULES": json.dumps([BROKEN, DAILY]),
         "SCHEDULER_TICK": "0 0 0 * * *",  # a daily tick: its window is the last day, and devhost fires it at midnight
     }

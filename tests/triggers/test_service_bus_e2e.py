@@ -16,6 +16,7 @@ import pytest
 from localstack.azurite import Azurite
 from localstack.devhost import Devhost
 from localstack.process import REPO_ROOT
+from tests.e2e.helpers import app_env
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory
 
@@ -28,14 +29,7 @@ SECRET = "sb-e2e-secret-7d41"  # a body value that must never reach a log
 def host(devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite) -> Devhost:
     emulator = emulator_factory("demo", tps=1000)
     env = {
-        "CUSTOMVISION_ENDPOINT": emulator.endpoint,
-        "CUSTOMVISION_TRAINING_KEY": emulator.training_key,
-        "CUSTOMVISION_RESOURCES": "{}",
-        "EXPORT_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "EXPORT_STORAGE_ACCOUNT_URL": "",
-        "EXPORT_CONTAINER": "service-bus-e2e",
-        "RECEIPT_SIGNING_KEY": "e2e-receipt-key",
-        "AzureWebJobsStorage": azurite.connection_string,
+        **app_env(emulator, azurite, "service-bus-e2e"),
         "DSR_SCHEDULES": "[]",
     }
     return devhost_factory(REPO_ROOT, env=env)
