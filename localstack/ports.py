@@ -1,6 +1,7 @@
 """Free loopback ports for servers started by the demo and by test fixtures."""
 
 import socket
+from collections.abc import Callable
 
 
 def free_port() -> int:
@@ -10,12 +11,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, *, timeout: float = 30.0, host: str = "127.0.0.1") -> None:
-    """Block until something accepts connections on `port`, or raise TimeoutError."""
+def wait_for_port(
+    port: int, *, timeout: float = 30.0, host: str = "127.0.0.1", alive: Callable[[], bool] | None = None
+) -> None:
+    """Block until something accepts connections on `port`; TimeoutError after `timeout`, or as soon as
+    `alive()` says the server process has exited."""
     import time
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            raise TimeoutError(f"the server for {host}:{port} exited before listening")
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return

@@ -50,7 +50,7 @@ class ServerProcess:
             start_new_session=True,
         )
         try:
-            wait_for_port(self.port, timeout=timeout)
+            wait_for_port(self.port, timeout=timeout, alive=self.alive)
         except TimeoutError:
             code = self._proc.poll()
             self.stop()
