@@ -104,15 +104,18 @@ def instance_ids(host: Devhost) -> set[str]:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a refused request must leave as it was: the task hub's instances and the emulator's data."""
+    """What a refused request must leave as it was: the task hub's instances, the emulator's data, and the
+    number of Training API calls the emulator has answered (nothing may even be read)."""
 
     instances: frozenset[str]
     emulator_state: str
+    training_api_calls: int
 
     @classmethod
     def take(cls, stack: SecurityStack) -> Snapshot:
         state = json.dumps(stack.emulator.state(), sort_keys=True)
-        return cls(frozenset(instance_ids(stack.devhost)), state)
+        calls = int(stack.emulator.stats()["calls"])  # the test-only /_emulator/ calls are not counted
+        return cls(frozenset(instance_ids(stack.devhost)), state, calls)
 
 
 def problem_of(response: requests.Response, status: int | tuple[int, ...]) -> dict[str, Any]:

@@ -213,32 +213,6 @@ def test_invalid_body_with_wrong_content_type_is_400(
     assert_unchanged(stack, baseline)
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: POST /api/requests ignores Content-Type (reported to the lead); "
-                                       "the OpenAPI document accepts only application/json")
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
-def test_valid_json_with_wrong_content_type_is_415(stack: SecurityStack, baseline: Snapshot, content_type: str) -> None:
-    """A JSON body sent as a form or text (what a browser can send cross-site without a preflight) is refused."""
-    data = json.dumps({**EXPORT, "categories": ["tags"], "requestId": f"ctype-{content_type[:4]}"}).encode()
-    try:
-        problem_of(post_raw(stack, data, content_type), 415)
-    finally:
-        _forget(stack, f"ctype-{content_type[:4]}")
-    assert_unchanged(stack, baseline)
-
-
-def _forget(stack: SecurityStack, request_id: str) -> None:
-    """If a buggy app started the request after all, wait for it and purge it, so later cases see the baseline."""
-    host = stack.devhost
-    if host.get(f"api/requests/{request_id}").status_code != 200:
-        return
-    from tests.e2e.helpers import wait_finished
-
-    wait_finished(host, request_id, timeout=60)
-    for instance in instance_ids(host):
-        if instance == request_id or instance.startswith(f"{request_id}--"):
-            host.delete(f"runtime/webhooks/durabletask/instances/{instance}")
-
-
 # Ids in GET/DELETE /api/requests/{id}: traversal, encodings, overlong. The app answers 404 problem+json;
 # where the decoded path no longer matches the route (a '/' or a newline in it, a URL over the
 # server's line limit) the host refuses it before any function runs, with an empty 4xx like the real host.
@@ -264,10 +238,23 @@ def test_bad_id_in_path_is_refused(stack: SecurityStack, baseline: Snapshot, met
     assert_unchanged(stack, baseline)
 
 
+@pytest.mark.xfail(strict=True, reason="app bug: POST /api/requests ignores Content-Type (reported to the lead); "
+                                       "the OpenAPI document accepts only application/json")
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_valid_json_with_wrong_content_type_is_415(stack: SecurityStack, baseline: Snapshot, content_type: str) -> None:
+    """A JSON body sent as a form or text (what a browser can send cross-site without a preflight) is refused.
+
+    Near the end of the module: while the bug lasts, these start requests, which the baseline does not have."""
+    data = json.dumps({**EXPORT, "categories": ["tags"], "requestId": f"ctype-{content_type[:4]}"}).encode()
+    problem_of(post_raw(stack, data, content_type), 415)
+    assert_unchanged(stack, baseline)
+
+
 def test_a_valid_request_still_starts(stack: SecurityStack, baseline: Snapshot) -> None:
     """The control: the same stack accepts a valid body, so the refusals above are the validator's doing.
 
     Runs last in this module (it adds an instance the other cases' baseline does not have).
+    Only the emulator's data is compared: an export reads it, and never changes it.
     """
     valid = {**EXPORT, "categories": ["projects"], "requestId": "bad-input-ctl"}
     response = post_raw(stack, json.dumps(valid).encode())

@@ -147,6 +147,7 @@ def test_fuzz_the_api_from_its_openapi_document(stack: SecurityStack, capsys: py
     after = Snapshot.take(stack)
     assert after.instances == before.instances, "a generated request started an orchestration"
     assert after.emulator_state == before.emulator_state, "a generated request changed the emulator's data"
+    assert after.training_api_calls == before.training_api_calls, "a generated request reached the Training API"
     assert total >= 400
     with capsys.disabled():
         print(f"\nfuzz: {total} generated cases against devhost, no 5xx, none started an orchestration "
