@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -31,6 +33,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from dsr.request import REQUEST_SCHEMA, parse_request
+from dsr.settings import ResourceConfig, Settings
 from localstack.azurite import Azurite
 from tests.e2e.security import PROBLEM_JSON, SecurityStack, Snapshot, fields_of, instance_ids, security_stack
 
@@ -47,7 +51,11 @@ PLAN = [
     ("/requests/{id}", "DELETE", NEGATIVE, 30),
     ("/requests/{id}", "DELETE", POSITIVE, 20),
 ]
+FIELDS = tuple(REQUEST_SCHEMA["properties"])
+JSON = "application/json"
+CATEGORIES = tuple(REQUEST_SCHEMA["properties"]["categories"]["items"]["enum"])
 AUTH_EXAMPLES = 30  # POST with the generator's own (wrong or missing) credentials
+MUTATION_EXAMPLES = 150  # valid bodies for the real alias, each with exactly one violation
 SCHEMA_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -154,6 +162,140 @@ def test_fuzz_the_api_from_its_openapi_document(stack: SecurityStack, capsys: py
               f"or changed the emulator; statuses {dict(sorted(statuses.items()))}, "
               f"auth {dict(auth_statuses)}")
         print("\n".join(report))
+
+
+# --- mutations of valid requests: the real alias, so only the one violation stands between a body and a run ---
+
+
+def valid_for(body: Any) -> dict[str, Any] | None:
+    """A generated schema-valid body made valid for the app too (the real alias, the cross-field rules), or None."""
+    if not isinstance(body, dict):
+        return None
+    body = {**body, "resource": ALIAS}
+    if "projects" in body:  # the app also refuses ids equal but for case
+        body["projects"] = sorted({p.lower() for p in body["projects"]})
+    if body["operation"] == "export":
+        for name in ("dryRun", "confirm", "predictionsOlderThanDays"):
+            body.pop(name, None)
+    else:
+        body["confirm"] = ALIAS
+        if "predictions" not in body.get("categories", ["predictions"]):
+            body.pop("predictionsOlderThanDays", None)
+        elif "predictionsOlderThanDays" in body:  # JSON Schema's integer admits 3.0; the API's types are exact
+            body["predictionsOlderThanDays"] = int(body["predictionsOlderThanDays"])
+    return body
+
+
+def pointer(*parts: str | int) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+JSON_VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+                        st.text(max_size=8), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3),
+                                                                                                   st.integers(),
+                                                                                                   max_size=1))
+TYPES = {"operation": str, "resource": str, "requestId": str, "confirm": str, "dryRun": bool,
+         "projects": list, "categories": list, "predictionsOlderThanDays": int}
+
+
+def is_type(value: Any, kind: type) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, valid: st.SearchStrategy[dict[str, Any]]) -> tuple[dict[str, Any], str, str]:
+    """(body, the JSON pointer the app must name, the mutation's name): one violation of a valid body."""
+    body = dict(draw(valid))
+    kind = draw(st.sampled_from(["unknown field", "misspelt field", "wrong type", "bad project", "bad category",
+                                 "duplicate item", "empty list", "bad requestId", "wrong confirm", "no confirm"]))
+    if kind == "unknown field":
+        name = draw(st.text(min_size=1, max_size=12).filter(lambda n: n not in FIELDS))
+        body[name] = draw(JSON_VALUES)
+        return body, pointer(name), kind
+    if kind == "misspelt field":
+        name = draw(st.sampled_from(["dryrun", "dry_run", "DryRun", "Confirm", "project", "category", "requestid",
+                                     "request_id", "Operation", "resources", "predictionsOlderThanDay"]))
+        body[name] = body.get(name.lower(), True)
+        return body, pointer(name), kind
+    if kind == "wrong type":
+        name = draw(st.sampled_from(FIELDS))
+        body[name] = draw(JSON_VALUES.filter(lambda v: not is_type(v, TYPES[name])))
+        return body, pointer(name), kind
+    if kind == "bad project":
+        projects = list(body.get("projects") or [str(uuid.UUID(int=1))])
+        index = draw(st.integers(0, len(projects)))
+        bad = draw(st.one_of(st.text(max_size=40), st.integers(), st.just(str(uuid.UUID(int=7)).replace("-", ""))))
+        projects.insert(index, bad)
+        return {**body, "projects": projects}, pointer("projects", index), kind
+    if kind == "bad category":
+        categories = list(body.get("categories") or ["tags"])
+        index = draw(st.integers(0, len(categories)))
+        categories.insert(index, draw(st.text(max_size=20).filter(lambda c: c not in CATEGORIES)))
+        return {**body, "categories": categories}, pointer("categories", index), kind
+    if kind == "duplicate item":
+        name = draw(st.sampled_from(["projects", "categories"]))
+        items = list(body.get(name) or ([str(uuid.UUID(int=3))] if name == "projects" else ["images"]))
+        twin = items[draw(st.integers(0, len(items) - 1))]
+        return {**body, name: [*items, twin.upper() if name == "projects" else twin]}, pointer(name, len(items)), kind
+    if kind == "empty list":
+        name = draw(st.sampled_from(["projects", "categories"]))
+        return {**body, name: []}, pointer(name), kind
+    if kind == "bad requestId":
+        body["requestId"] = draw(st.one_of(st.text(min_size=65, max_size=70, alphabet="ab"),
+                                           st.text(min_size=1, max_size=20).filter(lambda t: not t.isascii()
+                                                                                   or not t.replace("-", "").replace(
+                                                                                       "_", "").isalnum()),
+                                           st.just("")))
+        return body, "/requestId", kind
+    if body["operation"] == "export":  # confirm on an export is refused as well
+        body["confirm"] = ALIAS
+        return body, "/confirm", kind
+    if kind == "wrong confirm":
+        body["confirm"] = draw(st.text(max_size=70).filter(lambda c: c != ALIAS))
+        return body, "/confirm", kind
+    body.pop("confirm")
+    body["dryRun"] = draw(st.sampled_from([False, None]))
+    if body["dryRun"] is None:
+        body.pop("dryRun")
+    return body, "/confirm", kind
+
+
+def test_fuzz_one_violation_of_a_valid_request(stack: SecurityStack, capsys: pytest.CaptureFixture[str]) -> None:
+    """Valid bodies for the real resource, each with one mutation (a real delete but for it): every one is refused,
+    naming the mutated field, and nothing is started, read or deleted."""
+    host, key = stack.devhost, stack.function_key
+    before = Snapshot.take(stack)
+    schema = schemathesis.openapi.from_url(host.url("api/openapi.json"), headers={"x-functions-key": key})
+    cases = schema["/requests"]["POST"].as_strategy(generation_mode=POSITIVE, headers={"x-functions-key": key},
+                                                    query={"code": key})
+    valid = cases.map(lambda case: valid_for(case.body)).filter(lambda body: body is not None)
+    local = Settings(resources={ALIAS: ResourceConfig(alias=ALIAS, endpoint="http://127.0.0.1:1")})
+    kinds: Counter[str] = Counter()
+
+    def check(mutation: tuple[dict[str, Any], str, str]) -> None:
+        body, field, kind = mutation
+        kinds[kind] += 1
+        response = host.post("api/requests", data=json.dumps(body).encode(), headers={"Content-Type": JSON})
+        assert response.status_code == 400, (kind, body, response.status_code, response.text[:300])
+        assert media_type(response) == PROBLEM_JSON
+        assert field in fields_of(response.json()), (kind, body, response.json())
+
+    @settings(max_examples=MUTATION_EXAMPLES, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
+    @given(valid)
+    def bases_are_valid(body: dict[str, Any]) -> None:
+        parse_request(json.dumps(body).encode(), settings=local, new_id=lambda: "x")  # raises if it is not
+
+    bases_are_valid()  # the guard: without its mutation, each body would be accepted (checked offline)
+    ran = fuzz(mutated(valid), MUTATION_EXAMPLES, check)
+    after = Snapshot.take(stack)
+    assert after == before, "a mutated request started, read or changed something"
+    assert len(kinds) == 10
+    with capsys.disabled():
+        print(f"\nfuzz: {ran} mutated valid requests (real resource), all 400 naming the mutated field: "
+              f"{dict(sorted(kinds.items()))}")
 
 
 def test_the_fuzzed_stack_does_accept_a_valid_request(stack: SecurityStack) -> None:
