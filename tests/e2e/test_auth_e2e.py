@@ -20,7 +20,7 @@ from tests.e2e.security import INSTANCES, SecurityStack, Snapshot, problem_of, s
 
 pytestmark = [pytest.mark.e2e]
 
-SAS_HOURS = 0.002  # 7.2 s: long enough to use a fresh link, short enough to watch it expire
+SAS_HOURS = 0.003  # 10.8 s: long enough to use a fresh link, short enough to watch it expire
 CONTAINER = "sec-auth"
 A, A_UPPER, B = "auth-a", "AUTH-A", "auth-b"  # A_UPPER differs from A by case only
 
