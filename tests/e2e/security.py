@@ -80,8 +80,11 @@ def security_stack(
     env = settings_for(emulator, azurite, container=container or f"sec-{name}")
     env.update({k: v.replace("{emulator}", emulator.endpoint) for k, v in (settings or {}).items()})
     function_key = f"fk{secrets.token_urlsafe(24)}"  # a leading "-" would read as an option to devhost's argparse
-    devhost = Devhost(app_dir=REPO_ROOT, state_dir=state_dir / "devhost", function_key=function_key,
-                      env=env, log_path=logs / "devhost.log")
+    for _ in range(5):  # free_port() can hand out one port twice: take a devhost whose ports are all distinct
+        devhost = Devhost(app_dir=REPO_ROOT, state_dir=state_dir / "devhost", function_key=function_key,
+                          env=env, log_path=logs / "devhost.log")
+        if len({emulator.port, devhost.port, devhost.rpc_port}) == 3:
+            break
     try:
         # devhost needs only the emulator's address (known before it starts), so both start side by side.
         with ThreadPoolExecutor(max_workers=2) as pool:
