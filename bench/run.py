@@ -269,9 +269,20 @@ def _baseline(stack: LocalStack, work: Any) -> dict[str, Any]:
 
 
 def environment() -> dict[str, Any]:
+    """The machine and the app version measured (numbers depend on both)."""
+    import json
+    import subprocess
+
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    try:
+        durable = json.loads((REPO_ROOT / "host.json").read_text())["extensions"]["durableTask"]
+    except (OSError, KeyError, ValueError):
+        durable = {}
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "loadAverage": [round(x, 2) for x in load] if load else None}
+            "loadAverage": [round(x, 2) for x in load] if load else None,
+            "gitHead": head.stdout.strip() or None,
+            "hostJsonDurableTask": {k: v for k, v in durable.items() if k.startswith("maxConcurrent")}}
 
 
 def options_dict(options: Options) -> dict[str, Any]:
