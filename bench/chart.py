@@ -42,7 +42,9 @@ def draw(result: dict[str, Any], path: Path) -> None:
         ratios = section["ratios"]
         parts = [f"ours/floor {ratios['oursOverFloor']:.2f}" if ratios["oursOverFloor"] else ""]
         if ratios.get("baselineOverOurs"):
-            parts.append(f"speed-up vs baseline {ratios['baselineOverOurs']:.1f}x")
+            speedup = ratios["baselineOverOurs"]
+            parts.append(f"speed-up vs baseline {speedup:.1f}x" if speedup >= 1 else
+                         f"speed-up vs baseline {speedup:.2f}x (ours slower)")
         pen.text((PAD + LABEL, y), ", ".join(p for p in parts if p), fill=(80, 80, 80), font=font)
         y += 12 + PAD
     image.save(path, optimize=True)
