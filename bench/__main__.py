@@ -30,6 +30,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--copy-workers", type=int, default=64, help="concurrent copies when measuring the floor")
     parser.add_argument("--diagnose-sample", type=int,
                         help="blobs per copy-strategy measurement (default 1000; 0: skip)")
+    parser.add_argument("--py-spy", action="store_true",
+                        help="sample devhost with py-spy during our export (pip install py-spy first)")
     parser.add_argument("--timeout", type=float, default=1_800, help="seconds per request / stack start")
     parser.add_argument("--delete-timeout", type=float,
                         help="seconds for our delete (default: --timeout); past it the request is cancelled and "
@@ -48,8 +50,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         **defaults, **given, "tps": args.tps, "latency_ms": args.latency_ms,
         "skip_baseline": args.skip_baseline, "categories": tuple(c for c in args.categories.split(",") if c),
         "copy_workers": args.copy_workers, "timeout": args.timeout, "delete_timeout": args.delete_timeout,
+        "py_spy": args.py_spy,
         "out": args.out,
     }
+    if args.py_spy:
+        from bench.profile import py_spy
+
+        if py_spy() is None:
+            parser.error("--py-spy needs py-spy: pip install py-spy")
     if values["projects"] < 1 or values["images"] < 1:
         parser.error("--projects and --images must be at least 1")
     return Options(**values)

@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
-from bench import diagnose, floor, ours, report, timeline
+from bench import diagnose, floor, ours, profile, report, timeline
 from bench.baseline import Baseline
 from localstack.azurite import ACCOUNT_KEY, Azurite
 from localstack.process import REPO_ROOT
@@ -39,6 +39,7 @@ class Options:
     categories: tuple[str, ...] = ("images",)
     copy_workers: int = 64
     diagnose_sample: int = 1_000  # blobs per copy-strategy measurement (0: none)
+    py_spy: bool = False  # sample devhost with py-spy during our export at the main size
     timeout: float = 1_800  # per request / per stack start
     delete_timeout: float | None = None  # our delete (None: `timeout`); past it, the time is extrapolated
     out: Path = field(default=REPO_ROOT / "bench" / "results")
@@ -164,8 +165,12 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
     exports = ContainerClient.from_connection_string(connection, EXPORT_CONTAINER)
 
     log(f"export (ours): {unique} images in {len(data['imageSets'])} image sets")
-    export_ours = ours.export(stack, categories, timeout=options.timeout)
+    raw_profile = stack.state_dir / "export-py-spy.raw"
+    with profile.Profiler(stack.devhost.pid, raw_profile) if options.py_spy else nullcontext():
+        export_ours = ours.export(stack, categories, timeout=options.timeout)
     explain(stack, export_ours)
+    if options.py_spy:
+        export_ours["profile"] = profile.summarize(raw_profile)  # type: ignore[typeddict-unknown-key]
     export_ours["imagesPerSecond"] = round(unique / export_ours["wallSeconds"], 1)
     log(f"  {export_ours['status']} in {export_ours['wallSeconds']:.1f} s, "
         f"{export_ours['emulator']['throttled']} x 429, {export_ours['images']} images exported")
@@ -232,7 +237,7 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
                    "latencyMs": options.latency_ms, "baselineSample": options.baseline_sample,
                    "skipBaseline": options.skip_baseline, "memoryImages": options.memory_images,
                    "categories": categories, "copyWorkers": options.copy_workers,
-                   "diagnoseSample": options.diagnose_sample},
+                   "diagnoseSample": options.diagnose_sample, "pySpy": options.py_spy},
         "dataset": data,
         "export": {"ours": export_ours, "baseline": export_base, "floor": export_floor},
         "delete": {"ours": delete_ours, "baseline": delete_base, "floor": floor.delete_floor(state, options.tps)},

@@ -124,3 +124,19 @@ def test_quick_defaults_yield_to_explicit_options() -> None:
     assert parse_args(["--quick", "--images", "200", "--baseline-sample", "7"]).baseline_sample == 7
     full = parse_args([])
     assert (full.projects, full.images, full.tps, full.latency_ms, full.memory_images) == (1, 10_000, 10, 30, 1000)
+
+
+def test_profile_summary_shares_by_category(tmp_path: Path) -> None:
+    from bench.profile import summarize
+
+    raw = tmp_path / "prof.raw"
+    raw.write_text(
+        "main (a.py:1);Logger.info (logging/__init__.py:1489);Handler.acquire (logging/__init__.py:927) 3\n"
+        "main (a.py:1);HTTPResponse.begin (http/client.py:1);SocketIO.readinto (socket.py:706) 6\n"
+        "main (a.py:1);_digest (dsr/export/copier.py:1);openssl_sha256 (hashlib) 1\n"
+    )
+    summary = summarize(raw)
+    assert summary["samples"] == 10
+    assert summary["categoriesPercent"] == {"waiting on a socket (Azurite / emulator)": 60.0,
+                                            "logging (lock wait + handlers)": 30.0, "hashing": 10.0}
+    assert summarize(tmp_path / "missing.raw")["samples"] == 0
