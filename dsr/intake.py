@@ -105,8 +105,14 @@ async def submit(
     settings: Settings,
     now: datetime,
     new_id: Callable[[], str],
+    content_type: str | None = "application/json",
 ) -> Reply:
     """POST /api/requests: validate strictly, then start the orchestration unless this requestId already runs."""
+    if not is_json_media_type(content_type):
+        # A form or text body is what a browser can send cross-site without a preflight: never accept it.
+        reason = "must be application/json"
+        return problem_reply(415, "Unsupported media type", f"Content-Type {content_type or '(none)'!r} {reason}",
+                             errors=[FieldError(field="Content-Type", reason=reason)])
     try:
         request = parse_request(body, settings=settings, new_id=new_id)
     except RequestValidationError as exc:
@@ -124,6 +130,12 @@ async def submit(
             errors=[FieldError(field="/requestId", reason=reason)],
         )
     return Reply(202, check_status_for=request.request_id)
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """`application/json` or a `+json` type, parameters (charset) allowed."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 async def lookup(request_id: str, *, orchestrations: Orchestrations, settings: Settings, now: datetime) -> Reply:

@@ -205,16 +205,41 @@ def _decode(body: bytes) -> Any:
         raise RequestValidationError([_problem("", "the body is not valid JSON we accept")]) from None
     if _depth(document) > MAX_DEPTH:
         raise RequestValidationError([_problem("", f"the body is nested more than {MAX_DEPTH} levels deep")])
+    duplicate = _first_duplicate(document)
+    if duplicate is not None:
+        raise RequestValidationError([_problem(duplicate, "duplicate key")])
     return document
+
+
+class _WithDuplicates(dict[str, Any]):
+    """A parsed object that had a key twice; found with its path once the whole document is parsed."""
+
+    duplicate: str = ""
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:  # JSON parsers disagree on which one wins; a delete must not be ambiguous
-            raise _BadJson(_pointer([key]), "duplicate key")
+            marked = _WithDuplicates(result)
+            marked.duplicate = key
+            return marked
         result[key] = value
     return result
+
+
+def _first_duplicate(document: Any) -> str | None:
+    """The JSON pointer of the first duplicated key in the document, if any (depth already bounded)."""
+    stack: list[tuple[Any, list[str | int]]] = [(document, [])]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, _WithDuplicates):
+            return _pointer([*path, value.duplicate])
+        if isinstance(value, dict):
+            stack.extend((child, [*path, key]) for key, child in reversed(list(value.items())))
+        elif isinstance(value, list):
+            stack.extend((child, [*path, n]) for n, child in reversed(list(enumerate(value))))
+    return None
 
 
 def _no_constant(name: str) -> Any:

@@ -26,7 +26,7 @@ class Devhost(ServerProcess):
         port = port or free_port()
         self.rpc_port = free_port()  # loopback endpoint behind the durable client's rpcBaseUrl
         argv = python_module("devhost", "--app-dir", str(self.app_dir), "--port", str(port),
-                             "--function-key", function_key, "--state-dir", str(self.state_dir),
+                             f"--function-key={function_key}", "--state-dir", str(self.state_dir),
                              "--rpc-port", str(self.rpc_port))
         super().__init__("devhost", argv, port, cwd=REPO_ROOT, env=env, log_path=log_path)
 

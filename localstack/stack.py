@@ -56,8 +56,8 @@ class LocalStack:
         self.training_key = training_key
         self.container = container
         self.app_dir = Path(app_dir).resolve()
-        self.function_key = secrets.token_urlsafe(24)
-        self.receipt_signing_key = secrets.token_urlsafe(32)
+        self.function_key = secrets.token_hex(24)
+        self.receipt_signing_key = secrets.token_hex(32)
         self._shared_azurite = azurite
         self._fresh = fresh
         self._azurite: Azurite | None = azurite

@@ -13,7 +13,7 @@ from dsr.envelope import failed, merge, skipped
 from orchestrators.calls import call_guarded
 from orchestrators.delete_flow import delete_flow
 from orchestrators.export_project import export_project_orchestrator
-from orchestrators.progress import now_iso, progress_status
+from orchestrators.progress import now_iso, progress_status, sub_instance_id
 
 bp = df.Blueprint()
 
@@ -66,7 +66,7 @@ def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
             context.call_sub_orchestrator(
                 export_project_orchestrator,
                 {**base, "projectId": pid, "categories": project_categories},
-                f"{request_id}--{pid}",
+                sub_instance_id(request_id, pid),
                 expected_type=dict,  # the wrapper's `-> str` annotation is not what the sub-orchestration returns
             )
             for pid in batch

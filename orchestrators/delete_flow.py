@@ -18,7 +18,7 @@ from dsr.delete.plan import category_counts
 from dsr.envelope import complete, failed, skipped
 from orchestrators.calls import call_guarded
 from orchestrators.delete_project import delete_project_orchestrator
-from orchestrators.progress import now_iso, progress_status
+from orchestrators.progress import now_iso, progress_status, sub_instance_id
 
 PROJECT_BATCH = 10  # project sub-orchestrations in flight at once
 PROJECT_CATEGORIES = {c.value for c in Category} - {Category.ACCOUNT, Category.EXPORTED_MODELS}
@@ -54,7 +54,7 @@ def delete_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
         batch = project_ids[start : start + PROJECT_BATCH]
         tasks = [
             context.call_sub_orchestrator(delete_project_orchestrator, {**job, "projectId": pid},
-                                          f"{request_id}--{pid}", expected_type=dict)
+                                          sub_instance_id(request_id, pid), expected_type=dict)
             for pid in batch
         ]
         try:

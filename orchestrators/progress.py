@@ -16,3 +16,8 @@ def progress_status(phase: str, categories: list[str], done: dict[str, int], tot
 def now_iso(context: Any) -> str:
     """The orchestration's deterministic current time, ISO-8601 UTC."""
     return str(context.current_utc_datetime.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+
+
+def sub_instance_id(request_id: str, project_id: str) -> str:
+    """A project's sub-orchestration id: the ':' cannot occur in a request id, so no request can take it."""
+    return f"{request_id}:{project_id}"

@@ -26,6 +26,7 @@ async def submit_request(req: func.HttpRequest, client: df.DurableOrchestrationC
         settings=Settings.from_env(),
         now=datetime.now(UTC),
         new_id=new_request_id,
+        content_type=req.headers.get("content-type"),
     )
     return http_response(reply, req, client)
 

@@ -1,10 +1,10 @@
 """Copies images and model files from SAS URLs into the export, server-side when possible, and verifies them.
 
 The source is read once, in chunks, to compute the sha256 the manifest records (and checked against the
-size and MD5 the source reports). The bytes are then written by a synchronous server-side copy (Blob
-"Copy From URL", pinned to the source ETag that was hashed), so they never pass through the function on
-the way in. When the source refuses that copy, the bytes are streamed through in staged blocks with
-bounded memory instead.
+size and MD5 the source reports). The bytes are then written server-side (Put Block From URL, each block
+checked by the service against the MD5 of the bytes that were hashed, then Put Block List), so they never
+pass through the function on the way in. When the source refuses that copy, the bytes are streamed
+through in staged blocks with bounded memory instead.
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
-from azure.storage.blob import BlobClient
+from azure.storage.blob import BlobBlock, BlobClient, ContentSettings
 
 from dsr.files import SHA256_METADATA, FileRecord
 from dsr.redact import strip_query
 from dsr.sink import ExportSink
 
+SERVER_BLOCK = 64 * 1024 * 1024  # bytes per Put Block From URL (the service allows up to 4,000 MiB)
 _EXTENSIONS = {
     "image/jpeg": "jpg",
     "image/jpg": "jpg",
@@ -70,25 +71,37 @@ class Copier:
         content_type = props.content_settings.content_type or ""
         path = f"{path_stem}.{extension_for(content_type, source_url)}"
         if self.server_side:
-            size, sha, md5 = _digest(download.chunks())
-            _check(path, size, md5, props.size, props.content_settings.content_md5)
-            if self._server_copy(source_url, path, props.etag, sha):
-                return FileRecord(path=path, size=size, sha256=sha)
+            digest = _digest(download.chunks(), SERVER_BLOCK)
+            _check(path, digest.size, digest.md5, props.size, props.content_settings.content_md5)
+            if self._server_copy(source_url, path, digest, content_type):
+                return FileRecord(path=path, size=digest.size, sha256=digest.sha256)
             download = source.download_blob()
         record = self.sink.write_stream(path, download.chunks(), content_type=content_type or None)
         _check(path, record["size"], None, props.size, None)
         return record
 
-    def _server_copy(self, source_url: str, path: str, etag: str, sha: str) -> bool:
-        """Copy From URL, pinned to the source version that was hashed; False when the source can't be copied."""
+    def _server_copy(self, source_url: str, path: str, digest: Digest, content_type: str) -> bool:
+        """Put Block From URL for each block, each checked by the service against the MD5 of the bytes hashed,
+        then one Put Block List with the sha256; False when the destination can't copy from this source.
+
+        (Copy Blob From URL would be one call, but the service then keeps the source URL, SAS signature
+        included, in the blob's x-ms-copy-source property: a secret in the export.)"""
+        blob = self.sink.blob(path)
+        settings = ContentSettings(content_type=content_type or None, content_md5=bytearray(digest.md5))
+        metadata = {SHA256_METADATA: digest.sha256}
         try:
-            self.sink.blob(path).start_copy_from_url(
-                source_url,
-                metadata={SHA256_METADATA: sha},
-                requires_sync=True,
-                source_etag=etag,
-                source_match_condition=MatchConditions.IfNotModified,
-            )
+            if digest.size == 0:
+                blob.upload_blob(b"", overwrite=True, metadata=metadata, content_settings=settings)
+                return True
+            blocks = []
+            for number, block_md5 in enumerate(digest.block_md5s):
+                block_id = f"{number:06d}"
+                offset = number * SERVER_BLOCK
+                length = min(SERVER_BLOCK, digest.size - offset)
+                blob.stage_block_from_url(block_id, source_url, source_offset=offset, source_length=length,
+                                          source_content_md5=block_md5)
+                blocks.append(BlobBlock(block_id=block_id))
+            blob.commit_block_list(blocks, metadata=metadata, content_settings=settings)
             return True
         except HttpResponseError as exc:
             if exc.status_code in (400, 403, 404, 409, 412, 501) or exc.status_code is None:
@@ -96,16 +109,39 @@ class Copier:
             raise
 
 
-def _digest(chunks: Iterable[bytes]) -> tuple[int, str, bytes]:
-    """(size, sha256 hex, md5) of a byte stream, read chunk by chunk."""
+@dataclass(frozen=True)
+class Digest:
+    """What reading the source once established: size, sha256 (hex), MD5 of the whole and of each block."""
+
+    size: int
+    sha256: str
+    md5: bytes
+    block_md5s: list[bytes]
+
+
+def _digest(chunks: Iterable[bytes], block: int) -> Digest:
+    """Hash a byte stream chunk by chunk, with an MD5 per `block` bytes for the service to check each copy."""
     sha = hashlib.sha256()
     md5 = hashlib.md5(usedforsecurity=False)
-    size = 0
+    blocks: list[bytes] = []
+    current = hashlib.md5(usedforsecurity=False)
+    in_block = size = 0
     for chunk in chunks:
         sha.update(chunk)
         md5.update(chunk)
         size += len(chunk)
-    return size, sha.hexdigest(), md5.digest()
+        view = memoryview(chunk)
+        while view:
+            take = min(len(view), block - in_block)
+            current.update(view[:take])
+            in_block += take
+            view = view[take:]
+            if in_block == block:
+                blocks.append(current.digest())
+                current, in_block = hashlib.md5(usedforsecurity=False), 0
+    if in_block:
+        blocks.append(current.digest())
+    return Digest(size=size, sha256=sha.hexdigest(), md5=md5.digest(), block_md5s=blocks)
 
 
 def _check(path: str, size: int, md5: bytes | None, expected_size: int, expected_md5: bytes | bytearray | None) -> None:

@@ -81,3 +81,26 @@ def _png(content_type: str = "image/png", md5: bytes | None = None):  # type: ig
     from azure.storage.blob import ContentSettings
 
     return ContentSettings(content_type=content_type, content_md5=md5)
+
+
+def test_server_side_copy_in_several_blocks_keeps_no_copy_source(
+    container: ContainerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dsr.export.copier
+
+    monkeypatch.setattr(dsr.export.copier, "SERVER_BLOCK", 1000)  # 2,564 bytes: three blocks
+    payload = bytes(range(256)) * 10 + b"tail"
+    container.upload_blob("source/model", payload, content_settings=_png("application/zip"))
+    record = Copier(ExportSink(container, "req-6")).copy(sas_url(container, "source/model"), "models/m")
+    assert record["path"] == "models/m.zip" and record["size"] == len(payload)
+    blob = container.get_blob_client("req-6/models/m.zip")
+    assert blob.download_blob().readall() == payload
+    props = blob.get_blob_properties()
+    assert props.copy.source is None  # no source URL (and so no SAS signature) recorded on the export
+    assert props.metadata["sha256"] == hashlib.sha256(payload).hexdigest()
+
+
+def test_empty_source_is_copied_as_an_empty_file(container: ContainerClient) -> None:
+    container.upload_blob("source/empty", b"", content_settings=_png())
+    record = Copier(ExportSink(container, "req-7")).copy(sas_url(container, "source/empty"), "images/e")
+    assert record == {"path": "images/e.png", "size": 0, "sha256": hashlib.sha256(b"").hexdigest()}

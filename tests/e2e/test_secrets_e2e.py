@@ -168,9 +168,6 @@ def test_no_secret_in_blobs_logs_history_or_status(
               f"payloads; {size / 1e6:.1f} MB): no training key, storage key, function key or SAS signature")
 
 
-@pytest.mark.xfail(strict=True, reason="app bug (reported): dsr/export/copier.py copies with Copy Blob From URL, and "
-                                       "the storage service keeps the source URL, SAS signature included, in each "
-                                       "exported image's and model's x-ms-copy-source property")
 def test_no_secret_in_blob_properties(stack: SecurityStack, traces: Traces) -> None:
     """What the storage service records about each blob (copy source, etc.) holds no key and no signature."""
     leaks = {where: found for where, data in traces.blob_properties.items() if (found := leaks_in(data, stack))}

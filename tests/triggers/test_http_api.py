@@ -80,9 +80,10 @@ def user_function(function: Any) -> Any:
     return getattr(code, "client_function", code)
 
 
-def post(client: FakeDurableClient, body: Any) -> func.HttpResponse:
+def post(client: FakeDurableClient, body: Any, content_type: str = "application/json") -> func.HttpResponse:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    req = func.HttpRequest("POST", "http://127.0.0.1:7071/api/requests", body=raw)
+    req = func.HttpRequest("POST", "http://127.0.0.1:7071/api/requests", body=raw,
+                           headers={"Content-Type": content_type})
     return asyncio.run(user_function(http_api.submit_request)(req, client))
 
 
@@ -321,3 +322,12 @@ def test_answers_conform_to_the_openapi_document() -> None:
               "manifestPath": None, "missingProjects": [P1]}
     client.instances["c7"].update(runtimeStatus="Completed", output=output)
     conforms(json.loads(get(client, "c7").get_body()), "RequestStatus")
+
+
+def test_post_without_a_json_content_type_is_415_and_starts_nothing() -> None:
+    client = FakeDurableClient()
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", ""):
+        response = post(client, {"operation": "export"}, content_type)
+        assert response.status_code == 415 and response.mimetype == "application/problem+json"
+    assert client.started == []
+    assert post(client, {"operation": "export"}, "application/json; charset=utf-8").status_code == 202
