@@ -35,7 +35,7 @@ class Api:
     def call(self, operation: str, method: str, path: str, *, honour_retry: bool = True, **kwargs: Any):  # type: ignore[no-untyped-def]
         """One operation; returns the (validated) response."""
         while True:
-            response = self.session.request(method, self.base + path, timeout=60, **kwargs)
+            response = self.session.request(method, self.base + path, timeout=240, **kwargs)  # slow bulk deletes
             if response.status_code == 429 and honour_retry:
                 assert response.headers["Retry-After"] == "1"
                 self.retries += 1
