@@ -16,14 +16,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-# First match wins, checked against the whole stack of a sample.
+# A sample counts for the category of its innermost frame that matches one (first pattern wins on a frame).
 CATEGORIES: list[tuple[str, str]] = [
     ("logging (lock wait + handlers)", r"logging/__init__"),
     ("hashing", r"hashlib|_digest"),
     ("requests per-call env lookups (netrc, CA bundle)", r"get_netrc_auth|build_connection_pool_key_attributes"),
     ("waiting on a socket (Azurite / emulator)", r"SocketIO\.readinto|wait_for_socket|EpollSelector"),
     ("new TCP connections", r"create_connection|getaddrinfo|_real_close|socket\.__init__"),
-    ("http client work (requests/urllib3/azure-core)", r"urllib3|requests/|http/client|azure/core"),
+    ("azure-storage-blob XML (de)serialization (listings)", r"xml/etree|_generated/_utils/serialization|ContentDecode"),
+    ("http client work (requests/urllib3/azure-core/storage)",
+     r"urllib3|requests/|http/client|azure/core|core/pipeline|"
+     r"storage/blob|blob/_"),
+    ("thread pool idle", r"concurrent/futures/thread\.py"),
     ("devhost engine", r"devhost/"),
 ]
 
@@ -58,6 +62,14 @@ class Profiler:
                 self._proc.kill()
 
 
+def _category(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        for label, pattern in CATEGORIES:
+            if re.search(pattern, frame):
+                return label
+    return "other"
+
+
 def summarize(raw_path: Path, *, top: int = 12) -> dict[str, Any]:
     """Share of samples per category, and the most frequent innermost frames."""
     total = 0
@@ -73,7 +85,7 @@ def summarize(raw_path: Path, *, top: int = 12) -> dict[str, Any]:
             continue
         n = int(count)
         total += n
-        name = next((label for label, pattern in CATEGORIES if re.search(pattern, stack)), "other")
+        name = _category(stack.split(";"))
         categories[name] += n
         leaves[stack.split(";")[-1]] += n
 
