@@ -10,15 +10,12 @@ import azure.durable_functions as df
 from activities import account, manifest, projects
 from dsr.categories import Category, Operation
 from dsr.envelope import failed, merge, skipped
-from orchestrators.calls import call_guarded
+from orchestrators.calls import call_guarded, per_project
 from orchestrators.delete_flow import delete_flow
 from orchestrators.export_project import export_project_orchestrator
-from orchestrators.progress import now_iso, progress_status, sub_instance_id
+from orchestrators.progress import now_iso, progress_status
 
 bp = df.Blueprint()
-
-PROJECT_BATCH = 10  # project sub-orchestrations in flight at once
-
 
 @bp.orchestration_trigger(context_name="context")
 def data_request(context: df.DurableOrchestrationContext) -> Any:
@@ -60,26 +57,19 @@ def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
 
     project_ids: list[str] = plan.get("projects") or []
     context.set_custom_status(progress_status("exporting", categories, done, totals))
-    for start in range(0, len(project_ids), PROJECT_BATCH):
-        batch = project_ids[start : start + PROJECT_BATCH]
-        tasks = [
-            context.call_sub_orchestrator(
-                export_project_orchestrator,
-                {**base, "projectId": pid, "categories": project_categories},
-                sub_instance_id(request_id, pid),
-                expected_type=dict,  # the wrapper's `-> str` annotation is not what the sub-orchestration returns
-            )
-            for pid in batch
-        ]
-        try:
-            outcomes = yield context.task_all(tasks)
-        except Exception as exc:
-            outcomes = [{c: dict(failed("SubOrchestrationFailed", str(exc))) for c in project_categories}] * len(batch)
-        for outcome in outcomes:
-            for category in project_categories:
-                per_category[category].append(outcome.get(category) or dict(failed("Missing", "no result")))
-                done[category] = done.get(category, 0) + 1
+
+    def progressed(projects_done: int) -> None:
+        done.update({c: projects_done for c in project_categories})
         context.set_custom_status(progress_status("exporting", categories, done, totals))
+
+    outcomes = yield from per_project(
+        context, export_project_orchestrator, {**base, "categories": project_categories}, project_ids,
+        on_failure=lambda pid, exc: {c: dict(failed("SubOrchestrationFailed", str(exc))) for c in project_categories},
+        after_batch=progressed,
+    )
+    for outcome in outcomes:
+        for category in project_categories:
+            per_category[category].append(outcome.get(category) or dict(failed("Missing", "no result")))
 
     summary = {c: dict(merge(r)) if r else dict(skipped("no projects to export")) for c, r in per_category.items()}
     context.set_custom_status(progress_status("writing manifest", categories, done, totals))

@@ -16,11 +16,10 @@ from dsr.delete.account import exported_models_result
 from dsr.delete.order import steps_for
 from dsr.delete.plan import category_counts
 from dsr.envelope import complete, failed, skipped
-from orchestrators.calls import call_guarded
+from orchestrators.calls import call_guarded, per_project
 from orchestrators.delete_project import delete_project_orchestrator
-from orchestrators.progress import now_iso, progress_status, sub_instance_id
+from orchestrators.progress import now_iso, progress_status
 
-PROJECT_BATCH = 10  # project sub-orchestrations in flight at once
 PROJECT_CATEGORIES = {c.value for c in Category} - {Category.ACCOUNT, Category.EXPORTED_MODELS}
 
 
@@ -48,23 +47,18 @@ def delete_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
     totals.update({c: len(project_ids) for c in project_categories})
 
     context.set_custom_status(progress_status(phase, categories, done, totals))
-    outcomes: list[dict[str, Any]] = []
     job = {**base, "categories": project_categories, "dryRun": dry_run, "olderThan": older_than}
-    for start in range(0, len(project_ids), PROJECT_BATCH):
-        batch = project_ids[start : start + PROJECT_BATCH]
-        tasks = [
-            context.call_sub_orchestrator(delete_project_orchestrator, {**job, "projectId": pid},
-                                          sub_instance_id(request_id, pid), expected_type=dict)
-            for pid in batch
-        ]
-        try:
-            outcomes.extend((yield context.task_all(tasks)))
-        except Exception as exc:
-            outcomes.extend({"projectId": pid, "plan": None, "verification": None, "steps": {},
-                             "errors": [dict(failed("SubOrchestrationFailed", str(exc)))["error"]]} for pid in batch)
-        for category in project_categories:
-            done[category] = len(outcomes)
+
+    def progressed(projects_done: int) -> None:
+        done.update({c: projects_done for c in project_categories})
         context.set_custom_status(progress_status(phase, categories, done, totals))
+
+    outcomes = yield from per_project(
+        context, delete_project_orchestrator, job, project_ids,
+        on_failure=lambda pid, exc: {"projectId": pid, "plan": None, "verification": None, "steps": {},
+                                     "errors": [dict(failed("SubOrchestrationFailed", str(exc)))["error"]]},
+        after_batch=progressed,
+    )
 
     account_result: dict[str, Any] | None = None
     if Category.ACCOUNT in categories:
