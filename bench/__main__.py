@@ -27,7 +27,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--memory-images", type=int,
                         help="reference size (images per project) for the devhost memory ratio (default 1000); 0: skip")
     parser.add_argument("--categories", default="images", help="comma-separated categories for our requests")
-    parser.add_argument("--copy-workers", type=int, default=64, help="concurrent copies when measuring the floor")
+    parser.add_argument("--copy-workers", default="16,64",
+                        help="comma-separated worker counts for the copy floor (the best counts) and diagnostics")
     parser.add_argument("--diagnose-sample", type=int,
                         help="blobs per copy-strategy measurement (default 1000; 0: skip)")
     parser.add_argument("--py-spy", action="store_true",
@@ -49,7 +50,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     values = {
         **defaults, **given, "tps": args.tps, "latency_ms": args.latency_ms,
         "skip_baseline": args.skip_baseline, "categories": tuple(c for c in args.categories.split(",") if c),
-        "copy_workers": args.copy_workers, "timeout": args.timeout, "delete_timeout": args.delete_timeout,
+        "copy_workers": _counts(parser, args.copy_workers), "timeout": args.timeout,
+        "delete_timeout": args.delete_timeout,
         "py_spy": args.py_spy,
         "out": args.out,
     }
@@ -61,6 +63,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     if values["projects"] < 1 or values["images"] < 1:
         parser.error("--projects and --images must be at least 1")
     return Options(**values)
+
+
+def _counts(parser: argparse.ArgumentParser, text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        parser.error(f"--copy-workers: not a list of numbers: {text!r}")
+    if not counts or min(counts) < 1:
+        parser.error("--copy-workers needs at least one count >= 1")
+    return counts
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -105,7 +105,9 @@ def table(result: dict[str, Any]) -> str:
     lines.append("floor export: " + result["export"]["floor"]["definition"])
     lines.append(f"  = {result['export']['floor']['listingSeconds']:.1f} s listing + "
                  f"{result['export']['floor']['copy']['seconds']:.1f} s copying "
-                 f"({result['export']['floor']['copy']['workers']} workers)")
+                 f"({result['export']['floor']['copy']['workers']} workers, the best of "
+                 + ", ".join(f"{t['workers']:g}" for t in result["export"]["floor"]["copy"].get("tried") or [])
+                 + ")")
     lines.append("floor delete: " + result["delete"]["floor"]["definition"])
     if result["export"].get("baseline"):
         lines.append("baseline: " + "; ".join(result["export"]["baseline"]["notes"]))

@@ -37,7 +37,7 @@ class Options:
     skip_baseline: bool = False
     memory_images: int = 1_000  # reference size for the memory ratio (0: no reference run)
     categories: tuple[str, ...] = ("images",)
-    copy_workers: int = 64
+    copy_workers: tuple[int, ...] = (16, 64)  # the copy floor is the best of these
     diagnose_sample: int = 1_000  # blobs per copy-strategy measurement (0: none)
     py_spy: bool = False  # sample devhost with py-spy during our export at the main size
     timeout: float = 1_800  # per request / per stack start
@@ -178,17 +178,19 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
     memory_runs.append(memory_entry(options.projects * options.images, export_ours))
 
     files = exported_files(exports, export_ours["requestId"])
-    log(f"copy floor: {len(files)} blobs, {options.copy_workers} workers")
-    floor_container = floor.pooled_container(connection, "bench-floor", pool_size=options.copy_workers)
-    copy = floor.measure_copy(exports, files, floor_container, ACCOUNT_KEY, workers=options.copy_workers)
-    log(f"  {copy['seconds']:.1f} s ({copy['blobsPerSecond']:.0f} blobs/s)")
+    workers = list(options.copy_workers)
+    log(f"copy floor: {len(files)} blobs, best of {workers} workers")
+    floor_container = floor.pooled_container(connection, "bench-floor", pool_size=max(workers))
+    copy = floor.measure_copy(exports, files, floor_container, ACCOUNT_KEY, workers=workers)
+    log(f"  {copy['seconds']:.1f} s ({copy['blobsPerSecond']:.0f} blobs/s, {copy['workers']} workers; "
+        + ", ".join(f"{t['workers']:.0f}: {t['seconds']:.1f} s" for t in copy["tried"]) + ")")
     export_floor = floor.export_floor(data["imageSets"], options.tps, copy)
     strategies = None
     if options.diagnose_sample:
         sample = [name for name, _ in files[: options.diagnose_sample]]
         log(f"copy strategies on {len(sample)} blobs")
         strategies = diagnose.compare(exports, sample, floor_container, ACCOUNT_KEY,
-                                      workers=sorted({16, options.copy_workers}))
+                                      workers=workers)
         for row in strategies:
             log(f"  {row['strategy']:32} {row['workers']:>3} workers {row['blobsPerSecond']:>7.1f} blobs/s")
     _drop_container(floor_container)
@@ -236,7 +238,7 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
         "config": {"projects": options.projects, "images": options.images, "tps": options.tps,
                    "latencyMs": options.latency_ms, "baselineSample": options.baseline_sample,
                    "skipBaseline": options.skip_baseline, "memoryImages": options.memory_images,
-                   "categories": categories, "copyWorkers": options.copy_workers,
+                   "categories": categories, "copyWorkers": workers,
                    "diagnoseSample": options.diagnose_sample, "pySpy": options.py_spy},
         "dataset": data,
         "export": {"ours": export_ours, "baseline": export_base, "floor": export_floor},

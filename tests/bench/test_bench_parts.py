@@ -22,7 +22,8 @@ def test_listing_floor_counts_pages_of_every_image_set() -> None:
     sets = floor.image_sets(STATE)
     assert [(s["set"], s["count"]) for s in sets] == [("workspace", 9800), ("it1", 5000), ("it2", 9800)]
     assert floor.listing_calls(sets) == 39 + 20 + 39
-    copy = floor.CopyFloor(seconds=2.0, blobs=10_000, bytes=1, workers=64, blobsPerSecond=5000.0)
+    copy = floor.CopyFloor(seconds=2.0, blobs=10_000, bytes=1, workers=64, blobsPerSecond=5000.0,
+                           tried=[{"workers": 64, "seconds": 2.0}])
     assert floor.export_floor(sets, 10, copy)["wallSeconds"] == 9.8 + 2.0
 
 
@@ -124,6 +125,7 @@ def test_quick_defaults_yield_to_explicit_options() -> None:
     assert parse_args(["--quick", "--images", "200", "--baseline-sample", "7"]).baseline_sample == 7
     full = parse_args([])
     assert (full.projects, full.images, full.tps, full.latency_ms, full.memory_images) == (1, 10_000, 10, 30, 1000)
+    assert full.copy_workers == (16, 64) and parse_args(["--copy-workers", "64,8,64"]).copy_workers == (8, 64)
 
 
 def test_profile_summary_shares_by_category(tmp_path: Path) -> None:

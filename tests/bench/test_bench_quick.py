@@ -75,6 +75,7 @@ def test_quick_run_writes_json_png_and_prints_the_table(quick_run: QuickRun) -> 
     assert latest["export"]["baseline"]["extrapolated"] is True
     assert latest["export"]["baseline"]["sampledImages"] == 50
     assert latest["export"]["floor"]["copy"]["blobs"] == 200
+    assert [t["workers"] for t in latest["export"]["floor"]["copy"]["tried"]] == [16, 64]
     assert latest["delete"]["ours"]["leftBehind"] == 0
     assert latest["delete"]["baseline"]["leftInWorkspace"] == 0
 
