@@ -2,8 +2,10 @@
 
 Each strategy copies the same sample of blobs into its own folder with a thread pool, timed:
 - copy_from_url: one sync Copy From URL per blob (the floor's method);
-- get_then_copy_from_url: read the source (to hash it), then sync Copy From URL (what our Copier does);
+- get_then_copy_from_url: read the source (to hash it), then sync Copy From URL (our Copier until aaeebb5);
 - find_get_copy_from_url: plus a prefix listing first (our Copier with `reuse=True`, iteration sets);
+- get_then_stage_commit: read the source (to hash it), then Put Block From URL + Put Block List (what our
+  Copier does since it stopped using Copy From URL, so no SAS lands in x-ms-copy-source);
 - get_then_put: read the source (to hash it), then upload those bytes (no server-side copy);
 - *_pooled: the source read through one shared, pooled HTTP session instead of a new client (and TCP
   connection) per blob, as `BlobClient.from_blob_url(url)` per image does.
@@ -18,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from azure.storage.blob import BlobClient, BlobSasPermissions, ContainerClient, generate_blob_sas
+from azure.storage.blob import BlobBlock, BlobClient, BlobSasPermissions, ContainerClient, generate_blob_sas
 
 Strategy = Callable[[ContainerClient, str, str, str, Any], None]
 
@@ -42,6 +44,14 @@ def _find_get_copy(target: ContainerClient, name: str, url: str, folder: str, tr
     _get_then_copy(target, name, url, folder, transport)
 
 
+def _get_then_stage_commit(target: ContainerClient, name: str, url: str, folder: str, transport: Any) -> None:
+    data = _read(url, transport)
+    blob = target.get_blob_client(f"{folder}/{name}")
+    blob.stage_block_from_url("000000", url, source_offset=0, source_length=len(data),
+                              source_content_md5=bytearray(hashlib.md5(data, usedforsecurity=False).digest()))
+    blob.commit_block_list([BlobBlock(block_id="000000")], metadata={"sha256": hashlib.sha256(data).hexdigest()})
+
+
 def _get_then_put(target: ContainerClient, name: str, url: str, folder: str, transport: Any) -> None:
     data = _read(url, transport)
     digest = hashlib.sha256(data).hexdigest()
@@ -54,6 +64,7 @@ STRATEGIES: dict[str, tuple[Strategy, bool]] = {
     "get_then_copy_from_url": (_get_then_copy, False),
     "find_get_copy_from_url": (_find_get_copy, False),
     "get_then_copy_from_url_pooled": (_get_then_copy, True),
+    "get_then_stage_commit": (_get_then_stage_commit, False),
     "get_then_put": (_get_then_put, False),
     "get_then_put_pooled": (_get_then_put, True),
 }
