@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 
+import requests
+from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from dsr.settings import Settings, SettingsError
@@ -35,8 +38,24 @@ def export_container(settings: Settings, *, create: bool = False) -> ContainerCl
     return container
 
 
+POOL_SIZE = 64  # connections kept per storage host: activities run many copy threads on one shared client
+
+
 def _new_service(settings: Settings) -> BlobServiceClient:
-    options = {"connection_timeout": 10, "read_timeout": 120, "max_single_put_size": 8 * 1024 * 1024}
+    # One pooled session: requests' default pool of 10 made every extra copy thread open a new connection.
+    # The per-request INFO lines of azure-core's HTTP logging (a million per large export) stay at WARNING;
+    # they are redacted, but their volume serializes threads on the logging lock.
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    options = {
+        "connection_timeout": 10,
+        "read_timeout": 120,
+        "max_single_put_size": 8 * 1024 * 1024,
+        "transport": RequestsTransport(session=session, session_owner=False),
+    }
     if settings.export_connection_string:
         return BlobServiceClient.from_connection_string(settings.export_connection_string, **options)
     if settings.export_account_url:

@@ -54,7 +54,7 @@ def test_the_timer_firing_twice_for_a_slot_starts_one_run(host: Devhost) -> None
     text = wait_for_ticks(host, 2)
 
     listing = host.get("runtime/webhooks/durabletask/instances", params={"instanceIdPrefix": "sched-"}).json()
-    runs = [i["instanceId"] for i in listing if "--" not in i["instanceId"]]  # not sub-orchestrations
+    runs = [i["instanceId"] for i in listing if ":" not in i["instanceId"]]  # not sub-orchestrations
     slots = {f"sched-daily-export-{day:%Y%m%d}T0000Z" for day in (before, datetime.now(UTC), before - timedelta(1))}
     assert len(runs) == 1 and runs[0] in slots, runs
     run = runs[0]

@@ -74,7 +74,7 @@ def test_a_message_delivered_three_times_starts_one_run_and_an_invalid_one_none(
     assert done["runtimeStatus"] == "Completed", done
     assert [e["EventType"] for e in done["historyEvents"]].count("ExecutionStarted") == 1
     listing = host.get("runtime/webhooks/durabletask/instances", params={"instanceIdPrefix": "sb-e2e-"}).json()
-    assert [i["instanceId"] for i in listing if "--" not in i["instanceId"]] == ["sb-e2e-1"]  # not sub-orchestrations
+    assert [i["instanceId"] for i in listing if ":" not in i["instanceId"]] == ["sb-e2e-1"]  # not sub-orchestrations
     assert "message sb-e2e-1" in text
 
     invalid = json.dumps({"operation": "export", "confirm": SECRET})
