@@ -7,6 +7,7 @@ import logging
 import threading
 
 import requests
+from azure.core.pipeline.policies import HttpLoggingPolicy
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
@@ -38,14 +39,15 @@ def export_container(settings: Settings, *, create: bool = False) -> ContainerCl
     return container
 
 
+STORAGE_HTTP_LOGGER = "dsr.storage.http"  # the export account's request log, apart from the Training API's
 POOL_SIZE = 64  # connections kept per storage host: activities run many copy threads on one shared client
 
 
 def _new_service(settings: Settings) -> BlobServiceClient:
     # One pooled session: requests' default pool of 10 made every extra copy thread open a new connection.
-    # The per-request INFO lines of azure-core's HTTP logging (a million per large export) stay at WARNING;
-    # they are redacted, but their volume serializes threads on the logging lock.
-    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+    # The storage client's per-request INFO lines (a million per large export) go to their own logger, kept
+    # at WARNING: they are redacted, but their volume serializes threads on the logging lock.
+    logging.getLogger(STORAGE_HTTP_LOGGER).setLevel(logging.WARNING)
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE)
     session.mount("http://", adapter)
@@ -55,6 +57,7 @@ def _new_service(settings: Settings) -> BlobServiceClient:
         "read_timeout": 120,
         "max_single_put_size": 8 * 1024 * 1024,
         "transport": RequestsTransport(session=session, session_owner=False),
+        "http_logging_policy": HttpLoggingPolicy(logger=logging.getLogger(STORAGE_HTTP_LOGGER)),
     }
     if settings.export_connection_string:
         return BlobServiceClient.from_connection_string(settings.export_connection_string, **options)
