@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from typing import Any
 
 import requests
 from azure.core.pipeline.policies import HttpLoggingPolicy
 from azure.core.pipeline.transport import RequestsTransport
-from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient
 
 from dsr.settings import Settings, SettingsError
 
@@ -43,22 +44,44 @@ STORAGE_HTTP_LOGGER = "dsr.storage.http"  # the export account's request log, ap
 POOL_SIZE = 64  # connections kept per storage host: activities run many copy threads on one shared client
 
 
-def _new_service(settings: Settings) -> BlobServiceClient:
-    # One pooled session: requests' default pool of 10 made every extra copy thread open a new connection.
-    # The storage client's per-request INFO lines (a million per large export) go to their own logger, kept
-    # at WARNING: they are redacted, but their volume serializes threads on the logging lock.
+_session: requests.Session | None = None
+
+
+def _pooled_session() -> requests.Session:
+    """The process's one HTTP session for Blob storage (export account and image sources alike)."""
+    global _session
+    with _lock:
+        if _session is None:
+            # requests' default pool of 10 made every extra copy thread open a new connection.
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            _session = session
+        return _session
+
+
+def client_options() -> dict[str, Any]:
+    """Options every storage client of the app shares: the pooled session, timeouts, the quiet request log.
+
+    The per-request INFO lines (a million per large export) go to their own logger, kept at WARNING: they
+    are redacted, but their volume serializes threads on the logging lock."""
     logging.getLogger(STORAGE_HTTP_LOGGER).setLevel(logging.WARNING)
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    options = {
+    return {
         "connection_timeout": 10,
         "read_timeout": 120,
-        "max_single_put_size": 8 * 1024 * 1024,
-        "transport": RequestsTransport(session=session, session_owner=False),
+        "transport": RequestsTransport(session=_pooled_session(), session_owner=False),
         "http_logging_policy": HttpLoggingPolicy(logger=logging.getLogger(STORAGE_HTTP_LOGGER)),
     }
+
+
+def source_blob(sas_url: str) -> BlobClient:
+    """A client for one source blob named by a SAS URL (no credential of ours), on the pooled session."""
+    return BlobClient.from_blob_url(sas_url, **client_options())
+
+
+def _new_service(settings: Settings) -> BlobServiceClient:
+    options = {**client_options(), "max_single_put_size": 8 * 1024 * 1024}
     if settings.export_connection_string:
         return BlobServiceClient.from_connection_string(settings.export_connection_string, **options)
     if settings.export_account_url:

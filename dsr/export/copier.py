@@ -1,10 +1,11 @@
 """Copies images and model files from SAS URLs into the export, server-side when possible, and verifies them.
 
 The source is read once, in chunks, to compute the sha256 the manifest records (and checked against the
-size and MD5 the source reports). The bytes are then written server-side (Put Block From URL, each block
-checked by the service against the MD5 of the bytes that were hashed, then Put Block List), so they never
-pass through the function on the way in. When the source refuses that copy, the bytes are streamed
-through in staged blocks with bounded memory instead.
+size and MD5 the source reports). A small file (at most `SMALL_FILE` bytes, i.e. nearly every image) is then
+uploaded from that same read in one Put Blob with its MD5: two storage requests per image, the fewest that
+both copy and hash it. A larger one is written server-side (Put Block From URL, each block checked by the
+service against the MD5 of the bytes that were hashed, then Put Block List), so its bytes are never held
+whole. When the source refuses that copy, the bytes are streamed through in staged blocks instead.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from azure.core.exceptions import HttpResponseError
-from azure.storage.blob import BlobBlock, BlobClient, ContentSettings
+from azure.storage.blob import BlobBlock, ContentSettings
 
 from dsr.files import SHA256_METADATA, FileRecord
 from dsr.redact import strip_query
 from dsr.sink import ExportSink
+from dsr.storage import source_blob
 
 SERVER_BLOCK = 64 * 1024 * 1024  # bytes per Put Block From URL (the service allows up to 4,000 MiB)
+SMALL_FILE = 4 * 1024 * 1024  # up to this size a file is uploaded from the bytes read to hash it (as one staged
+# block of a streamed file: the same memory bound per copy thread)
 _EXTENSIONS = {
     "image/jpeg": "jpg",
     "image/jpg": "jpg",
@@ -65,11 +69,14 @@ class Copier:
             existing = self.sink.find(path_stem)
             if existing is not None:
                 return existing
-        source = BlobClient.from_blob_url(source_url)
+        source = source_blob(source_url)
         download = source.download_blob()
         props = download.properties
         content_type = props.content_settings.content_type or ""
         path = f"{path_stem}.{extension_for(content_type, source_url)}"
+        if props.size <= SMALL_FILE:
+            return self._upload_small(path, download.readall(), props.size, props.content_settings.content_md5,
+                                      content_type)
         if self.server_side:
             digest = _digest(download.chunks(), SERVER_BLOCK)
             _check(path, digest.size, digest.md5, props.size, props.content_settings.content_md5)
@@ -79,6 +86,17 @@ class Copier:
         record = self.sink.write_stream(path, download.chunks(), content_type=content_type or None)
         _check(path, record["size"], None, props.size, None)
         return record
+
+    def _upload_small(self, path: str, data: bytes, expected_size: int, expected_md5: bytes | bytearray | None,
+                      content_type: str) -> FileRecord:
+        """One Put Block Blob of bytes already read and checked, carrying their MD5 (the service verifies it)."""
+        md5 = hashlib.md5(data, usedforsecurity=False).digest()
+        _check(path, len(data), md5, expected_size, expected_md5)
+        sha256 = hashlib.sha256(data).hexdigest()
+        settings = ContentSettings(content_type=content_type or None, content_md5=bytearray(md5))
+        self.sink.blob(path).upload_blob(data, overwrite=True, metadata={SHA256_METADATA: sha256},
+                                         content_settings=settings, validate_content=True)
+        return FileRecord(path=path, size=len(data), sha256=sha256)
 
     def _server_copy(self, source_url: str, path: str, digest: Digest, content_type: str) -> bool:
         """Put Block From URL for each block, each checked by the service against the MD5 of the bytes hashed,

@@ -48,20 +48,29 @@ def test_json_written_is_scrubbed_of_sas_tokens(container: ContainerClient) -> N
     assert json.loads(container.download_blob("req-2/project.json").readall()) == {"thumbnailUri": "http://h/x.jpg"}
 
 
-def test_copier_copies_server_side_and_records_the_hash(container: ContainerClient) -> None:
+def test_copier_uploads_a_small_image_from_its_hashing_read_and_records_the_hash(container: ContainerClient) -> None:
     payload = b"\x89PNG" + bytes(range(256)) * 10
     container.upload_blob("source/img-1", payload, content_settings=_png())
     copier = Copier(ExportSink(container, "req-3"))
     record = copier.copy(sas_url(container, "source/img-1"), "projects/p/images/img-1")
     assert record == {"path": "projects/p/images/img-1.png", "size": len(payload),
                       "sha256": hashlib.sha256(payload).hexdigest()}
-    assert container.download_blob("req-3/projects/p/images/img-1.png").readall() == payload
+    blob = container.get_blob_client("req-3/projects/p/images/img-1.png")
+    assert blob.download_blob().readall() == payload
+    props = blob.get_blob_properties()
+    assert props.copy.source is None and props.content_settings.content_type == "image/png"
+    assert bytes(props.content_settings.content_md5) == hashlib.md5(payload).digest()
     assert copier.copy(sas_url(container, "source/img-1"), "projects/p/images/img-1", reuse=True) == record
     listed = list(ExportSink(container, "req-3").list_files())
     assert listed == [record]
 
 
-def test_copier_streams_when_server_side_copy_is_off(container: ContainerClient) -> None:
+def test_copier_streams_when_server_side_copy_is_off(
+    container: ContainerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dsr.export.copier
+
+    monkeypatch.setattr(dsr.export.copier, "SMALL_FILE", 0)  # 10 bytes count as large: no one-PUT upload
     container.upload_blob("source/img-2", b"jpeg-bytes", content_settings=_png("image/jpeg"))
     record = Copier(ExportSink(container, "req-4"), server_side=False).copy(
         sas_url(container, "source/img-2"), "images/img-2")
@@ -89,6 +98,7 @@ def test_server_side_copy_in_several_blocks_keeps_no_copy_source(
     import dsr.export.copier
 
     monkeypatch.setattr(dsr.export.copier, "SERVER_BLOCK", 1000)  # 2,564 bytes: three blocks
+    monkeypatch.setattr(dsr.export.copier, "SMALL_FILE", 100)  # and too large for the one-PUT upload
     payload = bytes(range(256)) * 10 + b"tail"
     container.upload_blob("source/model", payload, content_settings=_png("application/zip"))
     record = Copier(ExportSink(container, "req-6")).copy(sas_url(container, "source/model"), "models/m")
