@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -15,6 +16,7 @@ from dsr.sink import ExportSink
 SCHEMA_VERSION = "1.0"
 MANIFEST = "manifest.json"
 INDEX = "index.html"
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # listed records kept in memory before the spool moves to disk
 _BULK_DIRS = ("/images/", "/predictions/", "/exported_models/")  # summarized by count in index.html
 
 
@@ -45,20 +47,43 @@ def manifest_chunks(header: Mapping[str, Any], files: Iterable[FileRecord]) -> I
 
 
 def write_manifest(sink: ExportSink, header: Mapping[str, Any]) -> dict[str, Any]:
-    """Write index.html, then manifest.json listing every file under the prefix (itself excluded)."""
-    listed = _summarize(f for f in sink.list_files() if f["path"] not in (MANIFEST, INDEX))
-    sink.write_bytes(INDEX, render_index(header, listed).encode("utf-8"))
-    files = (f for f in sink.list_files() if f["path"] != MANIFEST)
-    count = 0
+    """Write index.html, then manifest.json listing every file under the prefix (itself excluded).
 
-    def counted() -> Iterator[FileRecord]:
-        nonlocal count
-        for record in files:
-            count += 1
-            yield record
+    The prefix is listed once: the records are spooled to a temporary file (memory-bounded) while
+    index.html's summary is counted, then streamed into the manifest with index.html's own record."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+", encoding="utf-8") as spool:
 
-    record = sink.write_stream(MANIFEST, manifest_chunks(header, counted()))
+        def spooled() -> Iterator[FileRecord]:
+            for record in sink.list_files():
+                if record["path"] not in (MANIFEST, INDEX):
+                    spool.write(json.dumps(record) + "\n")
+                    yield record
+
+        listed = _summarize(spooled())
+        index = sink.write_bytes(INDEX, render_index(header, listed).encode("utf-8"))
+        spool.seek(0)
+        count = 0
+
+        def counted() -> Iterator[FileRecord]:
+            nonlocal count
+            for record in _insert_sorted(index, (json.loads(line) for line in spool)):
+                count += 1
+                yield record
+
+        record = sink.write_stream(MANIFEST, manifest_chunks(header, counted()))
     return {"path": record["path"], "files": count, "sha256": record["sha256"]}
+
+
+def _insert_sorted(extra: FileRecord, records: Iterable[FileRecord]) -> Iterator[FileRecord]:
+    """`records` (sorted by path, as storage lists them) with `extra` in its place."""
+    pending: FileRecord | None = extra
+    for record in records:
+        if pending is not None and record["path"] > pending["path"]:
+            yield pending
+            pending = None
+        yield record
+    if pending is not None:
+        yield pending
 
 
 def _summarize(files: Iterable[FileRecord]) -> dict[str, Any]:

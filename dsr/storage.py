@@ -45,12 +45,13 @@ POOL_SIZE = 64  # connections kept per storage host: activities run many copy th
 
 
 _session: requests.Session | None = None
+_session_lock = threading.Lock()  # apart from `_lock`: blob_service() builds clients while holding that one
 
 
 def _pooled_session() -> requests.Session:
     """The process's one HTTP session for Blob storage (export account and image sources alike)."""
     global _session
-    with _lock:
+    with _session_lock:
         if _session is None:
             # requests' default pool of 10 made every extra copy thread open a new connection.
             session = requests.Session()
