@@ -59,6 +59,8 @@ class BlobStore:
         self._write_sas = ""
         self._sign = lru_cache(maxsize=200_000)(self._sign_uncached)
         self._present: dict[str, str] = {}  # name -> sha256 of what this run wrote and has not deleted
+        self._doomed: set[str] = set()  # names whose deletion is scheduled but not done
+        self._reaper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Create the container if needed (failing fast when storage is unreachable); open the bulk session."""
@@ -84,6 +86,10 @@ class BlobStore:
         self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=UPLOAD_CONCURRENCY))
 
     async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, BlobError):
+                await self._reaper
         if self._http is not None:
             await self._http.close()
         await self._service.close()
@@ -97,11 +103,38 @@ class BlobStore:
     async def put_many(self, uploads: Iterable[Upload]) -> None:
         """Write every upload not already there with the same bytes (a reseed rewrites only what was deleted)."""
         todo = [u for u in uploads if self._present.get(u.blob.name) != u.blob.sha256]
+        if any(u.blob.name in self._doomed for u in todo):
+            await self.settle()  # a name deleted a moment ago comes back: its deletion must land first
         await self._bounded(self._put(u) for u in todo)
 
-    async def delete_many(self, blobs: Iterable[StoredBlob]) -> None:
-        """Delete blobs; ones already gone count as deleted."""
-        await self._bounded(self._delete(b.name) for b in {b.name: b for b in blobs}.values())
+    def delete_later(self, blobs: Iterable[StoredBlob]) -> None:
+        """Schedule blobs for deletion in the background, as the service reclaims storage after answering.
+
+        The records are already gone from the dataset, so nothing links to these blobs any more."""
+        names = {b.name for b in blobs} - self._doomed
+        if not names:
+            return
+        self._doomed |= names
+        for name in names:
+            self._present.pop(name, None)
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+
+    async def settle(self) -> None:
+        """Wait until every scheduled deletion is done."""
+        while self._reaper is not None and not self._reaper.done():
+            await asyncio.shield(self._reaper)
+
+    async def _reap(self) -> None:
+        while self._doomed:
+            batch = list(self._doomed)[:UPLOAD_CONCURRENCY * 8]
+            try:
+                await self._bounded(self._delete(name) for name in batch)
+            except BlobError:
+                logging.getLogger(__name__).warning("background blob deletion failed; retrying", exc_info=False)
+                await asyncio.sleep(0.5)
+                continue
+            self._doomed.difference_update(batch)
 
     async def read(self, name: str) -> bytes | None:
         """The bytes of a blob, or None when it does not exist."""
