@@ -107,6 +107,13 @@ class BlobStore:
             await self.settle()  # a name deleted a moment ago comes back: its deletion must land first
         await self._bounded(self._put(u) for u in todo)
 
+    async def delete_many(self, blobs: Iterable[StoredBlob]) -> None:
+        """Delete blobs before returning; ones already gone count as deleted."""
+        names = {b.name for b in blobs}
+        if names & self._doomed:
+            await self.settle()
+        await self._bounded(self._delete(name) for name in names)
+
     def delete_later(self, blobs: Iterable[StoredBlob]) -> None:
         """Schedule blobs for deletion in the background, as the service reclaims storage after answering.
 

@@ -94,8 +94,8 @@ async def delete_images(request: web.Request) -> web.Response:
     """Delete by id (at most 256) or all; `allIterations` also removes the iterations' copies.
 
     The spec answers 202 when `allImages` or `allIterations` is set (the service then deletes in the
-    background) and 204 otherwise. Here the images leave the dataset before either answer, and their blobs
-    are reclaimed in the background (as the service does: 256 blob deletes would otherwise hold the call)."""
+    background) and 204 otherwise. Here the images leave the dataset before either answer; with 202 their
+    blobs are reclaimed in the background, with 204 before answering."""
     rt = runtime(request)
     project = rt.store.project(project_id(request))
     ids = uuid_list(request, "imageIds", limit=MAX_TAKE, exceeded_code="BadRequestExceededBatchSize")
@@ -103,8 +103,11 @@ async def delete_images(request: web.Request) -> web.Response:
     if ids is None and not all_images:
         raise bad_request("BadRequestRequiredParamIsNull", "Specify imageIds or allImages=true.")
     blobs = rt.store.delete_images(project, None if all_images else ids, all_iterations=all_iterations)
-    rt.blobs.delete_later(blobs)
-    return web.Response(status=202 if all_images or all_iterations else 204)
+    if all_images or all_iterations:
+        rt.blobs.delete_later(blobs)
+        return web.Response(status=202)
+    await rt.blobs.delete_many(blobs)
+    return web.Response(status=204)
 
 
 async def _uploaded_files(request: web.Request) -> list[tuple[str, bytes]]:

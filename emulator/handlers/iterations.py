@@ -38,7 +38,7 @@ async def get_iteration(request: web.Request) -> web.Response:
 async def delete_iteration(request: web.Request) -> web.Response:
     """Delete an unpublished iteration with its image snapshot and exports."""
     rt, project, iteration = _lookup(request)
-    rt.blobs.delete_later(rt.store.delete_iteration(project, iteration.id))
+    await rt.blobs.delete_many(rt.store.delete_iteration(project, iteration.id))
     return web.Response(status=204)
 
 

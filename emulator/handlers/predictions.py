@@ -150,5 +150,5 @@ async def delete_prediction(request: web.Request) -> web.Response:
     ids = uuid_list(request, "ids", limit=MAX_DELETE, exceeded_code="BadRequestPredictionIdsExceededCount")
     if not ids:
         raise bad_request("BadRequestPredictionIdsMissing", "ids is required.")
-    rt.blobs.delete_later(rt.store.delete_predictions(project, ids))
+    await rt.blobs.delete_many(rt.store.delete_predictions(project, ids))
     return web.Response(status=204)

@@ -27,7 +27,7 @@ async def get_project(request: web.Request) -> web.Response:
 async def delete_project(request: web.Request) -> web.Response:
     """Delete the project and every byte it kept; refused while an iteration is published."""
     rt = runtime(request)
-    rt.blobs.delete_later(rt.store.delete_project(project_id(request)))
+    await rt.blobs.delete_many(rt.store.delete_project(project_id(request)))
     return web.Response(status=204)
 
 
