@@ -103,10 +103,12 @@ def table(result: dict[str, Any]) -> str:
         f"{m['images']} images {m['peakRssMb']:.1f} MB (start {m['startRssMb']:.1f}, VmHWM {_num(m['vmHwmMb'])})"
         for m in memory["runs"]) + (f" -> ratio {memory['ratio']:.2f}" if memory.get("ratio") else ""))
     lines.append("floor export: " + result["export"]["floor"]["definition"])
-    lines.append(f"  = {result['export']['floor']['listingSeconds']:.1f} s listing + "
-                 f"{result['export']['floor']['copy']['seconds']:.1f} s copying "
-                 f"({result['export']['floor']['copy']['workers']} workers, the best of "
-                 + ", ".join(f"{t['workers']:g}" for t in result["export"]["floor"]["copy"].get("tried") or [])
+    copy = result["export"]["floor"]["copy"]
+    lines.append(f"  = {result['export']['floor']['listingSeconds']:.1f} s listing + {copy['seconds']:.1f} s copying "
+                 f"({copy.get('method', 'copy')}, {copy['workers']} workers; tried "
+                 + ", ".join(f"{t.get('method', '')} x{t['workers']:g}: {t['seconds']:.1f} s"
+                             for t in copy.get("tried") or [])
+                 + (f"; Azurite's record clone: {copy['cloneSeconds']:.1f} s" if copy.get("cloneSeconds") else "")
                  + ")")
     lines.append("floor delete: " + result["delete"]["floor"]["definition"])
     if result["export"].get("baseline"):

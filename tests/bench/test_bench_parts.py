@@ -22,8 +22,9 @@ def test_listing_floor_counts_pages_of_every_image_set() -> None:
     sets = floor.image_sets(STATE)
     assert [(s["set"], s["count"]) for s in sets] == [("workspace", 9800), ("it1", 5000), ("it2", 9800)]
     assert floor.listing_calls(sets) == 39 + 20 + 39
-    copy = floor.CopyFloor(seconds=2.0, blobs=10_000, bytes=1, workers=64, blobsPerSecond=5000.0,
-                           tried=[{"workers": 64, "seconds": 2.0}])
+    copy = floor.CopyFloor(seconds=2.0, blobs=10_000, bytes=1, workers=64, method="read_then_put",
+                           blobsPerSecond=5000.0, tried=[{"method": "read_then_put", "workers": 64, "seconds": 2.0}],
+                           cloneSeconds=0.5)
     assert floor.export_floor(sets, 10, copy)["wallSeconds"] == 9.8 + 2.0
 
 

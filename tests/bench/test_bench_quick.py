@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from bench import floor
 from localstack.process import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -75,7 +76,10 @@ def test_quick_run_writes_json_png_and_prints_the_table(quick_run: QuickRun) -> 
     assert latest["export"]["baseline"]["extrapolated"] is True
     assert latest["export"]["baseline"]["sampledImages"] == 50
     assert latest["export"]["floor"]["copy"]["blobs"] == 200
-    assert [t["workers"] for t in latest["export"]["floor"]["copy"]["tried"]] == [16, 64]
+    copy = latest["export"]["floor"]["copy"]
+    assert [(t["method"], t["workers"]) for t in copy["tried"]] == [
+        ("put_block_from_url", 16), ("put_block_from_url", 64), ("read_then_put", 16), ("read_then_put", 64)]
+    assert copy["method"] in floor.BYTE_COPIES and copy["cloneSeconds"] > 0
     assert latest["delete"]["ours"]["leftBehind"] == 0
     assert latest["delete"]["baseline"]["leftInWorkspace"] == 0
 
