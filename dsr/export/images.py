@@ -9,7 +9,6 @@ line per image (with the iterations holding it) and writes COCO for projects wit
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypedDict
 
 from customvision import TrainingClient
@@ -18,13 +17,13 @@ from dsr.export import paths
 from dsr.export.coco import coco_chunks
 from dsr.export.copier import Copier
 from dsr.export.imagesets import WORKSPACE, merge_sets
+from dsr.export.pool import run_all
 from dsr.export.simple import IMAGE_URI_FIELDS
 from dsr.redact import without_uris
 from dsr.sink import ExportSink
 
 PAGE = 256  # the Training API's largest page
 CHUNK_PAGES = 8  # pages per chunk activity: 2,048 images, well under a minute of copying
-COPY_WORKERS = 16  # concurrent blob copies within one activity
 
 
 class ImageSet(TypedDict):
@@ -85,8 +84,7 @@ def export_image_chunk(
         record["file"] = copier.copy(image["originalImageUri"], paths.image_stem(project_id, image["id"]), reuse=reuse)
         return record
 
-    with ThreadPoolExecutor(max_workers=COPY_WORKERS) as pool:
-        records = list(pool.map(copy, images))
+    records = run_all(copy, images)
     records.sort(key=lambda r: (r["image"]["created"], r["image"]["id"]))
     work.write_lines(paths.image_part(project_id, image_set["key"], chunk), records)
     return len(records)

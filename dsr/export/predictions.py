@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypedDict
 
 from customvision import TrainingClient
 from dsr.envelope import CategoryResult, complete
 from dsr.export import paths
 from dsr.export.copier import Copier
+from dsr.export.pool import run_all
 from dsr.export.simple import IMAGE_URI_FIELDS
 from dsr.redact import without_uris
 from dsr.sink import ExportSink
 
 CHUNK = 1024  # predictions per activity call
-COPY_WORKERS = 16
 
 
 class PredictionChunk(TypedDict):
@@ -50,8 +49,7 @@ def export_prediction_chunk(
             line["file"] = copier.copy(uri, paths.prediction_image_stem(project_id, prediction["id"]))
         return line
 
-    with ThreadPoolExecutor(max_workers=COPY_WORKERS) as pool:
-        lines = list(pool.map(copy, predictions))
+    lines = run_all(copy, predictions)
     work.write_lines(paths.prediction_part(project_id, chunk), lines)
     return PredictionChunk(count=len(lines), token=next_token)
 

@@ -1,0 +1,40 @@
+"""One bounded pool of copy threads per process, shared by every activity that copies blobs.
+
+Activities run side by side in one worker; a pool each multiplied the storage requests in flight (12
+activities x 16 threads) and the memory they hold. One shared pool keeps both flat however many
+chunks are running, and the storage account sees a steady, bounded number of requests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+COPY_CONCURRENCY = 32  # copies in flight per process (the storage client pools 64 connections)
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def copy_pool() -> ThreadPoolExecutor:
+    """The process's shared copy pool, created on first use."""
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=COPY_CONCURRENCY, thread_name_prefix="copy")
+        return _pool
+
+
+def run_all(work: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
+    """`work` over `items` on the shared pool, results in order; the first error cancels what has not started."""
+    futures: list[Future[_R]] = [copy_pool().submit(work, item) for item in items]
+    try:
+        return [future.result() for future in futures]
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
