@@ -8,7 +8,6 @@ import threading
 from typing import Any
 
 import requests
-from azure.core.pipeline.policies import HttpLoggingPolicy
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient
 
@@ -72,7 +71,9 @@ def client_options() -> dict[str, Any]:
         "connection_timeout": 10,
         "read_timeout": 120,
         "transport": RequestsTransport(session=_pooled_session(), session_owner=False),
-        "http_logging_policy": HttpLoggingPolicy(logger=logging.getLogger(STORAGE_HTTP_LOGGER)),
+        # The storage SDK builds its own HttpLoggingPolicy from these kwargs (an `http_logging_policy`
+        # passed in is ignored), so the logger goes in by name.
+        "logger": logging.getLogger(STORAGE_HTTP_LOGGER),
     }
 
 
