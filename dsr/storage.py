@@ -15,6 +15,7 @@ from dsr.settings import Settings, SettingsError
 
 _lock = threading.Lock()
 _services: dict[tuple[str | None, str | None], BlobServiceClient] = {}
+_ensured: set[tuple[str, str]] = set()  # containers this process has seen exist
 
 
 def blob_service(settings: Settings) -> BlobServiceClient:
@@ -29,13 +30,17 @@ def blob_service(settings: Settings) -> BlobServiceClient:
 
 
 def export_container(settings: Settings, *, create: bool = False) -> ContainerClient:
-    """The container exports and receipts are written to; created on first use when `create`."""
+    """The container exports and receipts are written to; with `create`, made sure of once per process
+    (every activity opens it: one storage round trip each was a cost, and a wait behind a busy account)."""
     container = blob_service(settings).get_container_client(settings.export_container)
-    if create and not container.exists():
-        from azure.core.exceptions import ResourceExistsError
+    key = (container.url, settings.export_container)
+    if create and key not in _ensured:
+        if not container.exists():
+            from azure.core.exceptions import ResourceExistsError
 
-        with contextlib.suppress(ResourceExistsError):
-            container.create_container()
+            with contextlib.suppress(ResourceExistsError):
+                container.create_container()
+        _ensured.add(key)
     return container
 
 

@@ -24,6 +24,7 @@ from emulator.model import StoredBlob
 logging.getLogger("azure").setLevel(logging.WARNING)
 
 UPLOAD_CONCURRENCY = 32
+RECLAIM_CONCURRENCY = 8  # background deletes in flight: storage stays responsive to foreground calls
 SAS_WINDOW = timedelta(minutes=5)  # links made within one window share an expiry, so they can be cached
 
 
@@ -59,7 +60,8 @@ class BlobStore:
         self._write_sas = ""
         self._sign = lru_cache(maxsize=200_000)(self._sign_uncached)
         self._present: dict[str, str] = {}  # name -> sha256 of what this run wrote and has not deleted
-        self._doomed: set[str] = set()  # names whose deletion is scheduled but not done
+        self._doomed: set[str] = set()  # names whose deletion is scheduled and not yet sent
+        self._reaping: set[str] = set()  # names whose deletion is being sent now
         self._reaper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -103,15 +105,16 @@ class BlobStore:
     async def put_many(self, uploads: Iterable[Upload]) -> None:
         """Write every upload not already there with the same bytes (a reseed rewrites only what was deleted)."""
         todo = [u for u in uploads if self._present.get(u.blob.name) != u.blob.sha256]
-        if any(u.blob.name in self._doomed for u in todo):
-            await self.settle()  # a name deleted a moment ago comes back: its deletion must land first
+        names = {u.blob.name for u in todo}
+        self._doomed -= names  # a name deleted a moment ago comes back: the write replaces it, no delete needed
+        while names & self._reaping:  # but a delete already sent must land before the write
+            await asyncio.sleep(0.01)
         await self._bounded(self._put(u) for u in todo)
 
     async def delete_many(self, blobs: Iterable[StoredBlob]) -> None:
         """Delete blobs before returning; ones already gone count as deleted."""
         names = {b.name for b in blobs}
-        if names & self._doomed:
-            await self.settle()
+        self._doomed -= names
         await self._bounded(self._delete(name) for name in names)
 
     def delete_later(self, blobs: Iterable[StoredBlob]) -> None:
@@ -134,14 +137,17 @@ class BlobStore:
 
     async def _reap(self) -> None:
         while self._doomed:
-            batch = list(self._doomed)[:UPLOAD_CONCURRENCY * 8]
+            batch = set(list(self._doomed)[: RECLAIM_CONCURRENCY * 32])
+            self._doomed -= batch
+            self._reaping = batch
             try:
-                await self._bounded(self._delete(name) for name in batch)
+                await self._bounded((self._delete(name) for name in batch), limit=RECLAIM_CONCURRENCY)
             except BlobError:
                 logging.getLogger(__name__).warning("background blob deletion failed; retrying", exc_info=False)
+                self._doomed |= {name for name in batch if name not in self._present}
                 await asyncio.sleep(0.5)
-                continue
-            self._doomed.difference_update(batch)
+            finally:
+                self._reaping = set()
 
     async def read(self, name: str) -> bytes | None:
         """The bytes of a blob, or None when it does not exist."""
@@ -198,8 +204,8 @@ class BlobStore:
             raise BlobError(f"blob delete failed with HTTP {status}")
 
     @staticmethod
-    async def _bounded(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
-        semaphore = asyncio.Semaphore(UPLOAD_CONCURRENCY)
+    async def _bounded(coros: Iterable[Coroutine[Any, Any, None]], *, limit: int = UPLOAD_CONCURRENCY) -> None:
+        semaphore = asyncio.Semaphore(limit)
 
         async def run(coro: Coroutine[Any, Any, None]) -> None:
             async with semaphore:

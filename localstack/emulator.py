@@ -64,7 +64,7 @@ class Emulator(ServerProcess):
     def training_key(self) -> str:
         return self._training_key
 
-    def admin(self, path: str, *, method: str = "GET", body: Any = None) -> Any:
+    def admin(self, path: str, *, method: str = "GET", body: Any = None, timeout: float = 120) -> Any:
         """Call a test-only `/_emulator/...` endpoint and return its JSON."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
@@ -73,7 +73,7 @@ class Emulator(ServerProcess):
             method=method,
             headers={"Training-Key": self._training_key, "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=120) as resp:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             return json.loads(resp.read() or b"null")
 
     def state(self) -> dict[str, Any]:
@@ -90,4 +90,4 @@ class Emulator(ServerProcess):
     def reset(self, seed: str | None = None) -> dict[str, Any]:
         """Rebuild the dataset (the same seed unless given) and zero the counters."""
         query = f"?seed={urllib.request.quote(seed)}" if seed else ""
-        return self.admin(f"reset{query}", method="POST")
+        return self.admin(f"reset{query}", method="POST", timeout=900)  # a large seed rewrites every image

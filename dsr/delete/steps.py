@@ -92,22 +92,34 @@ def delete_predictions(
     return _result(Step.PREDICTIONS, deleted, budget, False)
 
 
-def unpublish_iterations(client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS) -> StepResult:
-    """Unpublish every published iteration (published iterations refuse deletion)."""
+def _one_by_one(
+    step: Step, list_ids: Callable[[], list[str]], act: Callable[[str, _Budget], None], *, max_calls: int, cost: int = 1
+) -> StepResult:
+    """List ids with one call, then `act` on each (one call, or up to `cost`) while the budget allows."""
     budget, done_count = _Budget(max_calls), 0
     try:
-        published = [it["id"] for it in scope.iterations(client, project_id) if scope.is_published(it)]
+        ids = list_ids()
         budget.spend()
-        for iteration_id in published:
-            if not budget.allows(1):
-                return _result(Step.UNPUBLISH, done_count, budget, False)
-            client.unpublish_iteration(project_id, iteration_id)
+        for item_id in ids:
+            if not budget.allows(cost):
+                return _result(step, done_count, budget, False)
+            act(item_id, budget)
             budget.work()
             done_count += 1
     except CustomVisionHttpError as exc:
         if not scope.is_gone(exc):
             raise
-    return _result(Step.UNPUBLISH, done_count, budget, True)
+    return _result(step, done_count, budget, True)
+
+
+def unpublish_iterations(client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS) -> StepResult:
+    """Unpublish every published iteration (published iterations refuse deletion)."""
+    return _one_by_one(
+        Step.UNPUBLISH,
+        lambda: [it["id"] for it in scope.iterations(client, project_id) if scope.is_published(it)],
+        lambda iteration_id, _: client.unpublish_iteration(project_id, iteration_id),
+        max_calls=max_calls,
+    )
 
 
 def delete_images(client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS) -> StepResult:
@@ -154,43 +166,29 @@ def _first_image_page(client: TrainingClient, project_id: str, iteration_id: str
 
 def delete_tags(client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS) -> StepResult:
     """Delete every workspace tag (trained iterations keep their copies until they are deleted)."""
-    budget, deleted = _Budget(max_calls), 0
-    try:
-        tag_ids = [tag["id"] for tag in client.list_tags(project_id)]
-        budget.spend()
-        for tag_id in tag_ids:
-            if not budget.allows(1):
-                return _result(Step.TAGS, deleted, budget, False)
-            client.delete_tag(project_id, tag_id)
-            budget.work()
-            deleted += 1
-    except CustomVisionHttpError as exc:
-        if not scope.is_gone(exc):
-            raise
-    return _result(Step.TAGS, deleted, budget, True)
+    return _one_by_one(
+        Step.TAGS,
+        lambda: [tag["id"] for tag in client.list_tags(project_id)],
+        lambda tag_id, _: client.delete_tag(project_id, tag_id),
+        max_calls=max_calls,
+    )
 
 
 def delete_iterations(client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS) -> StepResult:
     """Delete every iteration (with its performance and exports), unpublishing one that is still published."""
-    budget, deleted = _Budget(max_calls), 0
-    try:
-        iteration_ids = [it["id"] for it in scope.iterations(client, project_id)]
-        budget.spend()
-        for iteration_id in iteration_ids:
-            if not budget.allows(3):
-                return _result(Step.ITERATIONS, deleted, budget, False)
-            try:
-                client.delete_iteration(project_id, iteration_id)
-            except IterationPublishedError:  # published since the unpublish step ran
-                client.unpublish_iteration(project_id, iteration_id)
-                client.delete_iteration(project_id, iteration_id)
-                budget.spend(2)
-            budget.work()
-            deleted += 1
-    except CustomVisionHttpError as exc:
-        if not scope.is_gone(exc):
-            raise
-    return _result(Step.ITERATIONS, deleted, budget, True)
+
+    def delete(iteration_id: str, budget: _Budget) -> None:
+        try:
+            client.delete_iteration(project_id, iteration_id)
+        except IterationPublishedError:  # published since the unpublish step ran
+            client.unpublish_iteration(project_id, iteration_id)
+            client.delete_iteration(project_id, iteration_id)
+            budget.spend(2)
+
+    return _one_by_one(
+        Step.ITERATIONS, lambda: [it["id"] for it in scope.iterations(client, project_id)], delete,
+        max_calls=max_calls, cost=3,
+    )
 
 
 def delete_project(client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS) -> StepResult:

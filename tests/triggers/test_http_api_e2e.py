@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import pytest
 import requests
 
 from localstack.azurite import Azurite
 from localstack.devhost import Devhost
-from localstack.process import REPO_ROOT
-from tests.e2e.helpers import app_env
+from tests.e2e.helpers import start_app, wait_finished
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory
 
@@ -19,29 +15,9 @@ pytestmark = pytest.mark.e2e
 CONTAINER = "http-api-e2e"
 
 
-def start_host(devhost_factory: DevhostFactory, emulator: Any, azurite: Azurite) -> Devhost:
-    env = {
-        **app_env(emulator, azurite, CONTAINER),
-    }
-    return devhost_factory(REPO_ROOT, env=env)
-
-
 @pytest.fixture
 def host(devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite) -> Devhost:
-    return start_host(devhost_factory, emulator_factory("demo", tps=1000), azurite)
-
-
-def wait_until_finished(host: Devhost, request_id: str, *, timeout: float = 180) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    body: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        response = host.get(f"api/requests/{request_id}")
-        assert response.status_code == 200, response.text
-        body = response.json()
-        if body["status"] in ("Completed", "Failed", "Terminated"):
-            return body
-        time.sleep(0.25)
-    raise TimeoutError(f"request {request_id} still {body.get('status')!r}")
+    return start_app(devhost_factory, emulator_factory("demo", tps=1000), azurite, CONTAINER)
 
 
 def test_export_through_the_api(host: Devhost) -> None:
@@ -62,7 +38,7 @@ def test_export_through_the_api(host: Devhost) -> None:
     conflict = host.post("api/requests", json={**body, "categories": ["images"]})
     assert conflict.status_code == 409 and conflict.json()["errors"][0]["field"] == "/requestId"
 
-    status = wait_until_finished(host, "e2e-export-1")
+    status = wait_finished(host, "e2e-export-1")
     assert status["status"] == "Completed", status
     assert status["operation"] == "export" and status["dueDate"]
     result = status["result"]
@@ -86,11 +62,11 @@ def test_function_key_is_required(host: Devhost) -> None:
 def test_cancel_a_running_request(
     devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite
 ) -> None:
-    slow = start_host(devhost_factory, emulator_factory("demo", tps=1000, latency_ms=400), azurite)
+    slow = start_app(devhost_factory, emulator_factory("demo", tps=1000, latency_ms=400), azurite, CONTAINER)
     started = slow.post("api/requests", json={"operation": "export", "requestId": "e2e-cancel-1"})
     assert started.status_code == 202, started.text
     cancelled = slow.delete("api/requests/e2e-cancel-1")
     assert cancelled.status_code == 202, cancelled.text
-    assert wait_until_finished(slow, "e2e-cancel-1")["status"] == "Terminated"
+    assert wait_finished(slow, "e2e-cancel-1")["status"] == "Terminated"
     assert slow.delete("api/requests/e2e-cancel-1").status_code == 409
     assert slow.delete("api/requests/never-started").status_code == 404
