@@ -24,7 +24,11 @@ from emulator.model import StoredBlob
 logging.getLogger("azure").setLevel(logging.WARNING)
 
 UPLOAD_CONCURRENCY = 32
-RECLAIM_CONCURRENCY = 8  # background deletes in flight: storage stays responsive to foreground calls
+# Background reclaim of deleted images' blobs. In Azure it happens in the service's own storage account; here
+# that is the same Azurite as the export account, so it waits for a lull in deletes and runs as a trickle,
+# leaving the app's own storage calls (a receipt written right after the deletes) unhindered.
+RECLAIM_CONCURRENCY = 2  # deletes in flight
+RECLAIM_DELAY = 3.0  # seconds after the last scheduled delete before reclaiming starts
 SAS_WINDOW = timedelta(minutes=5)  # links made within one window share an expiry, so they can be cached
 
 
@@ -63,6 +67,8 @@ class BlobStore:
         self._doomed: set[str] = set()  # names whose deletion is scheduled and not yet sent
         self._reaping: set[str] = set()  # names whose deletion is being sent now
         self._reaper: asyncio.Task[None] | None = None
+        self._last_scheduled = 0.0  # loop time of the last delete_later
+        self.reclaim_delay = RECLAIM_DELAY
 
     async def start(self) -> None:
         """Create the container if needed (failing fast when storage is unreachable); open the bulk session."""
@@ -125,6 +131,7 @@ class BlobStore:
         if not names:
             return
         self._doomed |= names
+        self._last_scheduled = asyncio.get_running_loop().time()
         for name in names:
             self._present.pop(name, None)
         if self._reaper is None or self._reaper.done():
@@ -136,6 +143,9 @@ class BlobStore:
             await asyncio.shield(self._reaper)
 
     async def _reap(self) -> None:
+        loop = asyncio.get_running_loop()
+        while (wait := self._last_scheduled + self.reclaim_delay - loop.time()) > 0:
+            await asyncio.sleep(wait)
         while self._doomed:
             batch = set(list(self._doomed)[: RECLAIM_CONCURRENCY * 32])
             self._doomed -= batch

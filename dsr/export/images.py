@@ -8,7 +8,9 @@ line per image (with the iterations holding it) and writes COCO for projects wit
 
 from __future__ import annotations
 
+import functools
 import math
+from concurrent.futures import Future
 from typing import Any, TypedDict
 
 from customvision import TrainingClient
@@ -17,13 +19,13 @@ from dsr.export import paths
 from dsr.export.coco import coco_chunks
 from dsr.export.copier import Copier
 from dsr.export.imagesets import WORKSPACE, merge_sets
-from dsr.export.pool import run_all
+from dsr.export.pool import cancel, results, submit_all
 from dsr.export.simple import IMAGE_URI_FIELDS
 from dsr.redact import without_uris
 from dsr.sink import ExportSink
 
 PAGE = 256  # the Training API's largest page
-CHUNK_PAGES = 8  # pages per chunk activity: 2,048 images, well under a minute of copying
+CHUNK_PAGES = 2  # pages per chunk activity: 512 images (listed records are held until the part is written)
 
 
 class ImageSet(TypedDict):
@@ -62,36 +64,43 @@ def export_image_chunk(
     *,
     chunk_pages: int = CHUNK_PAGES,
 ) -> int:
-    """List chunk `chunk` of one image set, copy its originals, write its part file; returns the image count."""
-    images: list[dict[str, Any]] = []
-    start = chunk * chunk_pages * PAGE
-    for page in range(chunk_pages):
-        batch = client.list_images_page(
-            project_id, skip=start + page * PAGE, take=PAGE, iteration_id=image_set["iterationId"], order_by="Oldest"
-        )
-        images.extend(batch)
-        if len(batch) < PAGE:
-            break
+    """List chunk `chunk` of one image set, copy its originals, write its part file; returns the image count.
 
-    in_workspace = set() if image_set["key"] == WORKSPACE else _in_workspace(client, project_id, images)
+    Each page's copies start as soon as the page is listed, so copying overlaps the (rate-limited) listing."""
+    in_iteration = image_set["key"] != WORKSPACE
 
-    def copy(image: dict[str, Any]) -> dict[str, Any]:
+    def copy(image: dict[str, Any], in_workspace: set[str]) -> dict[str, Any]:
         record = {"set": image_set["key"], "image": without_uris(image, IMAGE_URI_FIELDS), "file": None}
         if image["id"] in in_workspace:
             return record  # the workspace chunks copy it; the merge takes their file
         # Iteration-only images may sit in several snapshots: reuse a copy another chunk already made.
-        reuse = image_set["key"] != WORKSPACE
-        record["file"] = copier.copy(image["originalImageUri"], paths.image_stem(project_id, image["id"]), reuse=reuse)
+        record["file"] = copier.copy(image["originalImageUri"], paths.image_stem(project_id, image["id"]),
+                                     reuse=in_iteration)
         return record
 
-    records = run_all(copy, images)
+    copies: list[Future[dict[str, Any]]] = []
+    start = chunk * chunk_pages * PAGE
+    try:
+        for page in range(chunk_pages):
+            batch = client.list_images_page(
+                project_id, skip=start + page * PAGE, take=PAGE, iteration_id=image_set["iterationId"],
+                order_by="Oldest",
+            )
+            in_workspace = _in_workspace(client, project_id, batch) if in_iteration and batch else set()
+            copies += submit_all(functools.partial(copy, in_workspace=in_workspace), batch)
+            if len(batch) < PAGE:
+                break
+    except BaseException:
+        cancel(copies)
+        raise
+    records = results(copies)
     records.sort(key=lambda r: (r["image"]["created"], r["image"]["id"]))
     work.write_lines(paths.image_part(project_id, image_set["key"], chunk), records)
     return len(records)
 
 
 def _in_workspace(client: TrainingClient, project_id: str, images: list[dict[str, Any]]) -> set[str]:
-    """Which of an iteration chunk's images are also in the workspace (GetImagesByIds, 256 ids a call)."""
+    """Which of an iteration page's images are also in the workspace (GetImagesByIds, 256 ids a call)."""
     return {image["id"] for image in client.list_images_by_ids(project_id, [i["id"] for i in images])}
 
 

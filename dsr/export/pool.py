@@ -29,12 +29,25 @@ def copy_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def run_all(work: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
-    """`work` over `items` on the shared pool, results in order; the first error cancels what has not started."""
-    futures: list[Future[_R]] = [copy_pool().submit(work, item) for item in items]
+def submit_all(work: Callable[[_T], _R], items: Iterable[_T]) -> list[Future[_R]]:
+    """Start `work` on each item on the shared pool (collect with `results`)."""
+    return [copy_pool().submit(work, item) for item in items]
+
+
+def results(futures: list[Future[_R]]) -> list[_R]:
+    """The futures' results in order; the first error cancels what has not started and is raised."""
     try:
         return [future.result() for future in futures]
     except BaseException:
-        for future in futures:
-            future.cancel()
+        cancel(futures)
         raise
+
+
+def cancel(futures: Iterable[Future[_R]]) -> None:
+    for future in futures:
+        future.cancel()
+
+
+def run_all(work: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
+    """`work` over `items` on the shared pool, results in order; the first error cancels what has not started."""
+    return results(submit_all(work, items))

@@ -13,6 +13,7 @@ from localstack.azurite import Azurite
 def test_deletion_is_answered_at_once_and_lands_before_a_name_is_reused(azurite: Azurite) -> None:
     async def scenario() -> None:
         store = BlobStore(azurite.connection_string, "reclaim-tests", uuid.uuid4().hex, sas_ttl=timedelta(hours=1))
+        store.reclaim_delay = 0.2
         await store.start()
         try:
             keep, drop = make_upload("a.png", b"keep", "image/png"), make_upload("b.png", b"drop", "image/png")
