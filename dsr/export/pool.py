@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-COPY_CONCURRENCY = 32  # copies in flight per process (the storage client pools 64 connections)
+COPY_CONCURRENCY = 16  # copies in flight per process: more only queue on the GIL and the storage account
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
