@@ -4,9 +4,9 @@ Each strategy copies the same sample of blobs into its own folder with a thread 
 - copy_from_url: one sync Copy From URL per blob (the floor's method);
 - get_then_copy_from_url: read the source (to hash it), then sync Copy From URL (our Copier until aaeebb5);
 - find_get_copy_from_url: plus a prefix listing first (our Copier with `reuse=True`, iteration sets);
-- get_then_stage_commit: read the source (to hash it), then Put Block From URL + Put Block List (what our
-  Copier does since it stopped using Copy From URL, so no SAS lands in x-ms-copy-source);
-- get_then_put: read the source (to hash it), then upload those bytes (no server-side copy);
+- get_then_stage_commit: read the source (to hash it), then Put Block From URL + Put Block List (our
+  Copier's way for files over 4 MiB; no SAS lands in x-ms-copy-source);
+- get_then_put: read the source (to hash it), then upload those bytes (our Copier's way up to 4 MiB);
 - *_pooled: the source read through one shared, pooled HTTP session instead of a new client (and TCP
   connection) per blob, as `BlobClient.from_blob_url(url)` per image does.
 """
