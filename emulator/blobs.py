@@ -188,13 +188,20 @@ class BlobStore:
         return f"{self._url(name)}?{sas}"
 
     async def _request(self, method: str, name: str, **kwargs: Any) -> tuple[int, bytes]:
-        """One REST call with the container SAS; errors never carry the URL (it holds a signature)."""
+        """One REST call with the container SAS, tried again when a pooled connection was closed under it
+        (every call here is idempotent); errors never carry the URL (it holds a signature)."""
         assert self._http is not None, "start() first"
-        try:
-            async with self._http.request(method, f"{self._url(name)}?{self._write_sas}", **kwargs) as resp:
-                return resp.status, await resp.read()
-        except aiohttp.ClientError as exc:
-            raise BlobError(f"blob {method} failed: {type(exc).__name__}") from None
+        for attempt in range(3):
+            try:
+                async with self._http.request(method, f"{self._url(name)}?{self._write_sas}", **kwargs) as resp:
+                    return resp.status, await resp.read()
+            except aiohttp.ClientConnectionError as exc:
+                if attempt == 2:
+                    raise BlobError(f"blob {method} failed: {type(exc).__name__}") from None
+                await asyncio.sleep(0.1 * (attempt + 1))
+            except aiohttp.ClientError as exc:
+                raise BlobError(f"blob {method} failed: {type(exc).__name__}") from None
+        raise AssertionError("unreachable")
 
     async def _put(self, upload: Upload) -> None:
         headers = {"x-ms-blob-type": "BlockBlob", "x-ms-blob-content-type": upload.blob.content_type}

@@ -69,6 +69,8 @@ class Runtime:
         self.store = store
         self.seed = seed_name
         self.stats = Stats()
+        # A fresh limit window too: what callers did before the reset must not throttle what comes after.
+        self.bucket = TokenBucket(self.bucket.rate, capacity=self.bucket.capacity)
 
     def link(self, blob: StoredBlob) -> str:
         return self.blobs.read_url(blob.name)
