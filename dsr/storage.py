@@ -15,7 +15,7 @@ from dsr.settings import Settings, SettingsError
 
 _lock = threading.Lock()
 _services: dict[tuple[str | None, str | None], BlobServiceClient] = {}
-_ensured: set[tuple[str, str]] = set()  # containers this process has seen exist
+_ensured: set[str] = set()  # URLs of the containers this process has seen exist
 
 
 def blob_service(settings: Settings) -> BlobServiceClient:
@@ -33,14 +33,13 @@ def export_container(settings: Settings, *, create: bool = False) -> ContainerCl
     """The container exports and receipts are written to; with `create`, made sure of once per process
     (every activity opens it: one storage round trip each was a cost, and a wait behind a busy account)."""
     container = blob_service(settings).get_container_client(settings.export_container)
-    key = (container.url, settings.export_container)
-    if create and key not in _ensured:
+    if create and container.url not in _ensured:
         if not container.exists():
             from azure.core.exceptions import ResourceExistsError
 
             with contextlib.suppress(ResourceExistsError):
                 container.create_container()
-        _ensured.add(key)
+        _ensured.add(container.url)
     return container
 
 
@@ -57,6 +56,9 @@ def _pooled_session() -> requests.Session:
     global _session
     with _session_lock:
         if _session is None:
+            # The per-request INFO lines (a million per large export) go to their own logger, kept at WARNING:
+            # they are redacted, but their volume serializes threads on the logging lock.
+            logging.getLogger(STORAGE_HTTP_LOGGER).setLevel(logging.WARNING)
             # requests' default pool of 10 made every extra copy thread open a new connection.
             session = requests.Session()
             adapter = requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE)
@@ -67,11 +69,7 @@ def _pooled_session() -> requests.Session:
 
 
 def client_options() -> dict[str, Any]:
-    """Options every storage client of the app shares: the pooled session, timeouts, the quiet request log.
-
-    The per-request INFO lines (a million per large export) go to their own logger, kept at WARNING: they
-    are redacted, but their volume serializes threads on the logging lock."""
-    logging.getLogger(STORAGE_HTTP_LOGGER).setLevel(logging.WARNING)
+    """Options every storage client of the app shares: the pooled session, timeouts, the quiet request log."""
     return {
         "connection_timeout": 10,
         "read_timeout": 120,
