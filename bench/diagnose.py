@@ -22,6 +22,8 @@ from typing import Any
 
 from azure.storage.blob import BlobBlock, BlobClient, BlobSasPermissions, ContainerClient, generate_blob_sas
 
+from bench.floor import pooled_transport
+
 Strategy = Callable[[ContainerClient, str, str, str, Any], None]
 
 
@@ -83,7 +85,7 @@ def compare(source: ContainerClient, names: list[str], target: ContainerClient, 
     for label, (strategy, pooled) in STRATEGIES.items():
         for count in workers:
             folder = f"diag-{label}-{count}"
-            transport = _pooled_transport(count) if pooled else None
+            transport = pooled_transport(count) if pooled else None
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=count) as pool:
                 list(pool.map(lambda item, s=strategy, f=folder, t=transport: s(target, item[0], item[1], f, t), urls))
@@ -92,12 +94,3 @@ def compare(source: ContainerClient, names: list[str], target: ContainerClient, 
                          "blobsPerSecond": round(len(names) / seconds, 1)})
     return rows
 
-
-def _pooled_transport(size: int) -> Any:
-    import requests
-    from azure.core.pipeline.transport import RequestsTransport
-    from requests.adapters import HTTPAdapter
-
-    session = requests.Session()
-    session.mount("http://", HTTPAdapter(pool_connections=size, pool_maxsize=size))
-    return RequestsTransport(session=session, session_owner=False)

@@ -114,8 +114,6 @@ def _clone(target: ContainerClient, name: str, url: str, size: int, folder: str)
 
 
 BYTE_COPIES = {"put_block_from_url": _stage_from_url, "read_then_put": _read_then_put}
-_SOURCE_TRANSPORT = RequestsTransport(session=requests.Session(), session_owner=False)
-_SOURCE_TRANSPORT.session.mount("http://", HTTPAdapter(pool_connections=128, pool_maxsize=128))  # type: ignore[union-attr]
 
 
 def measure_copy(source: ContainerClient, files: list[tuple[str, int]], target: ContainerClient, account_key: str,
@@ -166,11 +164,20 @@ def _empty(container: ContainerClient) -> None:
     container.create_container()
 
 
-def pooled_container(connection_string: str, name: str, *, pool_size: int) -> ContainerClient:
-    """A container client whose HTTP pool holds `pool_size` connections, so many threads don't queue for one."""
+def pooled_transport(size: int, *, session_owner: bool = False) -> RequestsTransport:
+    """A transport whose HTTP pool holds `size` connections, so many threads don't queue for one; shareable by
+    many clients unless `session_owner` (then the one client using it closes the session)."""
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+    adapter = HTTPAdapter(pool_connections=size, pool_maxsize=size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    return RequestsTransport(session=session, session_owner=session_owner)
+
+
+def pooled_container(connection_string: str, name: str, *, pool_size: int) -> ContainerClient:
+    """A container client with its own pool of `pool_size` connections."""
     return ContainerClient.from_connection_string(connection_string, name,
-                                                  transport=RequestsTransport(session=session, session_owner=True))
+                                                  transport=pooled_transport(pool_size, session_owner=True))
+
+
+_SOURCE_TRANSPORT = pooled_transport(128)  # source reads of every read_then_put client
