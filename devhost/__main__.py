@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     state_dir = (args.state_dir or app_dir / ".state" / "devhost").resolve()
     try:
         apply_local_settings(app_dir)
+        os.environ["SIGNING_KEY_DIR"] = os.environ.get("SIGNING_KEY_DIR") or str(state_dir / "signing-keys")
         host = load_host_config(app_dir)
         os.chdir(app_dir)
         index = load(app_dir)

@@ -1,30 +1,29 @@
-"""Signed delete receipts: `receipts/{requestId}.json` in the export container (DESIGN.md §5).
+"""Signed delete receipts: `receipts/{requestId}.json` in the receipts container (DESIGN.md §5).
 
 A receipt holds request metadata (request id, resource alias, categories, project ids), per-category
 before/after counts, timestamps and the verification result; never names, image ids, keys or service
-messages (which can quote ids). It is signed with HMAC-SHA256 under `RECEIPT_SIGNING_KEY`.
+messages (which can quote ids). Anyone can check it with the published public key (GET /api/keys):
 
-Signed bytes (the whole contract a verifier in any language needs):
+    signed bytes = RFC 8785 (JCS) canonical JSON of the receipt without its "signature" member
+    signature    = {"alg": "ES256", "keyId": <kid>, "canonicalization": "RFC8785",
+                    "jws": <compact JWS of the signed bytes, payload detached: "header..signature">}
 
-    json.dumps(receipt minus its "signature" member, sort_keys=True, separators=(",", ":"),
-               ensure_ascii=True, allow_nan=False).encode("ascii")
+The JWS protected header is `{"alg": "ES256", "kid": <kid>}`; the kid is the RFC 7638 thumbprint of the key.
+The stored file is indented for people; verification re-canonicalizes, so whitespace does not matter.
+Receipts issued before ES256 carry an HMAC-SHA256 signature and verify with the old key (dsr/receipt_hmac.py).
+Receipts are written once (never overwritten) next to a short HTML summary, `receipts/{requestId}.html`.
 
-i.e. compact JSON, keys sorted, non-ASCII escaped as \\uXXXX. A receipt holds only strings, integers,
-booleans, null, lists and objects, so the form is unambiguous. `signature` is
-`{"alg": "HMAC-SHA256", "keyId": <fingerprint of the key>, "value": <lowercase hex of the MAC>}`; the
-key is the UTF-8 bytes of the setting. The stored file is indented for people; verification parses it
-and rebuilds the signed bytes, so whitespace in the file does not matter.
-
-Command: `python -m dsr.receipt verify FILE [--key-file PATH]` (key from RECEIPT_SIGNING_KEY otherwise);
-exit 0 valid, 1 invalid, 2 when it cannot check (no key, unreadable file).
+Command: `python -m dsr.receipt verify FILE --jwks URL|FILE` (HMAC receipts: `--key-file PATH` or
+RECEIPT_SIGNING_KEY); `python -m dsr.receipt summary FILE --jwks URL|FILE [-o OUT.html]`.
+Exit 0 valid, 1 invalid, 2 when it cannot check (no key given, unreadable file or key set).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import hashlib
-import hmac
 import json
 import os
 import sys
@@ -32,28 +31,38 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
-from azure.storage.blob import ContainerClient, ContentSettings
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
+from joserfc.jwk import KeySet
 
+from dsr import receipt_hmac, signing
 from dsr.categories import CategoryStatus, Operation
 from dsr.delete.plan import ProjectPlan, category_counts
 from dsr.delete.verify import Verification
+from dsr.receipt_hmac import ReceiptKeyError
+from dsr.receipt_summary import render_summary
+from dsr.settings import Settings
 
 SCHEMA_VERSION = 1
 KIND = "customvision-dsr-delete-receipt"
-ALG = "HMAC-SHA256"
-MIN_KEY_LENGTH = 16
-KEY_ENV = "RECEIPT_SIGNING_KEY"
+ALG = signing.ALG
+CANONICALIZATION = "RFC8785"
+KEY_ENV = receipt_hmac.KEY_ENV  # the HMAC key of receipts issued before ES256 (verification only)
 REMAINING = "VerificationFoundRemaining"  # error code of a category that verification did not find empty
 
 
-class ReceiptKeyError(ValueError):
-    """No usable signing key: a receipt is never written unsigned."""
+class ReceiptExistsError(RuntimeError):
+    """A different receipt is already stored under this request id: receipts are never overwritten."""
 
 
 class Signature(TypedDict):
+    """`ES256`: `jws` (detached) + `canonicalization`; `HMAC-SHA256` (issued before ES256): `value`."""
+
     alg: str
     keyId: str
-    value: str
+    jws: NotRequired[str]
+    canonicalization: NotRequired[str]
+    value: NotRequired[str]
 
 
 class CategoryEntry(TypedDict):
@@ -166,57 +175,58 @@ def _entry(category: str, projects: list[ProjectEntry], result: Mapping[str, Any
 # Signing
 
 
-def signing_key(value: str | bytes | None) -> bytes:
-    """The key bytes; ReceiptKeyError when missing or too short to be a secret."""
-    key = value.encode("utf-8") if isinstance(value, str) else value
-    if not key or not key.strip():
-        raise ReceiptKeyError(f"no receipt signing key: set {KEY_ENV}; receipts are never written unsigned")
-    if len(key) < MIN_KEY_LENGTH:
-        raise ReceiptKeyError(f"{KEY_ENV} must be at least {MIN_KEY_LENGTH} bytes long")
-    return key
+def signed_bytes(receipt: Mapping[str, Any]) -> bytes:
+    """Exactly the bytes that are signed: the receipt without `signature`, RFC 8785 canonical JSON."""
+    return signing.canonical_json({k: v for k, v in receipt.items() if k != "signature"})
 
 
-def key_id(key: str | bytes) -> str:
-    """A short fingerprint naming the key (derived by HMAC, so it reveals nothing usable about it)."""
-    digest = hmac.new(signing_key(key), b"dsr-receipt-key-id", hashlib.sha256).hexdigest()
-    return f"hmac-sha256:{digest[:16]}"
-
-
-def canonical_bytes(receipt: Mapping[str, Any]) -> bytes:
-    """Exactly the bytes that are signed: the receipt without `signature`, as compact sorted ASCII JSON."""
-    body = {k: v for k, v in receipt.items() if k != "signature"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
-
-
-def sign(receipt: Mapping[str, Any], key: str | bytes | None) -> Receipt:
-    """A copy of `receipt` with its HMAC-SHA256 signature; ReceiptKeyError without a usable key."""
-    secret = signing_key(key)
+def sign(receipt: Mapping[str, Any], signer: signing.Signer) -> Receipt:
+    """A copy of `receipt` with its ES256 signature (JWS, payload detached) by `signer`'s current key."""
     signed: Any = copy.deepcopy(dict(receipt))
     signed.pop("signature", None)
-    value = hmac.new(secret, canonical_bytes(signed), hashlib.sha256).hexdigest()
-    signed["signature"] = Signature(alg=ALG, keyId=key_id(secret), value=value)
+    token = signing.sign_detached(signer, signed_bytes(signed))
+    kid = str(signing.header_of(token)["kid"])
+    signed["signature"] = Signature(alg=ALG, keyId=kid, canonicalization=CANONICALIZATION, jws=token)
     return signed
 
 
-def check(receipt: Mapping[str, Any], key: str | bytes | None) -> tuple[bool, str]:
-    """(valid, reason): whether `receipt` carries a correct signature under `key`."""
-    secret = signing_key(key)
+def check(
+    receipt: Mapping[str, Any], *, keys: KeySet | None = None, hmac_key: str | bytes | None = None
+) -> tuple[bool, str]:
+    """(valid, reason): an ES256 receipt against the public `keys`, an HMAC one against `hmac_key`.
+
+    ReceiptKeyError when the receipt needs what was not given (a key set, or the HMAC key).
+    """
     signature = receipt.get("signature")
-    if not isinstance(signature, dict) or not isinstance(signature.get("value"), str):
+    if not isinstance(signature, Mapping):
         return False, "the receipt has no signature"
-    if signature.get("alg") != ALG:
-        return False, f"unsupported signature algorithm {signature.get('alg')!r}"
-    if signature.get("keyId") != key_id(secret):
-        return False, f"signed with key {signature.get('keyId')}, not with the given key {key_id(secret)}"
-    expected = hmac.new(secret, canonical_bytes(receipt), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature["value"].lower()):
-        return False, "the signature does not match: the receipt was changed after signing"
-    return True, f"signature valid (key {signature['keyId']})"
+    alg = signature.get("alg")
+    if alg == receipt_hmac.ALG:
+        return receipt_hmac.check(receipt, hmac_key)
+    if alg != ALG:
+        return False, f"unsupported signature algorithm {alg!r}"
+    if keys is None:
+        raise ReceiptKeyError("an ES256 receipt is checked with the issuer's public keys: pass --jwks URL|FILE")
+    token = signature.get("jws")
+    if not isinstance(token, str):
+        return False, "the signature has no JWS"
+    try:
+        header = signing.header_of(token)
+    except ValueError as exc:
+        return False, str(exc)
+    if header.get("kid") != signature.get("keyId"):
+        return False, f"keyId {signature.get('keyId')!r} is not the signed kid {header.get('kid')!r}"
+    try:
+        payload = signed_bytes(receipt)
+    except ValueError as exc:
+        return False, str(exc)
+    valid, reason, _ = signing.verify(token, keys, payload=payload)
+    return valid, reason
 
 
-def verify(receipt: Mapping[str, Any], key: str | bytes | None) -> bool:
-    """True when `receipt` is signed with `key` and unchanged since."""
-    return check(receipt, key)[0]
+def verify(receipt: Mapping[str, Any], keys: KeySet) -> bool:
+    """True when `receipt` carries a valid ES256 signature by one of `keys` and is unchanged since."""
+    return check(receipt, keys=keys)[0]
 
 
 # Storage
@@ -226,29 +236,81 @@ def receipt_path(request_id: str) -> str:
     return f"receipts/{request_id}.json"
 
 
+def summary_path(request_id: str) -> str:
+    return f"receipts/{request_id}.html"
+
+
+_receipt_services: dict[str, BlobServiceClient] = {}
+
+
+def receipts_container(settings: Settings) -> ContainerClient:
+    """Where receipts go: RECEIPT_CONTAINER in RECEIPT_STORAGE_ACCOUNT_URL (Azure: a write-once container),
+    each defaulting to the export account and container."""
+    from dsr.storage import blob_service, client_options
+
+    if settings.receipt_account_url:
+        service = _receipt_services.get(settings.receipt_account_url)
+        if service is None:
+            from azure.identity import DefaultAzureCredential
+
+            service = BlobServiceClient(settings.receipt_account_url, credential=DefaultAzureCredential(),
+                                        **client_options())
+            _receipt_services[settings.receipt_account_url] = service
+    else:
+        service = blob_service(settings)
+    container = service.get_container_client(settings.receipts_container)
+    if not settings.receipt_account_url and not container.exists():  # Azure: infra makes it, with its policy
+        with contextlib.suppress(ResourceExistsError):
+            container.create_container()
+    return container
+
+
 def write_receipt(container: ContainerClient, receipt: Mapping[str, Any]) -> dict[str, Any]:
-    """Store a signed receipt (replacing an earlier attempt); `{"path", "size", "sha256"}`. Unsigned: refused."""
+    """Store a signed receipt once (If-None-Match: *); `{"path", "size", "sha256"}`. Unsigned: refused.
+
+    ReceiptExistsError when a receipt of this request id is already stored: a receipt is never replaced."""
     if not isinstance(receipt.get("signature"), dict):
         raise ReceiptKeyError("refusing to write an unsigned receipt")
     data = json.dumps(receipt, indent=2, sort_keys=True, ensure_ascii=True).encode("ascii") + b"\n"
     path = receipt_path(str(receipt["requestId"]))
-    container.get_blob_client(path).upload_blob(
-        data, overwrite=True, content_settings=ContentSettings(content_type="application/json")
-    )
+    try:
+        container.get_blob_client(path).upload_blob(
+            data, overwrite=False, content_settings=ContentSettings(content_type="application/json")
+        )
+    except ResourceExistsError:
+        raise ReceiptExistsError(f"{path} already exists; receipts are write-once") from None
     return {"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def issue_receipt(container: ContainerClient, receipt: Mapping[str, Any], key: str | bytes | None) -> Receipt:
-    """Sign and store the receipt; returns the signed receipt (ReceiptKeyError, nothing written, without a key)."""
-    signed = sign(receipt, key)
-    write_receipt(container, signed)
+def issue_receipt(container: ContainerClient, receipt: Mapping[str, Any], signer: signing.Signer) -> Receipt:
+    """Sign and store the receipt and its HTML summary, once; returns the stored signed receipt.
+
+    A retry after an earlier attempt stored this same receipt (same signed content) returns that one;
+    a different receipt under the same request id raises ReceiptExistsError and changes nothing."""
+    signed = sign(receipt, signer)
+    keys = signing.key_set(signing.jwks(signer))
+    valid, reason = check(signed, keys=keys)
+    if not valid:  # never store what our own published keys would not accept
+        raise signing.SigningError(f"the new receipt does not verify with the published keys: {reason}")
+    try:
+        write_receipt(container, signed)
+    except ReceiptExistsError:
+        stored = read_receipt(container, str(receipt["requestId"]))
+        if stored is None or signed_bytes(stored) != signed_bytes(signed) or not check(stored, keys=keys)[0]:
+            raise
+        signed = stored  # type: ignore[assignment]
+    html = render_summary(signed, valid=True, reason=f"checked when issued: {reason}",
+                          keys_source="GET /api/keys of the service that issued it")
+    with contextlib.suppress(ResourceExistsError):  # else written by an earlier attempt, from the same receipt
+        container.get_blob_client(summary_path(str(receipt["requestId"]))).upload_blob(
+            html.encode("utf-8"), overwrite=False,
+            content_settings=ContentSettings(content_type="text/html; charset=utf-8"),
+        )
     return signed
 
 
 def read_receipt(container: ContainerClient, request_id: str) -> dict[str, Any] | None:
     """The stored receipt of a request, or None."""
-    from azure.core.exceptions import ResourceNotFoundError
-
     try:
         return json.loads(container.get_blob_client(receipt_path(request_id)).download_blob().readall())
     except ResourceNotFoundError:
@@ -259,20 +321,20 @@ def read_receipt(container: ContainerClient, request_id: str) -> dict[str, Any] 
 
 
 def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = None) -> int:
-    """`verify FILE [--key-file PATH]`: 0 valid, 1 invalid, 2 cannot check."""
+    """`verify FILE` / `summary FILE` with `--jwks URL|FILE` (or the HMAC key): 0 valid, 1 invalid, 2 cannot check."""
     parser = argparse.ArgumentParser(prog="python -m dsr.receipt", description="Check a signed delete receipt.")
     commands = parser.add_subparsers(dest="command", required=True)
-    verify_cmd = commands.add_parser("verify", help="check a receipt's HMAC-SHA256 signature")
-    verify_cmd.add_argument("file", type=Path, help="the receipt JSON file")
-    verify_cmd.add_argument("--key-file", type=Path, help=f"file holding the key (default: env {KEY_ENV})")
+    for name, text in (("verify", "check a receipt's signature"),
+                       ("summary", "check it and write a short HTML summary for the data subject")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("file", type=Path, help="the receipt JSON file")
+        command.add_argument("--jwks", help="the issuer's public keys: URL of GET /api/keys, or a JWKS file")
+        command.add_argument("--key-file", type=Path,
+                             help=f"HMAC receipts (issued before ES256): file holding the key (default: env {KEY_ENV})")
+        if name == "summary":
+            command.add_argument("-o", "--output", type=Path, help="where to write the HTML (default: stdout)")
     args = parser.parse_args(argv)
     env = os.environ if env is None else env
-    try:
-        key = args.key_file.read_text("utf-8").rstrip("\r\n") if args.key_file else env.get(KEY_ENV)
-        signing_key(key)
-    except (OSError, ReceiptKeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     try:
         receipt = json.loads(args.file.read_text("utf-8"))
     except OSError as exc:
@@ -284,9 +346,23 @@ def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = N
     if not isinstance(receipt, dict):
         print(f"INVALID: {args.file} is not a receipt object", file=sys.stderr)
         return 1
-    valid, reason = check(receipt, key)
+    try:
+        keys = signing.key_set(signing.load_jwks(args.jwks)) if args.jwks else None
+        hmac_key = args.key_file.read_text("utf-8").rstrip("\r\n") if args.key_file else env.get(KEY_ENV)
+        valid, reason = check(receipt, keys=keys, hmac_key=hmac_key)
+    except (OSError, ValueError) as exc:  # ReceiptKeyError is a ValueError
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "summary":
+        source = args.jwks or "the HMAC key"
+        html = render_summary(receipt, valid=valid, reason=reason, keys_source=source)
+        if args.output:
+            args.output.write_text(html, "utf-8")
+        else:
+            sys.stdout.write(html)
     if valid:
-        print(f"valid: receipt {receipt.get('requestId')}: {reason}")
+        print(f"valid: receipt {receipt.get('requestId')}: {reason}", file=sys.stderr if args.command == "summary"
+              and not args.output else sys.stdout)
         return 0
     print(f"INVALID: {args.file}: {reason}", file=sys.stderr)
     return 1

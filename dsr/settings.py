@@ -12,6 +12,8 @@ DEFAULT_CONTAINER = "dsr-exports"
 DEFAULT_SAS_HOURS = 24.0
 DEFAULT_TIMEOUT = 300.0
 _ALLOW_DELETE = "CUSTOMVISION_ALLOW_ACCOUNT_DELETE"
+KEY_VAULT_SETTING = "SIGNING_KEY_VAULT_KEY_ID"  # Azure: Key Vault key (EC P-256) that signs receipts and manifests
+KEY_DIR_SETTING = "SIGNING_KEY_DIR"  # locally: directory of the signing key, created on first use
 
 
 class SettingsError(ValueError):
@@ -49,8 +51,18 @@ class Settings:
     export_connection_string: str | None = field(default=None, repr=False)
     export_account_url: str | None = None
     export_container: str = DEFAULT_CONTAINER
+    # HMAC key of receipts issued before ES256 signing: verifies them (python -m dsr.receipt); never signs.
     receipt_signing_key: str | None = field(default=None, repr=False)
     sas_validity_hours: float = DEFAULT_SAS_HOURS
+    signing_key_vault_key_id: str | None = None
+    signing_key_dir: str | None = None
+    receipt_account_url: str | None = None  # receipts' own (write-once) account; None: the export account
+    receipt_container: str | None = None  # None: the export container
+
+    @property
+    def receipts_container(self) -> str:
+        """The container receipts are written to (`receipts/{requestId}.json` in it)."""
+        return self.receipt_container or self.export_container
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +75,10 @@ class Settings:
             export_container=env.get("EXPORT_CONTAINER") or DEFAULT_CONTAINER,
             receipt_signing_key=env.get("RECEIPT_SIGNING_KEY") or None,
             sas_validity_hours=_float(env, "EXPORT_SAS_VALIDITY_HOURS", DEFAULT_SAS_HOURS),
+            signing_key_vault_key_id=env.get(KEY_VAULT_SETTING) or None,
+            signing_key_dir=env.get(KEY_DIR_SETTING) or None,
+            receipt_account_url=env.get("RECEIPT_STORAGE_ACCOUNT_URL") or None,
+            receipt_container=env.get("RECEIPT_CONTAINER") or None,
         )
 
     def resource(self, alias: str) -> ResourceConfig:

@@ -14,7 +14,8 @@ from dsr.delete.scope import parse_time
 from dsr.delete.verify import verify_project
 from dsr.envelope import CategoryResult, complete
 from dsr.job import Job
-from dsr.receipt import build_receipt, issue_receipt, receipt_path
+from dsr.receipt import build_receipt, issue_receipt, receipt_path, receipts_container
+from dsr.signing import signer_for
 
 Payload = dict[str, Any]
 
@@ -60,7 +61,7 @@ def account(job: Job, payload: Payload) -> CategoryResult:
 
 
 def receipt(job: Job, payload: Payload) -> dict[str, Any]:
-    """Build, sign (RECEIPT_SIGNING_KEY) and write receipts/{requestId}.json; returns the signed receipt."""
+    """Build, sign (ES256, dsr/signing.py) and write receipts/{requestId}.json once; returns the signed receipt."""
     document = build_receipt(
         request_id=job.request_id,
         resource=job.alias,
@@ -73,5 +74,5 @@ def receipt(job: Job, payload: Payload) -> dict[str, Any]:
         missing_projects=payload.get("missingProjects", ()),
         older_than=payload.get("olderThan"),
     )
-    signed = issue_receipt(job.sink.container, document, job.settings.receipt_signing_key)
+    signed = issue_receipt(receipts_container(job.settings), document, signer_for(job.settings))
     return {"path": receipt_path(job.request_id), "receipt": signed}

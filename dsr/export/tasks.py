@@ -9,6 +9,7 @@ from dsr.envelope import CategoryResult, complete
 from dsr.export import images, predictions, simple
 from dsr.job import Job
 from dsr.manifest import manifest_header, write_manifest
+from dsr.signing import signer_for
 
 Payload = dict[str, Any]
 
@@ -61,7 +62,7 @@ def finalize_predictions(job: Job, payload: Payload) -> CategoryResult:
 
 
 def manifest(job: Job, payload: Payload) -> dict[str, Any]:
-    """index.html, then manifest.json (last), then the scratch area is removed."""
+    """index.html, then manifest.json.jws and manifest.json (last), then the scratch area is removed."""
     header = manifest_header(
         request_id=job.request_id,
         resource=job.alias,
@@ -69,6 +70,6 @@ def manifest(job: Job, payload: Payload) -> dict[str, Any]:
         completed_at=payload["completedAt"],
         categories=payload["categories"],
     )
-    written = write_manifest(job.sink, header)
+    written = write_manifest(job.sink, header, signer=signer_for(job.settings))
     job.work.delete_all()
     return written
