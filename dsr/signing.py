@@ -140,7 +140,8 @@ class LocalKeySigner:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise SigningError(f"cannot read the local signing key in {self.directory} ({exc.strerror}): {_WHERE}") from None
+            where = self.directory
+            raise SigningError(f"cannot read the local signing key in {where} ({exc.strerror}): {_WHERE}") from None
         return kid or None
 
     def _create_first(self) -> str:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 import dsr.manifest
+from dsr import signing
+from dsr.files import FileRecord
 from dsr.manifest import manifest_header, write_manifest
+from dsr.signing import LocalKeySigner
 from dsr.sink import ExportSink
 from localstack.azurite import Azurite
 
@@ -49,3 +54,101 @@ def test_manifest_lists_every_file_with_index_in_order(
         assert (entry["size"], entry["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
     index = container.download_blob("req-m/index.html").readall().decode()
     assert "account.json" in index and "projects/p/images/: 1 files" in index
+
+
+# Signed manifests: manifest.json.jws (detached file) names the manifest by size and sha256.
+
+
+class RecordingSink(ExportSink):
+    """An ExportSink that remembers the order files were written in."""
+
+    def __init__(self, container: ContainerClient, prefix: str) -> None:
+        super().__init__(container, prefix)
+        self.order: list[str] = []
+
+    def write_bytes(self, path: str, data: bytes, *, content_type: str | None = None) -> FileRecord:
+        self.order.append(path)
+        return super().write_bytes(path, data, content_type=content_type)
+
+    def write_stream(self, path: str, chunks: Iterable[bytes], *, content_type: str | None = None) -> FileRecord:
+        self.order.append(path)
+        return super().write_stream(path, chunks, content_type=content_type)
+
+
+def _download(container: ContainerClient, prefix: str, into: Path) -> Path:
+    for blob in container.list_blobs(name_starts_with=f"{prefix}/"):
+        target = into / blob.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(container.download_blob(blob.name).readall())
+    return into / prefix
+
+
+def test_a_signed_manifest_is_checked_by_anyone_with_the_public_key(
+    container: ContainerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dsr.manifest, "SPOOL_IN_MEMORY", 64)  # the listing is read twice from a disk spool
+    signer = LocalKeySigner(tmp_path / "keys")
+    kid = signer.current_kid()
+    sink = RecordingSink(container, "req-s")
+    for path in ("account.json", "projects/p/images/a.png", "projects/p/tags.json"):
+        sink.write_bytes(path, path.encode())
+    sink.write_bytes("manifest.json.jws", b"an earlier attempt's signature")
+    sink.order.clear()
+
+    written = write_manifest(sink, _header(), signer=signer)
+
+    assert sink.order == ["index.html", "manifest.json.jws", "manifest.json"]  # the manifest is still last
+    manifest_bytes = container.download_blob("req-s/manifest.json").readall()
+    manifest = json.loads(manifest_bytes)
+    assert manifest["signature"] == {"alg": "ES256", "kid": kid, "file": "manifest.json.jws"}
+    contract = {"schemaVersion", "requestId", "resource", "startedAt", "completedAt", "categories", "files"}
+    assert contract <= set(manifest)
+    assert [f["path"] for f in manifest["files"]] == ["account.json", "index.html", "projects/p/images/a.png",
+                                                      "projects/p/tags.json"]  # neither itself nor its signature
+    assert written["kid"] == kid and written["signature"] == "manifest.json.jws"
+    token = container.download_blob("req-s/manifest.json.jws").readall().decode()
+    valid, _, payload = signing.verify(token, signing.key_set(signing.jwks(signer)))
+    assert valid and payload == signing.canonical_json(json.loads(payload))  # RFC 8785 bytes
+    assert json.loads(payload) == {
+        "kind": "customvision-dsr-export-manifest", "requestId": "req-m", "resource": "res",
+        "completedAt": "2026-01-01T00:01:00Z",
+        "manifest": {"path": "manifest.json", "size": len(manifest_bytes),
+                     "sha256": hashlib.sha256(manifest_bytes).hexdigest()},
+    }
+    index = container.download_blob("req-s/index.html").readall().decode()
+    assert kid in index and "manifest.json.jws" in index and "/api/keys" in index
+
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps(signing.jwks(signer)))
+    folder = _download(container, "req-s", tmp_path / "download")
+    assert dsr.manifest.main(["verify", str(folder), "--jwks", str(jwks_file)]) == 0
+    (folder / "projects/p/tags.json").write_bytes(b"changed")  # a file changed after the export
+    assert dsr.manifest.main(["verify", str(folder), "--jwks", str(jwks_file)]) == 1
+    (folder / "projects/p/tags.json").write_bytes(b"projects/p/tags.json")
+    (folder / "manifest.json").write_bytes(manifest_bytes.replace(b'"count": 1', b'"count": 2'))
+    valid, findings = dsr.manifest.verify_export(folder, signing.key_set(signing.jwks(signer)))
+    assert not valid and "not the manifest that was signed" in findings[-1]
+
+
+def test_the_manifest_is_not_written_when_the_key_rotates_while_signing(
+    container: ContainerClient, tmp_path: Path
+) -> None:
+    signer = LocalKeySigner(tmp_path / "keys")
+
+    class Rotating:
+        def current_kid(self) -> str:
+            kid = signer.current_kid()
+            signer.rotate()
+            return kid
+
+        def sign(self, payload: bytes) -> str:
+            return signer.sign(payload)
+
+        def public_keys(self) -> list[dict]:  # type: ignore[type-arg]
+            return signer.public_keys()
+
+    sink = ExportSink(container, "req-r")
+    sink.write_bytes("account.json", b"{}")
+    with pytest.raises(signing.SigningError, match="retry"):
+        write_manifest(sink, _header(), signer=Rotating())
+    assert not container.get_blob_client("req-r/manifest.json").exists()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import json
 import re
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from customvision import TrainingClient
+from dsr import signing
 from dsr.categories import PROJECT_CATEGORIES
 from dsr.delete.account import delete_account_category, exported_models_result
 from dsr.delete.order import steps_for
@@ -24,26 +26,40 @@ from dsr.delete.plan import ProjectPlan, plan_project
 from dsr.delete.steps import run_step
 from dsr.delete.verify import Verification, verify_project
 from dsr.receipt import (
-    ALG,
+    ReceiptExistsError,
     ReceiptKeyError,
     build_receipt,
-    canonical_bytes,
     check,
     issue_receipt,
-    key_id,
     main,
     read_receipt,
     sign,
+    signed_bytes,
     verify,
     write_receipt,
 )
 from dsr.settings import ResourceConfig
+from dsr.signing import LocalKeySigner
 from localstack.azurite import Azurite
 from localstack.emulator import Emulator
 
-KEY = "test-receipt-signing-key-0123456789"
-OTHER_KEY = "another-receipt-signing-key-98765"
 ROOT = Path(__file__).resolve().parents[2]
+LEGACY = Path(__file__).with_name("data") / "legacy-hmac-receipt.json"  # written by the HMAC code before ES256
+LEGACY_KEY = "legacy-receipt-signing-key-2026"
+
+
+@pytest.fixture
+def signer(tmp_path: Path) -> LocalKeySigner:
+    return LocalKeySigner(tmp_path / "keys")
+
+
+@pytest.fixture
+def other_signer(tmp_path: Path) -> LocalKeySigner:
+    return LocalKeySigner(tmp_path / "other-keys")
+
+
+def _keys(signer: signing.Signer) -> signing.KeySet:
+    return signing.key_set(signing.jwks(signer))
 
 
 def _plan(project_id: str, **counts: Any) -> ProjectPlan:
@@ -125,25 +141,33 @@ def test_failed_results_keep_the_code_but_not_the_service_message() -> None:
     assert "Alice" not in json.dumps(receipt)
 
 
-def test_signed_bytes_are_sorted_compact_ascii_json_without_the_signature() -> None:
-    receipt = sign(_receipt(resource="café"), KEY)
+def test_signed_bytes_are_rfc_8785_json_without_the_signature(signer: LocalKeySigner) -> None:
+    receipt = sign(_receipt(resource="café"), signer)
     body = {k: v for k, v in receipt.items() if k != "signature"}
-    expected = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    assert canonical_bytes(receipt) == expected and b"caf\\u00e9" in expected
-    mac = hmac.new(KEY.encode(), expected, hashlib.sha256).hexdigest()
-    assert receipt["signature"] == {"alg": ALG, "keyId": key_id(KEY), "value": mac}
+    expected = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert signed_bytes(receipt) == expected and "café".encode() in expected  # this receipt has no floats
+    token = receipt["signature"]["jws"]
+    header, empty, _ = token.split(".")
+    assert empty == ""  # payload detached: the receipt itself is the payload
+    assert json.loads(base64.urlsafe_b64decode(header + "==")) == {"alg": "ES256", "kid": signer.current_kid()}
+    assert receipt["signature"] == {"alg": "ES256", "keyId": signer.current_kid(), "canonicalization": "RFC8785",
+                                    "jws": token}
 
 
-def test_sign_and_verify_roundtrip_survives_reformatting() -> None:
-    receipt = sign(_receipt(), KEY)
-    assert verify(receipt, KEY)
-    reparsed = json.loads(json.dumps(receipt, indent=4))
-    assert verify(reparsed, KEY)
-    assert sign(receipt, KEY) == receipt  # re-signing replaces the old signature, same result
+def test_sign_and_verify_roundtrip_survives_reformatting(signer: LocalKeySigner) -> None:
+    receipt = sign(_receipt(), signer)
+    assert verify(receipt, _keys(signer))
+    reparsed = json.loads(json.dumps(receipt, indent=4, ensure_ascii=True))
+    assert verify(reparsed, _keys(signer))
+    again = sign(receipt, signer)  # re-signing replaces the old signature
+    assert verify(again, _keys(signer)) and signed_bytes(again) == signed_bytes(receipt)
 
 
-def _flip_last(hex_value: str) -> str:
-    return hex_value[:-1] + ("1" if hex_value.endswith("0") else "0")
+def _flip_signature_byte(receipt: dict[str, Any]) -> None:
+    header, _, signature = receipt["signature"]["jws"].split(".")
+    raw = bytearray(base64.urlsafe_b64decode(signature + "=="))
+    raw[17] ^= 0x01
+    receipt["signature"]["jws"] = f"{header}..{base64.urlsafe_b64encode(bytes(raw)).rstrip(b'=').decode()}"
 
 
 @pytest.mark.parametrize(
@@ -153,31 +177,65 @@ def _flip_last(hex_value: str) -> str:
         lambda r: r["verification"].update(clean=False),
         lambda r: r.update(requestId="case-2"),
         lambda r: r.update(extra=1),
-        lambda r: r["signature"].update(value=_flip_last(r["signature"]["value"])),
+        _flip_signature_byte,
         lambda r: r.pop("signature"),
         lambda r: r["signature"].update(alg="none"),
+        lambda r: r["signature"].update(alg="HMAC-SHA256"),
+        lambda r: r["signature"].update(keyId="another-kid"),
+        lambda r: r["signature"].update(jws=r["signature"]["jws"].replace("..", "." + "e30" + ".")),
     ],
+    ids=["count", "verdict", "request", "added-field", "signature-byte", "no-signature", "alg-none", "alg-hmac",
+         "key-id", "attached-payload"],
 )
-def test_tampering_is_detected(tamper: Callable[[dict[str, Any]], Any]) -> None:
-    receipt = sign(_receipt(), KEY)
+def test_tampering_is_detected(signer: LocalKeySigner, tamper: Callable[[dict[str, Any]], Any]) -> None:
+    receipt = sign(_receipt(), signer)
     tamper(receipt)
-    assert not verify(receipt, KEY)
+    valid, reason = check(receipt, keys=_keys(signer), hmac_key=LEGACY_KEY)
+    assert not valid, reason
 
 
-def test_a_wrong_key_is_refused_and_named_by_fingerprint_only() -> None:
-    receipt = sign(_receipt(), KEY)
-    valid, reason = check(receipt, OTHER_KEY)
-    assert not valid and key_id(OTHER_KEY) in reason and key_id(KEY) in reason
-    assert KEY not in json.dumps(receipt) and OTHER_KEY not in reason
-    assert key_id(KEY) != key_id(OTHER_KEY) and len(key_id(KEY)) == len("hmac-sha256:") + 16
+def test_one_changed_byte_in_the_stored_file_fails(signer: LocalKeySigner) -> None:
+    stored = (json.dumps(sign(_receipt(), signer), indent=2, sort_keys=True) + "\n").encode()
+    assert verify(json.loads(stored), _keys(signer))
+    body_at = stored.index(b'"after": 0') + len(b'"after": ')
+    signature_at = stored.index(b'"jws": "') + len(b'"jws": "') + stored[stored.index(b'"jws": "'):].index(b"..") + 10
+    for position in (body_at, signature_at):
+        changed = bytearray(stored)
+        changed[position] = ord("1") if changed[position] != ord("1") else ord("2")
+        assert not verify(json.loads(bytes(changed)), _keys(signer)), position
 
 
-@pytest.mark.parametrize("key", [None, "", "   ", "short"])
-def test_no_usable_key_is_an_error_never_an_unsigned_receipt(key: str | None) -> None:
-    with pytest.raises(ReceiptKeyError):
-        sign(_receipt(), key)
-    with pytest.raises(ReceiptKeyError):
-        verify(sign(_receipt(), KEY), key)
+def test_a_key_outside_the_key_set_is_refused_by_kid(signer: LocalKeySigner, other_signer: LocalKeySigner) -> None:
+    receipt = sign(_receipt(), signer)
+    valid, reason = check(receipt, keys=_keys(other_signer))
+    assert not valid and signer.current_kid() in reason and "not in the given key set" in reason
+
+
+def test_rotation_keeps_receipts_signed_before_it_verifiable(signer: LocalKeySigner) -> None:
+    before = sign(_receipt(), signer)
+    signer.rotate()
+    after = sign(_receipt(request_id="case-after"), signer)
+    keys = _keys(signer)
+    assert before["signature"]["keyId"] != after["signature"]["keyId"]
+    assert verify(before, keys) and verify(after, keys)
+
+
+def test_an_es256_receipt_needs_the_public_keys(signer: LocalKeySigner) -> None:
+    with pytest.raises(ReceiptKeyError, match="--jwks"):
+        check(sign(_receipt(), signer))
+
+
+def test_receipts_signed_with_hmac_before_es256_still_verify_with_the_old_key() -> None:
+    legacy = json.loads(LEGACY.read_text())
+    assert legacy["signature"]["alg"] == "HMAC-SHA256"
+    kid = legacy["signature"]["keyId"]
+    assert check(legacy, hmac_key=LEGACY_KEY) == (True, f"signature valid (HMAC-SHA256, key {kid})")
+    valid, reason = check(legacy, hmac_key="another-legacy-key-0000")
+    assert not valid and "not with the given key" in reason and "another-legacy" not in reason
+    legacy["results"]["images"]["after"] = 1
+    assert not check(legacy, hmac_key=LEGACY_KEY)[0]
+    with pytest.raises(ReceiptKeyError, match="RECEIPT_SIGNING_KEY"):
+        check(json.loads(LEGACY.read_text()))
 
 
 def test_write_refuses_an_unsigned_receipt() -> None:
@@ -185,39 +243,97 @@ def test_write_refuses_an_unsigned_receipt() -> None:
         write_receipt(None, _receipt())  # type: ignore[arg-type]  # refused before touching storage
 
 
-def test_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+class _JwksServer:
+    """A loopback HTTP server answering GET with one JWKS document, as GET /api/keys does."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        body = json.dumps(document).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/jwk-set+json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/keys"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_command_exit_codes(tmp_path: Path, signer: LocalKeySigner, other_signer: LocalKeySigner,
+                            capsys: pytest.CaptureFixture[str]) -> None:
     good = tmp_path / "good.json"
-    good.write_text(json.dumps(sign(_receipt(), KEY), indent=2))
+    good.write_text(json.dumps(sign(_receipt(), signer), indent=2))
     bad = tmp_path / "bad.json"
-    tampered = sign(_receipt(), KEY)
-    tampered["results"]["images"]["after"] = 0 if tampered["results"]["images"]["after"] else 1
+    tampered = sign(_receipt(), signer)
+    tampered["results"]["images"]["after"] = 1
     bad.write_text(json.dumps(tampered))
-    key_file = tmp_path / "key"
-    key_file.write_text(KEY + "\n")
+    jwks_file, other_jwks = tmp_path / "jwks.json", tmp_path / "other.json"
+    jwks_file.write_text(json.dumps(signing.jwks(signer)))
+    other_jwks.write_text(json.dumps(signing.jwks(other_signer)))
     not_json = tmp_path / "x.json"
     not_json.write_text("{")
+    key_file = tmp_path / "key"
+    key_file.write_text(LEGACY_KEY + "\n")
 
-    assert main(["verify", str(good)], env={"RECEIPT_SIGNING_KEY": KEY}) == 0
-    assert "valid" in capsys.readouterr().out
-    assert main(["verify", str(good), "--key-file", str(key_file)], env={}) == 0
-    assert main(["verify", str(bad)], env={"RECEIPT_SIGNING_KEY": KEY}) == 1
+    assert main(["verify", str(good), "--jwks", str(jwks_file)], env={}) == 0
+    assert f"signature valid (ES256, key {signer.current_kid()})" in capsys.readouterr().out
+    server = _JwksServer(signing.jwks(signer))
+    try:
+        assert main(["verify", str(good), "--jwks", server.url], env={}) == 0
+    finally:
+        server.close()
+    assert main(["verify", str(bad), "--jwks", str(jwks_file)], env={}) == 1
     assert "INVALID" in capsys.readouterr().err
-    assert main(["verify", str(good)], env={"RECEIPT_SIGNING_KEY": OTHER_KEY}) == 1
-    assert main(["verify", str(not_json)], env={"RECEIPT_SIGNING_KEY": KEY}) == 1
-    assert main(["verify", str(good)], env={}) == 2
-    assert "RECEIPT_SIGNING_KEY" in capsys.readouterr().err
-    assert main(["verify", str(tmp_path / "missing.json")], env={"RECEIPT_SIGNING_KEY": KEY}) == 2
+    assert main(["verify", str(good), "--jwks", str(other_jwks)], env={}) == 1
+    assert main(["verify", str(not_json), "--jwks", str(jwks_file)], env={}) == 1
+    assert main(["verify", str(good)], env={}) == 2  # no key set given
+    assert "--jwks" in capsys.readouterr().err
+    assert main(["verify", str(good), "--jwks", str(not_json)], env={}) == 2
+    assert main(["verify", str(tmp_path / "missing.json"), "--jwks", str(jwks_file)], env={}) == 2
+    # receipts from before ES256: the old HMAC key, from a file or RECEIPT_SIGNING_KEY
+    assert main(["verify", str(LEGACY), "--key-file", str(key_file)], env={}) == 0
+    assert main(["verify", str(LEGACY)], env={"RECEIPT_SIGNING_KEY": LEGACY_KEY}) == 0
+    assert main(["verify", str(LEGACY)], env={"RECEIPT_SIGNING_KEY": "another-legacy-key-0000"}) == 1
+    assert main(["verify", str(LEGACY)], env={}) == 2
 
 
-def test_python_dash_m_command(tmp_path: Path) -> None:
+def test_summary_command_writes_the_verdict_and_how_to_check(tmp_path: Path, signer: LocalKeySigner) -> None:
     good = tmp_path / "good.json"
-    good.write_text(json.dumps(sign(_receipt(), KEY)))
-    env = {"RECEIPT_SIGNING_KEY": KEY, "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([sys.executable, "-m", "dsr.receipt", "verify", str(good)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=60)
+    good.write_text(json.dumps(sign(_receipt(), signer)))
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps(signing.jwks(signer)))
+    page = tmp_path / "receipt.html"
+    assert main(["summary", str(good), "--jwks", str(jwks_file), "-o", str(page)], env={}) == 0
+    text = page.read_text()
+    assert "Signature valid" in text and signer.current_kid() in text and "RFC 8785" in text
+    assert "python -m dsr.receipt verify" in text and str(jwks_file) in text
+    tampered = json.loads(good.read_text())
+    tampered["verification"]["clean"] = False
+    good.write_text(json.dumps(tampered))
+    assert main(["summary", str(good), "--jwks", str(jwks_file), "-o", str(page)], env={}) == 1
+    assert "Signature NOT valid" in page.read_text()
+
+
+def test_python_dash_m_command(tmp_path: Path, signer: LocalKeySigner) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(sign(_receipt(), signer)))
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps(signing.jwks(signer)))
+    env = {"PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-m", "dsr.receipt", "verify", str(good), "--jwks", str(jwks_file)]
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    run = subprocess.run([sys.executable, "-m", "dsr.receipt", "verify", str(good)], cwd=ROOT,
-                         env={**env, "RECEIPT_SIGNING_KEY": OTHER_KEY}, capture_output=True, text=True, timeout=60)
+    good.write_text(good.read_text().replace('"after": 0', '"after": 1', 1))
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "INVALID" in run.stderr
 
 
@@ -239,7 +355,7 @@ def container(azurite: Azurite) -> Iterator[ContainerClient]:
 
 @pytest.mark.slow
 def test_a_real_delete_gets_a_signed_receipt_without_personal_data(
-    server: Emulator, container: ContainerClient
+    server: Emulator, container: ContainerClient, signer: LocalKeySigner
 ) -> None:
     server.reset("demo")
     truth = server.state()["projects"]
@@ -258,11 +374,11 @@ def test_a_real_delete_gets_a_signed_receipt_without_personal_data(
         plans=[plan], verifications=[verification],
         results={"exported_models": exported_models_result(account)},
     )
-    issued = issue_receipt(container, receipt, KEY)
+    issued = issue_receipt(container, receipt, signer)
 
     stored = read_receipt(container, "case-2026-0042")
-    assert stored == issued and verify(stored, KEY)
-    assert [b.name for b in container.list_blobs()] == ["receipts/case-2026-0042.json"]
+    assert stored == issued and verify(stored, _keys(signer))
+    assert [b.name for b in container.list_blobs()] == ["receipts/case-2026-0042.html", "receipts/case-2026-0042.json"]
     assert stored["verification"]["clean"] is True
     assert stored["results"]["images"]["before"] == target["workspaceImageCount"] + sum(
         len(it["imageIds"]) for it in target["iterations"])
@@ -272,7 +388,7 @@ def test_a_real_delete_gets_a_signed_receipt_without_personal_data(
     assert stored["results"]["exported_models"]["status"] == "skipped"
 
     text = container.get_blob_client("receipts/case-2026-0042.json").download_blob().readall().decode()
-    forbidden = [server.training_key, KEY]
+    forbidden = [server.training_key]
     for project in truth:
         forbidden += [project["name"]]
         forbidden += [i["id"] for i in project["images"]] + [t["id"] for t in project["tags"]]
@@ -283,9 +399,32 @@ def test_a_real_delete_gets_a_signed_receipt_without_personal_data(
     assert target["id"] in text  # project ids are not personal data, and say what was deleted
 
 
-def test_issue_without_a_key_writes_nothing(container: ContainerClient) -> None:
-    with pytest.raises(ReceiptKeyError):
-        issue_receipt(container, _receipt(), None)
+    page = container.get_blob_client("receipts/case-2026-0042.html").download_blob().readall().decode()
+    assert "Signature valid" in page and signer.current_kid() in page and "GET /api/keys" in page
+    leaked = [value for value in forbidden if value and re.search(rf"\b{re.escape(value)}\b", page, re.IGNORECASE)]
+    assert leaked == []
+
+
+def test_a_receipt_is_written_once(container: ContainerClient, signer: LocalKeySigner) -> None:
+    """A retried issue returns the stored receipt; a different receipt under the same id is refused.
+
+    Azurite enforces the create-only write (If-None-Match: *) that this relies on; the immutability policy
+    that also stops a delete or overwrite by anyone is enforced only on Azure (infra/modules/receipts.bicep)."""
+    first = issue_receipt(container, _receipt(), signer)
+    blob = container.get_blob_client("receipts/case-1.json")
+    etag = blob.get_blob_properties().etag
+    again = issue_receipt(container, _receipt(), signer)  # an activity retry after the write went through
+    assert again == first and blob.get_blob_properties().etag == etag
+    with pytest.raises(ReceiptExistsError, match="write-once"):
+        issue_receipt(container, _receipt(completed_at="2026-11-22T11:00:00.000Z"), signer)
+    assert blob.get_blob_properties().etag == etag and read_receipt(container, "case-1") == first
+
+
+def test_issue_without_a_usable_key_writes_nothing(container: ContainerClient, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(signing.SigningError):
+        issue_receipt(container, _receipt(), LocalKeySigner(blocker / "keys"))
     assert list(container.list_blobs()) == []
 
 

@@ -115,7 +115,7 @@ def test_the_cli_prints_the_jwks_and_rotates(tmp_path: Path, capsys: pytest.Capt
 def test_an_unwritable_key_directory_names_the_settings(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(SigningError, match="SIGNING_KEY_VAULT_KEY_ID.*SIGNING_KEY_DIR"):
+    with pytest.raises(SigningError, match=r"SIGNING_KEY_VAULT_KEY_ID.*SIGNING_KEY_DIR"):
         LocalKeySigner(blocker / "keys").sign(PAYLOAD)
 
 
@@ -216,7 +216,7 @@ def test_key_vault_signs_a_digest_and_the_jws_verifies_with_the_public_key_alone
     vault = FakeVault()
     signer = _vault_signer(vault)
     token = signing.sign_detached(signer, PAYLOAD)
-    header_b64, empty, signature_b64 = token.split(".")
+    header_b64, empty, _ = token.split(".")
     assert empty == ""  # detached
     signing_input = f"{header_b64}.{signing._b64url(PAYLOAD)}".encode()
     assert vault.signed == [(vault.versions[0][0], hashlib.sha256(signing_input).digest())]
@@ -271,7 +271,8 @@ def test_key_vault_errors_and_wrong_keys_are_signing_errors() -> None:
 
     class Rsa(FakeKeyClient):
         def get_key(self, name: str, version: str | None = None) -> KeyVaultKey:
-            return KeyVaultKey(key_id=f"{vault.url}/keys/{name}/v1", jwk={"kty": "RSA", "n": b"\x01" * 256, "e": b"\x01"})
+            rsa = {"kty": "RSA", "n": b"\x01" * 256, "e": b"\x01"}
+            return KeyVaultKey(key_id=f"{vault.url}/keys/{name}/v1", jwk=rsa)
 
     with pytest.raises(SigningError, match="must be EC P-256"):
         VaultSigner(VaultKeyId(vault.url, vault.name), Rsa(vault), lambda key: None).sign(PAYLOAD)  # type: ignore
@@ -297,7 +298,7 @@ def test_only_es256_by_a_known_kid_verifies(tmp_path: Path) -> None:
     signer = LocalKeySigner(tmp_path)
     keys = _keys(signer)
     token = signer.sign(PAYLOAD)
-    header, payload, signature = token.split(".")
+    _, payload, signature = token.split(".")
     none_header = signing._b64url(b'{"alg":"none","kid":"%s"}' % signer.current_kid().encode())
     hs_header = signing._b64url(b'{"alg":"HS256","kid":"%s"}' % signer.current_kid().encode())
     assert "unsupported signature algorithm 'none'" in signing.verify(f"{none_header}.{payload}.", keys)[1]
