@@ -3,10 +3,12 @@
 // One resource group holding:
 //   - a user-assigned managed identity: the app's only identity (storage, Service Bus, Key Vault, ARM, telemetry)
 //   - storage account "hub": AzureWebJobsStorage (Durable task hub queues/tables/blobs) + the Flex deployment package
-//   - storage account "exports": exports and delete receipts; blob soft delete, versioning, change feed and container
+//   - storage account "exports": exports; blob soft delete, versioning, change feed and container
 //     soft delete all off, so a delete of an export really deletes it
 //   - Service Bus namespace + request queue (its dead-letter queue receives invalid messages)
-//   - Key Vault (RBAC): Custom Vision training keys and the receipt signing key; app settings are Key Vault references
+//   - storage account "receipts": delete receipts in a container with a version-level WORM retention policy
+//   - Key Vault (RBAC): Custom Vision training keys (app settings are Key Vault references), the EC P-256 key that
+//     signs receipts and export manifests (the app may only read its public part and sign), the old HMAC receipt key
 //   - Log Analytics + Application Insights (local auth off: the identity publishes telemetry)
 //   - Flex Consumption plan + Function App (Python 3.11)
 //   - role assignments (infra/modules/rbac.bicep; ids in infra/modules/role-ids.bicep)
@@ -62,7 +64,7 @@ param grantCustomVisionAccess bool = true
 @description('Seconds one Training API call may take, retries included (CUSTOMVISION_TIMEOUT_SECONDS).')
 param customVisionTimeoutSeconds int = 300
 
-// ---- Exports and receipts ----
+// ---- Exports ----
 
 @description('Blob container for exports and receipts (EXPORT_CONTAINER).')
 param exportContainerName string = 'dsr-exports'
@@ -73,8 +75,21 @@ param exportContainerName string = 'dsr-exports'
 param exportSasValidityHours int = 24
 
 @secure()
-@description('Receipt signing key, used only when the Key Vault secret does not exist yet (first deployment); never overwritten.')
+@description('HMAC receipt key of deployments from before ES256 signing; created only when absent, never overwritten, unused by the app.')
 param receiptSigningKey string = newGuid()
+
+// ---- Receipts and signatures (docs/delete-and-receipts.md) ----
+
+@description('Container of receipts in their own account (RECEIPT_CONTAINER); write-once.')
+param receiptContainerName string = 'dsr-receipts'
+
+@minValue(1)
+@maxValue(146000)
+@description('Days each receipt stays immutable (version-level WORM) after it is written.')
+param receiptImmutabilityDays int = 1825
+
+@description('ISO 8601 duration after which Key Vault rotates the signing key (older versions stay published).')
+param signingKeyRotation string = 'P1Y'
 
 // ---- Service Bus and schedules (triggers/; docs/service-bus.md) ----
 
@@ -137,6 +152,7 @@ var deploymentContainerName = 'app-package-${take(resourceToken, 12)}'
 var keyVaultName = take('${abbrs.keyVault}dsr-${resourceToken}', 24)
 var hubStorageName = take('${abbrs.storage}hub${resourceToken}', 24)
 var exportStorageName = take('${abbrs.storage}exp${resourceToken}', 24)
+var receiptStorageName = take('${abbrs.storage}rcp${resourceToken}', 24)
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourceGroup}${environmentName}'
@@ -207,7 +223,7 @@ module hubStorage 'br/public:avm/res/storage/storage-account:0.33.0' = {
   }
 }
 
-// ---- Storage: exports and receipts ----
+// ---- Storage: exports ----
 
 module exportStorage 'br/public:avm/res/storage/storage-account:0.33.0' = {
   name: 'exportStorage'
@@ -242,6 +258,20 @@ module exportStorage 'br/public:avm/res/storage/storage-account:0.33.0' = {
         }
       ]
     }
+  }
+}
+
+// ---- Storage: receipts (write-once) ----
+
+module receiptStorage 'modules/receipts.bicep' = {
+  name: 'receiptStorage'
+  scope: rg
+  params: {
+    name: receiptStorageName
+    location: location
+    tags: tags
+    containerName: receiptContainerName
+    immutabilityDays: receiptImmutabilityDays
   }
 }
 
@@ -317,6 +347,16 @@ module secrets 'modules/secrets.bicep' = {
   }
 }
 
+module signing 'modules/signing.bicep' = {
+  name: 'signing'
+  scope: rg
+  params: {
+    keyVaultName: keyVault.outputs.name
+    keyName: 'dsr-signing'
+    rotateAfter: signingKeyRotation
+  }
+}
+
 // ---- Function App ----
 
 module plan 'br/public:avm/res/web/serverfarm:0.7.0' = {
@@ -356,7 +396,9 @@ module app 'modules/function-app.bicep' = {
     keyVaultName: keyVault.outputs.name
     useTrainingKey: !empty(customVisionTrainingKey)
     trainingKeySecretName: secrets.outputs.trainingKeySecretName
-    receiptKeySecretName: secrets.outputs.receiptKeySecretName
+    signingKeyId: signing.outputs.keyId
+    receiptBlobEndpoint: receiptStorage.outputs.blobEndpoint
+    receiptContainerName: receiptStorage.outputs.containerName
     extraTrainingKeySecrets: secrets.outputs.extraTrainingKeySecrets
     customVisionEndpoint: customVisionEndpoint
     customVisionArmId: customVisionArmId
@@ -388,6 +430,10 @@ module rbac 'modules/rbac.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     keyVaultName: keyVault.outputs.name
     appInsightsName: appInsights.outputs.name
+    receiptStorageName: receiptStorage.outputs.name
+    receiptContainerName: receiptStorage.outputs.containerName
+    signingKeyName: signing.outputs.keyName
+    signerRoleDefinitionId: signing.outputs.signerRoleDefinitionId
   }
 }
 
@@ -422,3 +468,6 @@ output EXPORT_CONTAINER string = exportContainerName
 output SERVICEBUS_NAMESPACE string = serviceBusHost
 output SERVICEBUS_QUEUE string = serviceBusQueueName
 output APPLICATIONINSIGHTS_NAME string = appInsights.outputs.name
+output RECEIPT_STORAGE_ACCOUNT_URL string = receiptStorage.outputs.blobEndpoint
+output RECEIPT_CONTAINER string = receiptStorage.outputs.containerName
+output DSR_KEYS_URL string = 'https://${app.outputs.defaultHostname}/api/keys'

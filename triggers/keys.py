@@ -17,4 +17,5 @@ bp = df.Blueprint()
 def public_keys(req: func.HttpRequest) -> func.HttpResponse:
     """The JWKS, current key first, retired keys after it (old receipts keep verifying)."""
     status, body, headers = published_keys(Settings.from_env())
-    return func.HttpResponse(json.dumps(body), status_code=status, headers=headers)
+    content_type = headers.pop("Content-Type")
+    return func.HttpResponse(json.dumps(body), status_code=status, headers=headers, mimetype=content_type)

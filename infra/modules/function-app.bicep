@@ -28,7 +28,10 @@ param keyVaultName string
 @description('A training key was given for "default": CUSTOMVISION_TRAINING_KEY is a Key Vault reference, else empty (Entra ID).')
 param useTrainingKey bool
 param trainingKeySecretName string
-param receiptKeySecretName string
+@description('Key Vault key id without a version (SIGNING_KEY_VAULT_KEY_ID).')
+param signingKeyId string
+param receiptBlobEndpoint string
+param receiptContainerName string
 param extraTrainingKeySecrets array
 param customVisionEndpoint string
 param customVisionArmId string
@@ -78,7 +81,13 @@ var appSettings = {
   EXPORT_STORAGE_ACCOUNT_URL: exportBlobEndpoint
   EXPORT_CONTAINER: exportContainerName
   EXPORT_SAS_VALIDITY_HOURS: string(exportSasValidityHours)
-  RECEIPT_SIGNING_KEY: kvRef(keyVaultName, receiptKeySecretName)
+
+  // Receipts go to their own write-once container; receipts and manifests are signed in Key Vault (ES256).
+  // RECEIPT_SIGNING_KEY (the HMAC key of receipts issued before ES256) is deliberately not given to the app:
+  // it can no longer sign, so nobody can forge an old-style receipt through it (operators verify those).
+  RECEIPT_STORAGE_ACCOUNT_URL: receiptBlobEndpoint
+  RECEIPT_CONTAINER: receiptContainerName
+  SIGNING_KEY_VAULT_KEY_ID: signingKeyId
 
   // Service Bus trigger (connection="SERVICEBUS_CONNECTION", queue_name="%SERVICEBUS_QUEUE%").
   SERVICEBUS_CONNECTION__fullyQualifiedNamespace: serviceBusHost

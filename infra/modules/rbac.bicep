@@ -15,6 +15,12 @@ param exportStorageName string
 param serviceBusNamespaceName string
 param keyVaultName string
 param appInsightsName string
+param receiptStorageName string
+param receiptContainerName string
+
+@description('The signing key (infra/modules/signing.bicep) and the custom role that may only read it and sign with it.')
+param signingKeyName string
+param signerRoleDefinitionId string
 
 resource hubStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hubStorageName
@@ -34,6 +40,19 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
+}
+
+resource receiptStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: receiptStorageName
+}
+
+resource receiptContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${receiptStorageName}/default/${receiptContainerName}'
+}
+
+resource signingKey 'Microsoft.KeyVault/vaults/keys@2023-07-01' existing = {
+  parent: keyVault
+  name: signingKeyName
 }
 
 // Task hub (Durable Functions on Azure Storage) and the Flex deployment package container.
@@ -100,12 +119,34 @@ resource busReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// Key Vault references in app settings (training keys, receipt signing key).
+// Key Vault references in app settings (training keys).
 resource vaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(keyVault.id, appPrincipalId, roles.keyVaultSecretsUser)
   scope: keyVault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Receipts: written to their own container, where the immutability policy keeps every version (no delete).
+resource receiptWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(receiptContainer.id, appPrincipalId, roles.storageBlobDataContributor)
+  scope: receiptContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Sign receipts and manifests with the signing key (custom role: keys/read + keys/sign/action on this key only).
+resource keySigner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(signingKey.id, appPrincipalId, signerRoleDefinitionId)
+  scope: signingKey
+  properties: {
+    roleDefinitionId: signerRoleDefinitionId
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
@@ -122,8 +163,8 @@ resource telemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// Operator: rotate keys and read the receipt key to verify receipts; submit requests through Service Bus;
-// download exports and receipts to hand them over.
+// Operator: rotate keys (secrets; the signing key) and read the old HMAC receipt key to verify receipts issued
+// before ES256; submit requests through Service Bus; download exports and receipts to hand them over.
 resource operatorExports 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
   name: guid(exportStorage.id, operatorPrincipalId, roles.storageBlobDataReader)
   scope: exportStorage
@@ -149,6 +190,26 @@ resource operatorSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = i
   scope: serviceBus
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+resource operatorReceipts 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(receiptStorage.id, operatorPrincipalId, roles.storageBlobDataReader)
+  scope: receiptStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+resource operatorSigningKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(signingKey.id, operatorPrincipalId, roles.keyVaultCryptoOfficer)
+  scope: signingKey
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoOfficer)
     principalId: operatorPrincipalId
     principalType: operatorPrincipalType
   }

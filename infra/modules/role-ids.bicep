@@ -7,7 +7,7 @@
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 
 @export()
-@description('Storage Blob Data Contributor: read, write and delete export blobs and receipts.')
+@description('Storage Blob Data Contributor: read, write and delete export blobs; write receipts (kept by WORM).')
 var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 
 @export()
@@ -41,6 +41,10 @@ var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 @export()
 @description('Key Vault Secrets Officer: given to the operator (principalId) to rotate keys.')
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+
+@export()
+@description('Key Vault Crypto Officer: given to the operator (principalId) on the signing key, to rotate it.')
+var keyVaultCryptoOfficer = '14b46e9e-c2b7-41b4-b07b-48a6ebf60603'
 
 @export()
 @description('Monitoring Metrics Publisher: send telemetry to Application Insights with Entra ID (local auth off).')

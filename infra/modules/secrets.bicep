@@ -1,5 +1,6 @@
-// Key Vault secrets the app reads through Key Vault references: Custom Vision training keys and the
-// receipt signing key. Values arrive as @secure() parameters and never appear in outputs.
+// Key Vault secrets: Custom Vision training keys (the app reads them through Key Vault references) and the HMAC key
+// of receipts issued before ES256 signing (operators verify those with it; the app no longer has it). Values arrive
+// as @secure() parameters and never appear in outputs.
 
 @description('Key Vault (RBAC authorization) that holds the secrets.')
 param keyVaultName string
@@ -16,7 +17,7 @@ param extraTrainingKeys string
 param extraKeySettings array
 
 @secure()
-@description('Receipt signing key for the first deployment; an existing secret is never overwritten.')
+@description('HMAC receipt key, created only when absent; an existing secret is never overwritten.')
 param receiptSigningKey string
 
 var trainingKeySecretName = 'customvision-training-key'
@@ -51,16 +52,15 @@ resource extraKeys 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [
   }
 ]
 
-// Receipts are verified with this key for as long as they are kept: a redeploy must not rotate it.
-// @onlyIfNotExists creates it on the first deployment (from the newGuid() default in main.bicep) and
-// leaves it alone afterwards. Rotate on purpose with a new secret version (docs/operations.md#keys).
+// HMAC receipts issued before ES256 are verified with this key for as long as they are kept: a redeploy must
+// not change it. @onlyIfNotExists leaves an existing secret alone. Nothing signs with it any more.
 @onlyIfNotExists()
 resource receiptKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   parent: vault
   name: receiptKeySecretName
   properties: {
     value: receiptSigningKey
-    contentType: 'HMAC-SHA256 key for delete receipts (RECEIPT_SIGNING_KEY)'
+    contentType: 'HMAC-SHA256 key of receipts issued before ES256 (RECEIPT_SIGNING_KEY; verification only)'
   }
 }
 

@@ -161,7 +161,7 @@ def test_receipts_are_per_request(stack: SecurityStack, finished: dict[str, Any]
     """The delete's receipt blob is its own; the exports have none, and no receipt holds another request's id."""
     container = ContainerClient.from_connection_string(azurite.connection_string, CONTAINER)
     receipts = {b.name for b in container.list_blobs(name_starts_with="receipts/")}
-    assert receipts == {f"receipts/{B}.json"}
+    assert receipts == {f"receipts/{B}.json", f"receipts/{B}.html"}  # the receipt and its summary page
     receipt = json.loads(container.download_blob(f"receipts/{B}.json").readall())
     assert receipt["requestId"] == B
     assert A not in json.dumps(receipt) and A_UPPER not in json.dumps(receipt)

@@ -37,6 +37,7 @@ BUILT_IN_ROLES = {
     "Azure Service Bus Data Sender": "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
     "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+    "Key Vault Crypto Officer": "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
     "Cognitive Services Contributor": "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68",
     "Cognitive Services Custom Vision Contributor": "c1ff6cc2-c111-46fe-8896-e0ef812ad9f3",
@@ -55,6 +56,9 @@ REQUIRED_APP_ROLES = {
 # Settings the code reads that deliberately have no app setting in Azure, and why.
 NOT_IN_AZURE = {
     "EXPORT_STORAGE_CONNECTION_STRING": "Azure uses EXPORT_STORAGE_ACCOUNT_URL with the managed identity (no keys)",
+    "SIGNING_KEY_DIR": "Azure signs in Key Vault (SIGNING_KEY_VAULT_KEY_ID); a local key file is for local runs",
+    "RECEIPT_SIGNING_KEY": "the HMAC key of receipts issued before ES256 only verifies them (operators, not the app): "
+                           "an app holding it could forge an old-style receipt",
 }
 
 # Identity-based connections: a binding's connection="X" is satisfied by X or X__<one of these>.
@@ -252,10 +256,11 @@ def test_no_settings_that_flex_consumption_rejects(files: dict[Path, bicep.Bicep
 
 def test_secrets_are_key_vault_references(files: dict[Path, bicep.BicepFile]) -> None:
     text = APP_MODULE.read_text("utf-8")
-    for name in ("CUSTOMVISION_TRAINING_KEY", "RECEIPT_SIGNING_KEY"):
+    for name in ("CUSTOMVISION_TRAINING_KEY",):
         line = next(line for line in text.splitlines() if line.strip().startswith(f"{name}:"))
         assert "kvRef(" in line, line
     assert "keyVaultAccessIdentityResourceId: identityId" in text
+    assert "RECEIPT_SIGNING_KEY" not in app_settings(files)  # the old HMAC key can no longer sign anything
 
 
 SECRET_PATTERNS = {
@@ -322,3 +327,60 @@ def test_flex_runtime_and_worker_threads_match_host_json(files: dict[Path, bicep
     host = json.loads((ROOT / "host.json").read_text("utf-8"))
     activities = host["extensions"]["durableTask"]["maxConcurrentActivityFunctions"]
     assert activities <= threads, "each concurrent activity needs a worker thread (PYTHON_THREADPOOL_THREAD_COUNT)"
+
+
+# Receipts and their signatures (issue 18). Checked as text: what ARM would do with it is not testable here.
+
+RECEIPTS_MODULE = INFRA / "modules" / "receipts.bicep"
+SIGNING_MODULE = INFRA / "modules" / "signing.bicep"
+
+
+def test_receipts_land_in_a_version_level_worm_container_of_their_own(files: dict[Path, bicep.BicepFile]) -> None:
+    text = RECEIPTS_MODULE.read_text("utf-8")
+    assert re.search(r"isVersioningEnabled: true", text)  # version-level immutability requires versioning
+    assert re.search(r"immutableStorageWithVersioning: \{ enabled: true \}", text)
+    policy = text[text.index("containers/immutabilityPolicies@"):]
+    assert "name: 'default'" in policy and "parent: container" in policy  # the container's default policy
+    assert "immutabilityPeriodSinceCreationInDays: immutabilityDays" in policy
+    assert "allowProtectedAppendWrites: false" in policy
+    assert "allowSharedKeyAccess: false" in text and "allowBlobPublicAccess: false" in text
+    # an account apart from exports: exports keep versioning off, so a deleted export is really gone
+    main = {m.name: m for m in files[INFRA / "main.bicep"].modules}
+    assert main["receiptStorage"].source == "modules/receipts.bicep"
+    assert "receiptStorageName" in main["receiptStorage"].params["name"].text.decode()
+    settings = APP_MODULE.read_text("utf-8")
+    assert "RECEIPT_STORAGE_ACCOUNT_URL: receiptBlobEndpoint" in settings
+    assert "RECEIPT_CONTAINER: receiptContainerName" in settings
+    assert "receiptBlobEndpoint: receiptStorage.outputs.blobEndpoint" in main["app"].params["receiptBlobEndpoint"].text.decode() \
+        or "receiptStorage.outputs.blobEndpoint" in main["app"].params["receiptBlobEndpoint"].text.decode()
+    # housekeeping deletes from the export container only (EXPORT_CONTAINER): receipts are out of its reach
+    assert "EXPORT_STORAGE_ACCOUNT_URL: exportBlobEndpoint" in settings
+
+
+def test_the_signing_key_is_an_ec_key_that_only_signs_and_never_leaves_the_vault() -> None:
+    text = SIGNING_MODULE.read_text("utf-8")
+    key = text[text.index("resource key 'Microsoft.KeyVault/vaults/keys@"):text.index("// Custom role")]
+    assert "@onlyIfNotExists()" in text[:text.index("resource key ")].rsplit("\n\n", 1)[-1]
+    assert "kty: 'EC'" in key and "curveName: 'P-256'" in key
+    assert re.search(r"keyOps: \['sign', 'verify'\]", key) and "exportable: false" in key
+    assert "action: { type: 'rotate' }" in key
+    assert "output keyId string = '${vault.properties.vaultUri}keys/${keyName}'" in text  # no version: newest signs
+    assert "SIGNING_KEY_VAULT_KEY_ID: signingKeyId" in APP_MODULE.read_text("utf-8")
+
+
+def test_the_app_identity_may_only_read_and_sign_with_that_one_key() -> None:
+    text = SIGNING_MODULE.read_text("utf-8")
+    role = text[text.index("resource signerRole"):]
+    actions = re.findall(r"'(Microsoft\.[^']+)'", role[role.index("dataActions"):role.index("notDataActions")])
+    assert actions == ["Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/sign/action"]
+    assert re.search(r"\bactions: \[\]", role)  # no control-plane actions
+    rbac = (INFRA / "modules" / "rbac.bicep").read_text("utf-8")
+    signer = rbac[rbac.index("resource keySigner"):]
+    signer = signer[:signer.index("\n}\n")]
+    assert "scope: signingKey" in signer and "roleDefinitionId: signerRoleDefinitionId" in signer
+    assert "principalId: appPrincipalId" in signer
+    # no built-in Key Vault crypto role for the app anywhere (those allow decrypt, wrap, ... on every key)
+    app_roles = set(re.findall(r"roles\.(\w+)\)\n\s+principalId: appPrincipalId", rbac))
+    assert not {r for r in app_roles if "Crypto" in r}
+    writer = rbac[rbac.index("resource receiptWriter"):]
+    assert "scope: receiptContainer" in writer[:writer.index("\n}\n")]
