@@ -225,11 +225,11 @@ def download_receipt(stack: LocalStack, request_id: str) -> Path | None:
 
 
 def verify_receipt(stack: LocalStack, receipt: Path, out: TextIO) -> bool:
-    """`python -m dsr.receipt verify FILE` with the stack's signing key in its environment."""
+    """`python -m dsr.receipt verify FILE --jwks <the stack's GET /api/keys>`: the public keys only."""
     if importlib.util.find_spec("dsr.receipt") is None:
         say(out, "Signature: not checked (dsr.receipt is not in this build yet)")
         return False
-    command = [sys.executable, "-m", "dsr.receipt", "verify", str(receipt)]
+    command = [sys.executable, "-m", "dsr.receipt", "verify", str(receipt), "--jwks", f"{stack.base_url}/api/keys"]
     done = subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, **stack.env}, capture_output=True,
                           text=True, timeout=60, check=False)  # fmt: skip
     said = redact(" ".join((done.stdout + " " + done.stderr).split()))[:500]

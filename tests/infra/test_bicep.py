@@ -351,8 +351,7 @@ def test_receipts_land_in_a_version_level_worm_container_of_their_own(files: dic
     settings = APP_MODULE.read_text("utf-8")
     assert "RECEIPT_STORAGE_ACCOUNT_URL: receiptBlobEndpoint" in settings
     assert "RECEIPT_CONTAINER: receiptContainerName" in settings
-    assert "receiptBlobEndpoint: receiptStorage.outputs.blobEndpoint" in main["app"].params["receiptBlobEndpoint"].text.decode() \
-        or "receiptStorage.outputs.blobEndpoint" in main["app"].params["receiptBlobEndpoint"].text.decode()
+    assert "receiptStorage.outputs.blobEndpoint" in main["app"].params["receiptBlobEndpoint"].text.decode()
     # housekeeping deletes from the export container only (EXPORT_CONTAINER): receipts are out of its reach
     assert "EXPORT_STORAGE_ACCOUNT_URL: exportBlobEndpoint" in settings
 
