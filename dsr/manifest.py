@@ -1,15 +1,18 @@
-"""manifest.json (written last: a reader that finds it knows the export is complete), index.html, and the
-manifest's signature.
+"""manifest.json (written last: a reader that finds it knows the export is complete) and index.html, signed.
 
-The signature is a detached file, `manifest.json.jws`: a compact JWS (ES256, `kid` in its protected header)
-whose payload is the RFC 8785 canonical JSON statement `{"kind", "requestId", "resource", "completedAt",
-"manifest": {"path": "manifest.json", "size", "sha256"}}`. It is written just before manifest.json, so the
-manifest is still the last file; the manifest itself only gains a `signature` member naming the file and the
-`kid` (readers of the contract fields are unaffected), and lists every file but itself and its signature.
-The manifest cannot carry a signature over its own bytes, and it is streamed (millions of files), so the
-statement signs its hash; the manifest's sha256 of every file carries the signature to the whole export.
+The signature is one added member of manifest.json, `signature`: `{"alg": "ES256", "kid", "jws"}`, where `jws`
+is a compact JWS (ES256, `kid` in its protected header) whose attached payload is the RFC 8785 canonical JSON
+statement
 
-Command: `python -m dsr.manifest verify DIR --jwks URL|FILE` checks a downloaded export (signature,
+    {"kind": "customvision-dsr-export-manifest", "schemaVersion", "requestId", "resource", "startedAt",
+     "completedAt", "categories", "files": {"count": N, "sha256": <SHA-256 of the RFC 8785 JSON of `files`>}}
+
+i.e. every contract member of the manifest, the file list by count and digest. Readers of the contract fields
+are unaffected, no file is added beside the manifest (it still lists every file written but itself), and the
+statement stays small whatever the export's size: the file list is hashed while it is streamed. The manifest's
+sha256 of every file carries the signature to the whole export.
+
+Command: `python -m dsr.manifest verify DIR --jwks URL|FILE` checks a downloaded export (signature, statement,
 then every file's size and sha256): 0 valid, 1 invalid, 2 cannot check.
 """
 
@@ -36,7 +39,6 @@ from dsr.sink import ExportSink
 SCHEMA_VERSION = "1.0"
 MANIFEST = "manifest.json"
 INDEX = "index.html"
-SIGNATURE = "manifest.json.jws"
 STATEMENT_KIND = "customvision-dsr-export-manifest"
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # listed records kept in memory before the spool moves to disk
 _BULK_DIRS = ("/images/", "/predictions/", "/exported_models/")  # summarized by count in index.html
@@ -68,39 +70,45 @@ def manifest_chunks(header: Mapping[str, Any], files: Iterable[FileRecord]) -> I
     yield b"\n  ]\n}\n"
 
 
-def statement(header: Mapping[str, Any], size: int, sha256: str) -> dict[str, Any]:
-    """What manifest.json.jws signs: which export, and the manifest's exact bytes by size and hash."""
-    return {
-        "kind": STATEMENT_KIND,
-        "requestId": header["requestId"],
-        "resource": header["resource"],
-        "completedAt": header["completedAt"],
-        "manifest": {"path": MANIFEST, "size": size, "sha256": sha256},
-    }
+def statement(header: Mapping[str, Any], files_count: int, files_sha256: str) -> dict[str, Any]:
+    """What `signature.jws` signs: every contract member but `files`, which is named by count and digest."""
+    members = {k: header[k] for k in ("schemaVersion", "requestId", "resource", "startedAt", "completedAt",
+                                      "categories")}
+    return {**members, "kind": STATEMENT_KIND, "files": {"count": files_count, "sha256": files_sha256}}
+
+
+def files_digest(files: Iterable[Mapping[str, Any]]) -> tuple[int, str]:
+    """(count, sha256) of the RFC 8785 canonical JSON of the `files` list, computed entry by entry."""
+    digest = hashlib.sha256(b"[")
+    count = 0
+    for record in files:
+        entry = {"path": record["path"], "size": record["size"], "sha256": record["sha256"]}
+        digest.update((b"," if count else b"") + signing.canonical_json(entry))
+        count += 1
+    digest.update(b"]")
+    return count, digest.hexdigest()
 
 
 def write_manifest(
     sink: ExportSink, header: Mapping[str, Any], *, signer: signing.Signer | None = None
 ) -> dict[str, Any]:
-    """Write index.html, then (with `signer`) manifest.json.jws, then manifest.json listing every file under
-    the prefix (itself and its signature excluded).
+    """Write index.html, then manifest.json listing every file under the prefix (itself excluded), signed by
+    `signer` when given.
 
     The prefix is listed once: the records are spooled to a temporary file (memory-bounded) while
-    index.html's summary is counted, then streamed into the manifest with index.html's own record (twice
-    when signing: once to hash the manifest for its signature, once to upload it)."""
+    index.html's summary is counted, then streamed into the manifest with index.html's own record (read twice
+    when signing: once to hash the file list for the signature, once to write it)."""
     kid = signer.current_kid() if signer else None
-    if kid:
-        header = {**header, "signature": {"alg": signing.ALG, "kid": kid, "file": SIGNATURE}}
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+", encoding="utf-8") as spool:
 
         def spooled() -> Iterator[FileRecord]:
             for record in sink.list_files():
-                if record["path"] not in (MANIFEST, INDEX, SIGNATURE):
+                if record["path"] not in (MANIFEST, INDEX):
                     spool.write(json.dumps(record) + "\n")
                     yield record
 
         listed = _summarize(spooled())
-        index = sink.write_bytes(INDEX, render_index(header, listed).encode("utf-8"))
+        index = sink.write_bytes(INDEX, render_index(header, listed, kid=kid).encode("utf-8"))
         count = 0
 
         def listing() -> Iterator[FileRecord]:
@@ -111,27 +119,14 @@ def write_manifest(
                 count += 1
                 yield record
 
-        digest = None
         if signer and kid:
-            size, digest = _hash(manifest_chunks(header, listing()))
-            token = signer.sign(signing.canonical_json(statement(header, size, digest)))
-            if signing.header_of(token).get("kid") != kid:  # the key rotated since the header named it
+            token = signer.sign(signing.canonical_json(statement(header, *files_digest(listing()))))
+            if signing.header_of(token).get("kid") != kid:  # the key rotated since index.html named it
                 raise signing.SigningError(f"the signing key changed while signing the manifest (was {kid}); retry")
-            sink.write_bytes(SIGNATURE, token.encode("ascii"), content_type="application/jose")
+            header = {**header, "signature": {"alg": signing.ALG, "kid": kid, "jws": token}}
         record = sink.write_stream(MANIFEST, manifest_chunks(header, listing()))
-        if digest is not None and record["sha256"] != digest:
-            raise RuntimeError("manifest.json changed between signing and writing it; retry")
     written = {"path": record["path"], "files": count, "sha256": record["sha256"]}
-    return {**written, "signature": SIGNATURE, "kid": kid} if kid else written
-
-
-def _hash(chunks: Iterable[bytes]) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    for chunk in chunks:
-        digest.update(chunk)
-        size += len(chunk)
-    return size, digest.hexdigest()
+    return {**written, "kid": kid} if kid else written
 
 
 def _insert_sorted(extra: FileRecord, records: Iterable[FileRecord]) -> Iterator[FileRecord]:
@@ -160,7 +155,7 @@ def _summarize(files: Iterable[FileRecord]) -> dict[str, Any]:
     return {"singles": singles, "bulk": dict(sorted(bulk.items())), "bytes": total}
 
 
-def render_index(header: Mapping[str, Any], listed: Mapping[str, Any]) -> str:
+def render_index(header: Mapping[str, Any], listed: Mapping[str, Any], *, kid: str | None = None) -> str:
     """A self-contained page summarizing the export for a person, with relative links to its files."""
     esc = html.escape
     rows = "".join(
@@ -172,13 +167,11 @@ def render_index(header: Mapping[str, Any], listed: Mapping[str, Any]) -> str:
         f'<li><a href="{esc(f["path"])}">{esc(f["path"])}</a> ({f["size"]} bytes)</li>' for f in listed["singles"]
     )
     bulk = "".join(f"<li>{esc(folder)}/: {n} files</li>" for folder, n in listed["bulk"].items())
-    signature = header.get("signature")
     signed = (
-        f"<p>manifest.json is signed ({esc(signature['alg'])}, key <code>{esc(signature['kid'])}</code>): its "
-        f"signature is <a href='{esc(signature['file'])}'>{esc(signature['file'])}</a>, checked with the public "
-        "keys published by the service that made this export (GET /api/keys): "
+        f"<p>manifest.json is signed (ES256, key <code>{esc(kid)}</code>, its <code>signature</code> member), "
+        "checked with the public keys published by the service that made this export (GET /api/keys): "
         "<code>python -m dsr.manifest verify &lt;this folder&gt; --jwks &lt;key set URL or file&gt;</code>.</p>"
-        if isinstance(signature, Mapping) else ""
+        if kid else ""
     )
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
@@ -198,25 +191,26 @@ def render_index(header: Mapping[str, Any], listed: Mapping[str, Any]) -> str:
 
 
 def verify_export(folder: Path, keys: KeySet) -> tuple[bool, list[str]]:
-    """(valid, findings) of a downloaded export: the manifest's signature, then every listed file."""
+    """(valid, findings) of a downloaded export: the manifest's signature and statement, then every file."""
     try:
-        manifest_bytes = (folder / MANIFEST).read_bytes()
-        token = (folder / SIGNATURE).read_text("ascii").strip()
+        manifest = json.loads((folder / MANIFEST).read_bytes())
     except OSError as exc:
         return False, [f"cannot read {exc.filename}: {exc.strerror}"]
-    valid, reason, payload = signing.verify(token, keys)
-    if not valid:
-        return False, [f"{SIGNATURE}: {reason}"]
-    try:
-        signed, manifest = json.loads(payload), json.loads(manifest_bytes)
     except ValueError:
-        return False, [f"{SIGNATURE} or {MANIFEST} is not JSON"]
-    findings = [f"{SIGNATURE}: {reason}"]
-    expected = {"path": MANIFEST, "size": len(manifest_bytes), "sha256": hashlib.sha256(manifest_bytes).hexdigest()}
-    if signed.get("kind") != STATEMENT_KIND or signed.get("manifest") != expected:
-        return False, [*findings, f"{MANIFEST} is not the manifest that was signed (size or sha256 differ)"]
-    if signed.get("requestId") != manifest.get("requestId"):
-        return False, [*findings, "the signature is for another request"]
+        return False, [f"{MANIFEST} is not JSON"]
+    signature = manifest.get("signature") if isinstance(manifest, dict) else None
+    if not isinstance(signature, dict) or not isinstance(signature.get("jws"), str):
+        return False, [f"{MANIFEST} is not signed"]
+    valid, reason, payload = signing.verify(signature["jws"], keys)
+    if not valid:
+        return False, [f"signature: {reason}"]
+    findings = [f"signature: {reason}"]
+    try:
+        expected = statement(manifest, *files_digest(manifest.get("files", [])))
+    except (KeyError, TypeError, ValueError):
+        return False, [*findings, f"{MANIFEST} lacks a contract member"]
+    if signing.canonical_json(expected) != payload:
+        return False, [*findings, f"{MANIFEST} is not the manifest that was signed (a member or the file list differs)"]
     bad = []
     for entry in manifest.get("files", []):
         try:
@@ -232,15 +226,20 @@ def verify_export(folder: Path, keys: KeySet) -> tuple[bool, list[str]]:
 
 
 def _hash_file(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
     with path.open("rb") as handle:
-        return _hash(iter(lambda: handle.read(1024 * 1024), b""))
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`verify DIR --jwks URL|FILE`: 0 valid, 1 invalid, 2 cannot check."""
     parser = argparse.ArgumentParser(prog="python -m dsr.manifest", description="Check a downloaded export.")
     commands = parser.add_subparsers(dest="command", required=True)
-    verify = commands.add_parser("verify", help="check manifest.json.jws, then every file against manifest.json")
+    verify = commands.add_parser("verify", help="check manifest.json's signature, then every file against it")
     verify.add_argument("folder", type=Path, help="the export's folder (holding manifest.json)")
     verify.add_argument("--jwks", required=True, help="the issuer's public keys: URL of GET /api/keys, or a file")
     args = parser.parse_args(argv)

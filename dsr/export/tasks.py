@@ -62,7 +62,7 @@ def finalize_predictions(job: Job, payload: Payload) -> CategoryResult:
 
 
 def manifest(job: Job, payload: Payload) -> dict[str, Any]:
-    """index.html, then manifest.json.jws and manifest.json (last), then the scratch area is removed."""
+    """index.html, then the signed manifest.json (last), then the scratch area is removed."""
     header = manifest_header(
         request_id=job.request_id,
         resource=job.alias,

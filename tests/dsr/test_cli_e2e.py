@@ -100,7 +100,7 @@ def test_delete_dry_run_then_for_real(local_stack_factory: LocalStackFactory) ->
     done = dsr(stack, "delete", "--confirm", "default", "--request-id", "cli-e2e-delete")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Request cli-e2e-delete: delete of resource default: Completed (completed)" in done.stdout
-    assert "Receipt (signed HMAC-SHA256, key hmac-sha256:" in done.stdout
+    assert "Receipt (signed ES256, key " in done.stdout
     assert re.search(rf"^  images\s+complete\s+{copies}\s+{copies}\s+0$", done.stdout, flags=re.MULTILINE), done.stdout
     assert "verification (" in done.stdout and "clean, nothing left" in done.stdout
     assert stack.emulator.state()["projects"] == []

@@ -56,7 +56,7 @@ def test_manifest_lists_every_file_with_index_in_order(
     assert "account.json" in index and "projects/p/images/: 1 files" in index
 
 
-# Signed manifests: manifest.json.jws (detached file) names the manifest by size and sha256.
+# Signed manifests: a `signature` member whose JWS signs the contract members and the file list's digest.
 
 
 class RecordingSink(ExportSink):
@@ -92,42 +92,49 @@ def test_a_signed_manifest_is_checked_by_anyone_with_the_public_key(
     sink = RecordingSink(container, "req-s")
     for path in ("account.json", "projects/p/images/a.png", "projects/p/tags.json"):
         sink.write_bytes(path, path.encode())
-    sink.write_bytes("manifest.json.jws", b"an earlier attempt's signature")
     sink.order.clear()
 
     written = write_manifest(sink, _header(), signer=signer)
 
-    assert sink.order == ["index.html", "manifest.json.jws", "manifest.json"]  # the manifest is still last
+    assert sink.order == ["index.html", "manifest.json"]  # nothing beside the manifest, which is still last
     manifest_bytes = container.download_blob("req-s/manifest.json").readall()
     manifest = json.loads(manifest_bytes)
-    assert manifest["signature"] == {"alg": "ES256", "kid": kid, "file": "manifest.json.jws"}
     contract = {"schemaVersion", "requestId", "resource", "startedAt", "completedAt", "categories", "files"}
-    assert contract <= set(manifest)
+    assert set(manifest) == contract | {"signature"}
     assert [f["path"] for f in manifest["files"]] == ["account.json", "index.html", "projects/p/images/a.png",
-                                                      "projects/p/tags.json"]  # neither itself nor its signature
-    assert written["kid"] == kid and written["signature"] == "manifest.json.jws"
-    token = container.download_blob("req-s/manifest.json.jws").readall().decode()
-    valid, _, payload = signing.verify(token, signing.key_set(signing.jwks(signer)))
+                                                      "projects/p/tags.json"]  # every file written but itself
+    assert {b.name for b in container.list_blobs(name_starts_with="req-s/")} == \
+        {f"req-s/{f['path']}" for f in manifest["files"]} | {"req-s/manifest.json"}
+    signature = manifest["signature"]
+    assert (signature["alg"], signature["kid"], written["kid"]) == ("ES256", kid, kid)
+    valid, _, payload = signing.verify(signature["jws"], signing.key_set(signing.jwks(signer)))
     assert valid and payload == signing.canonical_json(json.loads(payload))  # RFC 8785 bytes
+    files_json = json.dumps(manifest["files"], sort_keys=True, separators=(",", ":")).encode()  # = RFC 8785 here
     assert json.loads(payload) == {
-        "kind": "customvision-dsr-export-manifest", "requestId": "req-m", "resource": "res",
-        "completedAt": "2026-01-01T00:01:00Z",
-        "manifest": {"path": "manifest.json", "size": len(manifest_bytes),
-                     "sha256": hashlib.sha256(manifest_bytes).hexdigest()},
+        "kind": "customvision-dsr-export-manifest", "schemaVersion": "1.0", "requestId": "req-m", "resource": "res",
+        "startedAt": "2026-01-01T00:00:00Z", "completedAt": "2026-01-01T00:01:00Z",
+        "categories": manifest["categories"],
+        "files": {"count": 4, "sha256": hashlib.sha256(files_json).hexdigest()},
     }
     index = container.download_blob("req-s/index.html").readall().decode()
-    assert kid in index and "manifest.json.jws" in index and "/api/keys" in index
+    assert kid in index and "/api/keys" in index
 
     jwks_file = tmp_path / "jwks.json"
     jwks_file.write_text(json.dumps(signing.jwks(signer)))
+    keys = signing.key_set(signing.jwks(signer))
     folder = _download(container, "req-s", tmp_path / "download")
     assert dsr.manifest.main(["verify", str(folder), "--jwks", str(jwks_file)]) == 0
     (folder / "projects/p/tags.json").write_bytes(b"changed")  # a file changed after the export
     assert dsr.manifest.main(["verify", str(folder), "--jwks", str(jwks_file)]) == 1
     (folder / "projects/p/tags.json").write_bytes(b"projects/p/tags.json")
-    (folder / "manifest.json").write_bytes(manifest_bytes.replace(b'"count": 1', b'"count": 2'))
-    valid, findings = dsr.manifest.verify_export(folder, signing.key_set(signing.jwks(signer)))
-    assert not valid and "not the manifest that was signed" in findings[-1]
+    for old, new in ((b'"count": 1', b'"count": 2'), (b'"size": 12', b'"size": 13')):
+        assert old in manifest_bytes
+        (folder / "manifest.json").write_bytes(manifest_bytes.replace(old, new, 1))
+        valid, findings = dsr.manifest.verify_export(folder, keys)
+        assert not valid and "not the manifest that was signed" in findings[-1]
+    unsigned = {k: v for k, v in manifest.items() if k != "signature"}
+    (folder / "manifest.json").write_text(json.dumps(unsigned))
+    assert dsr.manifest.verify_export(folder, keys) == (False, ["manifest.json is not signed"])
 
 
 def test_the_manifest_is_not_written_when_the_key_rotates_while_signing(
