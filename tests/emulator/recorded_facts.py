@@ -89,6 +89,7 @@ ZONED_TIMES = Fact(
     "end in Z with milliseconds (2020-11-06T17:07:43.648Z)",
 )
 ZONED_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,6}[1-9])?Z$")
+PREDICTION_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 EMPTY_LEFT_OUT = Fact(
     "GetTaggedImages.json, GetArtifacts.json",
     "images without regions or metadata have no 'regions' / 'metadata' key at all (not null, not [])",
