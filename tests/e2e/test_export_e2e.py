@@ -61,7 +61,7 @@ def check_export_matches(container: ContainerClient, emulator: Emulator, request
         by_id = {i["id"]: i for i in project["images"]}
         prefix = f"{request_id}/projects/{project['id']}"
         lines = [json.loads(line) for line in container.download_blob(f"{prefix}/images.jsonl").readall().splitlines()]
-        assert Counter(line["id"] for line in lines) == Counter(by_id), "each image exactly once"
+        assert Counter(line["id"] for line in lines) == Counter(list(by_id)), "each image exactly once"
         for line in lines:
             image = by_id[line["id"]]
             assert (line["width"], line["height"]) == (image["width"], image["height"]), "the original's size"
