@@ -93,8 +93,13 @@ class Baseline:
                 skip += PAGE
 
     def copy_image(self, project_id: str, image: Any) -> None:
-        """Download the original and upload it to Blob."""
-        response = self.http.get(image.original_image_uri, timeout=60)
+        """Download the original and upload it to Blob (a relative URI through the SDK's GetArtifact)."""
+        uri = image.original_image_uri
+        if not uri.startswith("http"):  # the real service gives some images as paths (docs/real-service.md)
+            data = b"".join(self.call(self.client.get_artifact, project_id, uri))
+            self.container.upload_blob(f"{project_id}/{image.id}", data, overwrite=True)
+            return
+        response = self.http.get(uri, timeout=60)
         response.raise_for_status()
         ext = "png" if response.headers.get("Content-Type", "").endswith("png") else "jpg"
         self.container.upload_blob(f"{project_id}/{image.id}.{ext}", response.content, overwrite=True)

@@ -22,6 +22,7 @@ from ._models import (
     StoredImagePrediction,
     Tag,
 )
+from ._paging import created_runs, owned_pages
 from ._policies import (
     CustomVisionRetryPolicy,
     RateLimitPolicy,
@@ -30,7 +31,8 @@ from ._policies import (
     retry_after_from_message,
     shared_rate_limiter,
 )
-from ._requests import MAX_IMAGE_IDS, MAX_PREDICTION_IDS, MAX_TAKE
+from ._requests import MAX_IMAGE_IDS, MAX_PREDICTION_IDS, MAX_TAKE, is_relative_uri
+from ._times import parse_service_time, time_key
 
 __all__ = [
     "MAX_IMAGE_IDS",
@@ -57,7 +59,12 @@ __all__ = [
     "ThrottledError",
     "TokenBucket",
     "TrainingClient",
+    "created_runs",
+    "is_relative_uri",
+    "owned_pages",
+    "parse_service_time",
     "reset_shared_rate_limiters",
     "retry_after_from_message",
     "shared_rate_limiter",
+    "time_key",
 ]

@@ -1,6 +1,6 @@
 """TrainingClient: the Custom Vision Training API v3.3 operations the data-subject requests need."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, cast
 
 from azure.core.credentials import AzureKeyCredential, TokenCredential
@@ -11,7 +11,7 @@ from azure.core.rest import HttpRequest, HttpResponse
 
 from . import _requests as build
 from ._codes import CustomVisionErrorCode
-from ._errors import CustomVisionHttpError, error_from_response, is_not_found
+from ._errors import CustomVisionHttpError, error_from_response
 from ._models import (
     Export,
     Image,
@@ -26,12 +26,17 @@ from ._models import (
     Tag,
     TaggingStatus,
 )
-from ._paging import batched_paged, chunks, single_page, skip_take_paged, token_paged
+from ._paging import batched_paged, chunks, single_page, tie_safe_paged, token_paged
 from ._pipeline import build_pipeline_client
 from ._policies import TokenBucket, retry_after_seconds, shared_rate_limiter
 
 ImageKind = Literal["all", "tagged", "untagged"]
 _DEFAULT_PREDICTION_QUERY: PredictionQueryToken = {"orderBy": "Oldest", "maxCount": 256}
+MIN_PREDICTION_PAGE = 16  # the smallest maxCount a refused page size falls back to
+# A QueryPredictions page size the service refuses (its limit is not documented): ask again for half as many.
+_PAGE_SIZE_REFUSED = (CustomVisionErrorCode.BAD_REQUEST_PREDICTION_RESULTS_EXCEEDED_COUNT,
+                      CustomVisionErrorCode.BAD_REQUEST_PREDICTION_INVALID_QUERY_PARAMETERS)
+ARTIFACT_CHUNK = 1024 * 1024
 
 
 class TrainingClient:
@@ -107,11 +112,13 @@ class TrainingClient:
                               response=response) from exc
 
     def _send_delete(self, request: HttpRequest, *, done_codes: Iterable[str] = (), **kwargs: Any) -> None:
-        """A delete: 404 with a `NotFound*` code (or one of `done_codes`) means already gone."""
+        """A delete: any 404 means already gone (a retry after success may meet the generic `NotFound`, or a
+        bare 404), as does one of `done_codes`. Deletes only ever follow a listing of the same resource, so a
+        wrong endpoint fails there first and never reads as "deleted"."""
         try:
             self._send(request, ok=(200, 202, 204), **kwargs)
         except CustomVisionHttpError as error:
-            if is_not_found(error) or error.error_code in set(done_codes):
+            if error.status_code == 404 or error.error_code in set(done_codes):
                 return
             raise
 
@@ -146,6 +153,24 @@ class TrainingClient:
         """ExportProject: counts and an import token."""
         request = build.build_export_project(project_id, api_version=self.api_version)
         return cast(ProjectExport, self._send(request, **kwargs))
+
+    def iter_artifact(self, project_id: str, path: str, *, chunk_size: int = ARTIFACT_CHUNK,
+                      **kwargs: Any) -> Iterator[bytes]:
+        """GetArtifact, streamed: the bytes behind a relative URI of a listing (rate-limited like any call)."""
+        request = build.build_get_artifact(project_id, path, api_version=self.api_version)
+        request.url = self._client.format_url(request.url)
+        response: HttpResponse = self._client.send_request(request, stream=True, **kwargs)
+        try:
+            if response.status_code != 200:
+                response.read()
+                raise error_from_response(response, retry_after=retry_after_seconds(response))
+            yield from response.iter_bytes(chunk_size=chunk_size)
+        finally:
+            response.close()
+
+    def get_artifact(self, project_id: str, path: str, **kwargs: Any) -> bytes:
+        """GetArtifact: the bytes behind a relative URI (`/i-<project hex>/o-<image hex>`), whole."""
+        return b"".join(self.iter_artifact(project_id, path, **kwargs))
 
     # Iterations
 
@@ -192,7 +217,7 @@ class TrainingClient:
         self, project_id: str, iteration_id: str, *, tag_ids: Sequence[str] | None = None,
         order_by: OrderBy | None = None, page_size: int = build.MAX_TAKE, **kwargs: Any,
     ) -> ItemPaged[ImagePerformance]:
-        """GetImagePerformances, paged over skip/take."""
+        """GetImagePerformances, paged over skip/take (each image once, however the service orders ties)."""
 
         def fetch(skip: int, take: int) -> list[dict[str, Any]]:
             request = build.build_get_image_performances(
@@ -200,7 +225,7 @@ class TrainingClient:
                 order_by=order_by)
             return self._send(request, **kwargs) or []
 
-        return skip_take_paged(fetch, take=page_size)
+        return tie_safe_paged(fetch, take=page_size)
 
     def get_image_performance_count(
         self, project_id: str, iteration_id: str, *, tag_ids: Sequence[str] | None = None, **kwargs: Any
@@ -255,7 +280,7 @@ class TrainingClient:
         return cast(list[Image], self._send(request, **kwargs) or [])
 
     def _images(self, project_id: str, *, page_size: int, **options: Any) -> ItemPaged[Image]:
-        return skip_take_paged(
+        return tie_safe_paged(
             lambda skip, take: self.list_images_page(project_id, skip=skip, take=take, **options), take=page_size)
 
     def list_images(
@@ -263,7 +288,8 @@ class TrainingClient:
         order_by: OrderBy = "Oldest", tag_ids: Sequence[str] | None = None, page_size: int = build.MAX_TAKE,
         **kwargs: Any,
     ) -> ItemPaged[Image]:
-        """GetImages over skip/take; "Oldest" keeps pages stable while images are added."""
+        """GetImages over skip/take, each image once: images sharing a `created` (the service reorders them on
+        every call) are taken whole from one listing. "Oldest" keeps pages stable while images are added."""
         return self._images(project_id, page_size=page_size, iteration_id=iteration_id,
                             tagging_status=tagging_status, order_by=order_by, tag_ids=tag_ids, **kwargs)
 
@@ -356,11 +382,19 @@ class TrainingClient:
     def query_predictions(
         self, project_id: str, query: PredictionQueryToken | Mapping[str, Any] | None = None, **kwargs: Any
     ) -> ItemPaged[StoredImagePrediction]:
-        """QueryPredictions, following the continuation token; default query: everything, oldest first."""
+        """QueryPredictions, following the continuation token; default query: everything, oldest first, 256 a
+        page. A page size the service refuses is halved (down to 16) and kept for the pages that follow."""
 
         def fetch(token: dict[str, Any]) -> dict[str, Any]:
-            request = build.build_query_predictions(project_id, token, api_version=self.api_version)
-            return self._send(request, **kwargs) or {}
+            while True:
+                request = build.build_query_predictions(project_id, token, api_version=self.api_version)
+                try:
+                    return self._send(request, **kwargs) or {}
+                except CustomVisionHttpError as error:
+                    size = int(token.get("maxCount") or 0)
+                    if error.error_code not in _PAGE_SIZE_REFUSED or size <= MIN_PREDICTION_PAGE:
+                        raise
+                    token = {**token, "maxCount": max(MIN_PREDICTION_PAGE, size // 2)}  # then every next page
 
         return token_paged(fetch, dict(query if query is not None else _DEFAULT_PREDICTION_QUERY))
 

@@ -93,6 +93,19 @@ def build_delete_project(project_id: str, *, api_version: str) -> HttpRequest:
     return _delete(_path(api_version, "projects", project_id))
 
 
+def build_get_artifact(project_id: str, path: str, *, api_version: str) -> HttpRequest:
+    """GetArtifact: the bytes behind a relative URI a listing gave (e.g. `/i-<project hex>/o-<image hex>`)."""
+    if not path:
+        raise ValueError("GetArtifact needs a path")
+    return HttpRequest("GET", _url(_path(api_version, "projects", project_id, "artifacts"), {"path": path}),
+                       headers={"Accept": "application/octet-stream"})
+
+
+def is_relative_uri(uri: str) -> bool:
+    """True for a listing's relative URI (a path for GetArtifact), False for an absolute (SAS) URL."""
+    return not uri.lower().startswith(("https://", "http://"))
+
+
 def build_export_project(project_id: str, *, api_version: str) -> HttpRequest:
     """ExportProject: a token to re-import the project elsewhere."""
     return _get(_path(api_version, "projects", project_id, "export"))

@@ -81,7 +81,11 @@ def client_options() -> dict[str, Any]:
 
 
 def source_blob(sas_url: str) -> BlobClient:
-    """A client for one source blob named by a SAS URL (no credential of ours), on the pooled session."""
+    """A client for one source blob named by a SAS URL (no credential of ours), on the pooled session.
+
+    A listing's relative URI (`/i-<project hex>/...`) is no blob URL: it is read through GetArtifact."""
+    if not sas_url.lower().startswith(("https://", "http://")):
+        raise ValueError("not an absolute blob URL: a relative image URI is read through GetArtifact")
     return BlobClient.from_blob_url(sas_url, **client_options())
 
 

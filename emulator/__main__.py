@@ -12,6 +12,7 @@ from aiohttp import web
 from emulator.app import create_app
 from emulator.blobs import BlobError
 from emulator.config import DEFAULT_STORAGE, DEFAULT_TRAINING_KEY, Config
+from emulator.realism import Realism, UnknownIds
 from emulator.runtime import RUNTIME
 from emulator.seed import SeedError, plans_for
 
@@ -28,7 +29,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of calls answered 429/500/503/drop")
     parser.add_argument("--fault-seed", type=int, default=0)
-    parser.add_argument("--sas-ttl-minutes", type=int, default=60)
+    parser.add_argument("--sas-ttl-minutes", type=int, default=24 * 60)
+    parser.add_argument("--realism", choices=("on", "off"), default="on",
+                        help="answer as the real service does (docs/real-service.md); off: unit tests only")
+    parser.add_argument("--relative-uri-share", type=float, default=Realism.relative_uri_share)
+    parser.add_argument("--delete-lag-seconds", type=float, default=Realism.delete_lag_seconds)
+    parser.add_argument("--unknown-image-ids", choices=[u.value for u in UnknownIds],
+                        default=Realism.unknown_image_ids.value, help="GetImagesByIds with ids the set lacks")
     args = parser.parse_args(argv)
     try:
         plans_for(args.seed)
@@ -36,6 +43,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         parser.error(str(exc))
     if not 0 <= args.fault_rate <= 1:
         parser.error("--fault-rate must be between 0 and 1")
+    if not 0 <= args.relative_uri_share <= 1 or args.delete_lag_seconds < 0:
+        parser.error("--relative-uri-share must be between 0 and 1 and --delete-lag-seconds not negative")
     return Config(
         host=args.host,
         port=args.port,
@@ -48,6 +57,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         fault_rate=args.fault_rate,
         fault_seed=args.fault_seed,
         sas_ttl_minutes=args.sas_ttl_minutes,
+        realism=Realism.off() if args.realism == "off" else Realism(
+            relative_uri_share=args.relative_uri_share,
+            delete_lag_seconds=args.delete_lag_seconds,
+            unknown_image_ids=UnknownIds(args.unknown_image_ids),
+        ),
     )
 
 

@@ -120,7 +120,7 @@ async def gate_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     if not rt.bucket.try_take():
         rt.stats.throttled += 1
-        raise errors.throttled()
+        raise errors.throttled(rt.config.realism.enabled, rt.stats.throttled)
     await _inject_faults(request, rt, operation)
     return await handler(request)
 
@@ -144,7 +144,7 @@ async def _inject_faults(request: web.Request, rt: Runtime, operation: str) -> N
         raise DropConnection
     if kind == "429":
         rt.stats.throttled += 1
-        raise errors.throttled()
+        raise errors.throttled(rt.config.realism.enabled, rt.stats.throttled)
     raise errors.ApiError(int(kind), "ErrorUnknown", f"Injected fault: HTTP {kind}.")
 
 

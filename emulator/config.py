@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from emulator.realism import Realism
 
 DEFAULT_TRAINING_KEY = "local-training-key"
 DEFAULT_STORAGE = "UseDevelopmentStorage=true"
@@ -20,5 +22,6 @@ class Config:
     latency_ms: int = 0
     fault_rate: float = 0.0
     fault_seed: int = 0
-    sas_ttl_minutes: int = 60
+    sas_ttl_minutes: int = 24 * 60  # the service's SAS links live 24 h (se= in GetTaggedImages.json)
     blob_prefix: str = ""  # names of this run's blobs start with it; empty: a fresh random one
+    realism: Realism = field(default_factory=Realism)  # answer as the real service does (docs/real-service.md)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
 # Codes for answers the API gateway gives before the service runs; the spec's code enum is
 # `modelAsString` (open), and the service itself has no code for these two statuses.
 UNAUTHORIZED = "Unauthorized"
 TOO_MANY_REQUESTS = "TooManyRequests"
 THROTTLE_MESSAGE = "Rate limit is exceeded. Please retry after 1 second."
+GENERIC_NOT_FOUND = "NotFound"  # what a delete retried after it succeeded may meet instead of NotFoundProject & co.
 
 # Code used for an HTTP status when a fault or a deny rule needs one.
 CODE_FOR_STATUS = {
@@ -29,8 +34,15 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers or {}
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}
+
+
+class GatewayError(ApiError):
+    """An answer of the gateway in front of the service: `{"error": {"code", "message"}}`."""
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
 
 
 def code_for_status(status: int) -> str:
@@ -58,5 +70,21 @@ def tag_not_found(tag_id: str) -> ApiError:
     return not_found("NotFoundTag", f"Tag {tag_id} not found.")
 
 
-def throttled() -> ApiError:
+def throttled(realistic: bool = False, nth: int = 0) -> ApiError:
+    """A 429. Realistic: the gateway's `{"error": {"code": "429", ...}}`, with `Retry-After` on every other one
+    only (the message says when to retry either way); else `TooManyRequests` with `Retry-After: 1`."""
+    if realistic:
+        headers = {"Retry-After": "1"} if nth % 2 else {}
+        return GatewayError(429, "429", THROTTLE_MESSAGE, headers=headers)
     return ApiError(429, TOO_MANY_REQUESTS, THROTTLE_MESSAGE, headers={"Retry-After": "1"})
+
+
+@contextlib.contextmanager
+def generic_not_found(realism: Any) -> Iterator[None]:
+    """Inside a delete: a 404 answers with the generic `NotFound` code when realism is on."""
+    try:
+        yield
+    except ApiError as exc:
+        if exc.status == 404 and realism.enabled:
+            raise ApiError(404, GENERIC_NOT_FOUND, exc.message) from None
+        raise

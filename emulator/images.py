@@ -1,7 +1,8 @@
-"""Real image bytes, made cheaply and deterministically: tiny PNGs via zlib, drawn pictures via Pillow."""
+"""Real image bytes, made cheaply and deterministically: PNGs via zlib, drawn pictures via Pillow."""
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 import struct
@@ -14,6 +15,9 @@ from PIL import ImageDraw
 
 THUMBNAIL_SIZE = 100  # longest side of a thumbnail, like the service's small previews
 MAX_IMAGE_BYTES = 6 * 1024 * 1024  # the Training API's upload limit
+# The service's resized copy fits a 900 x 1600 box either way round (recorded sizes: 900x1600, 839x1600,
+# 900x1206, 1600x900, 1260x900 in GetTaggedImages.json / GetArtifacts.json / DeleteImages.json).
+RESIZED_SHORT_SIDE, RESIZED_LONG_SIDE = 900, 1600
 
 
 @dataclass(frozen=True)
@@ -63,33 +67,72 @@ def tiny_png(serial: int, *, width: int = 16, height: int = 12) -> Picture:
     return Picture(data, width, height, "image/png")
 
 
+def fitted_size(width: int, height: int) -> tuple[int, int]:
+    """The size of the service's resized copy: scaled down (never up) to fit 900 x 1600 either way round."""
+    scale = min(1.0, RESIZED_SHORT_SIDE / min(width, height), RESIZED_LONG_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def sized_png(serial: int, width: int, height: int) -> Picture:
+    """A 1-bit PNG of any size, unique to `serial`, made in microseconds: the pixel data (stripes, one of four
+    widths) is shared by every picture of that size and kind, the uniqueness is a `tEXt` chunk."""
+    body = _striped_body(width, height, serial % 4)
+    text = _png_chunk(b"tEXt", b"Comment\x00emulator image " + str(serial).encode())
+    data = b"\x89PNG\r\n\x1a\n" + body[0] + text + body[1] + _png_chunk(b"IEND", b"")
+    return Picture(data, width, height, "image/png")
+
+
+@functools.lru_cache(maxsize=256)
+def _striped_body(width: int, height: int, variant: int) -> tuple[bytes, bytes]:
+    """(IHDR chunk, IDAT chunk) of a 1-bit grayscale picture of diagonal-ish stripes."""
+    row_bytes = (width + 7) // 8
+    period = 8 << variant  # rows per stripe
+    rows = [b"\x00" + bytes([0b11110000 >> (y // period % 4)]) * row_bytes for y in range(4 * period)]
+    raw = b"".join(rows[y % len(rows)] for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return _png_chunk(b"IHDR", header), _png_chunk(b"IDAT", zlib.compress(raw, 1))
+
+
 def drawn_picture(seed: int, *, kind: str = "jpeg", width: int = 160, height: int = 120) -> Picture:
-    """A small drawn scene (sky, ground, a few shapes) as JPEG or PNG, deterministic from `seed`."""
+    """A drawn scene (sky, ground, a few shapes) as JPEG or PNG, deterministic from `seed`; the same scene
+    at any size (shapes are placed in proportions of the picture)."""
     rng = random.Random(seed)
     img = PilImage.new("RGB", (width, height), (rng.randrange(120, 256), rng.randrange(120, 256), 255))
     draw = ImageDraw.Draw(img)
     draw.rectangle((0, height * 2 // 3, width, height), fill=(rng.randrange(60), rng.randrange(100, 200), 40))
+    unit = min(width, height) / 120
     for _ in range(rng.randrange(2, 5)):
-        x, y = rng.randrange(width - 20), rng.randrange(height - 20)
-        size = rng.randrange(10, 40)
+        x, y = rng.random() * (width - 20 * unit), rng.random() * (height - 20 * unit)
+        size = rng.randrange(10, 40) * unit
         color = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
         if rng.random() < 0.5:
             draw.ellipse((x, y, x + size, y + size), fill=color)
         else:
-            draw.rectangle((x, y, x + size, y + size * 2 // 3), fill=color)
+            draw.rectangle((x, y, x + size, y + size * 2 / 3), fill=color)
     return encode(img, kind)
 
 
 def encode(img: PilImage.Image, kind: str) -> Picture:
-    """Encode a Pillow image as `jpeg` or `png`."""
+    """Encode a Pillow image as `jpeg` or `png` (fast settings: seeds make many)."""
     out = io.BytesIO()
     if kind == "jpeg":
         img.convert("RGB").save(out, format="JPEG", quality=80)
         content_type = "image/jpeg"
     else:
-        img.save(out, format="PNG", optimize=True)
+        img.save(out, format="PNG", compress_level=1)
         content_type = "image/png"
     return Picture(out.getvalue(), img.width, img.height, content_type)
+
+
+def resized(picture: Picture) -> Picture:
+    """The service's resized copy of an uploaded picture: itself when it already fits the box."""
+    size = fitted_size(picture.width, picture.height)
+    if size == (picture.width, picture.height):
+        return picture
+    with PilImage.open(io.BytesIO(picture.data)) as img:
+        img.draft("RGB", size)
+        copy = img.convert("RGB").resize(size)
+    return encode(copy, "jpeg" if picture.content_type == "image/jpeg" else "png")
 
 
 def inspect(data: bytes) -> Picture:

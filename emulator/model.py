@@ -60,9 +60,17 @@ class Region:
     created: datetime
 
 
+def image_blob_name(project_id: str, image_id: str, rendition: str) -> str:
+    """Where the service keeps an image's bytes: container `i-<project hex>`, blob `<o|i|t>-<image hex>` (the
+    relative URIs of GetArtifacts.json are these names); `o` the full-size original, `i` resized, `t` thumbnail."""
+    return f"i-{project_id.replace('-', '')}/{rendition}-{image_id.replace('-', '')}"
+
+
 @dataclass
 class Image:
-    """One image as a set (workspace or an iteration) holds it; iterations keep their own copies."""
+    """One image as a set (workspace or an iteration) holds it; iterations keep their own copies.
+
+    `width`/`height` are what the service lists: the resized copy's size. The original can be larger."""
 
     id: str
     created: datetime
@@ -71,6 +79,7 @@ class Image:
     original: StoredBlob
     resized: StoredBlob
     thumbnail: StoredBlob
+    original_size: tuple[int, int]  # pixel size of the original's bytes
     tags: list[ImageTag] = field(default_factory=list)
     regions: list[Region] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
@@ -107,6 +116,7 @@ class Iteration:
     publish_resource_id: str = ""
     exports: list[Export] = field(default_factory=list)
     workspace_version: int = 0
+    status: str = "Completed"  # Completed | Failed (a failed training holds no image snapshot)
 
     @property
     def published(self) -> bool:
@@ -145,6 +155,7 @@ class Project:
     iterations: dict[str, Iteration] = field(default_factory=dict)
     predictions: dict[str, StoredPrediction] = field(default_factory=dict)
     workspace_version: int = 0  # bumped by every workspace change; training needs a new one
+    pending_deletes: int = 0  # image ids a 202 DeleteImages accepted that are still listed
 
     @property
     def domain_id(self) -> str:

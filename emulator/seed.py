@@ -15,6 +15,7 @@ from emulator.model import (
     Export,
     Image,
     ImageTag,
+    Iteration,
     PredictedTag,
     Project,
     ProjectKind,
@@ -22,12 +23,20 @@ from emulator.model import (
     StoredBlob,
     StoredPrediction,
     Tag,
+    image_blob_name,
 )
 from emulator.store import Store, new_id, utcnow
 
 EPOCH = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 SYNTHETIC = re.compile(r"^synthetic:projects=(\d+),images=(\d+)$")
 PREDICTION_SERIAL_BASE = 1 << 30
+# Originals as cameras and phones make them (hundreds to a few thousand pixels); those larger than the service's
+# 900 x 1600 box get a distinct, smaller resized copy, whose size is what listings report.
+PHOTO_SIZES = ((640, 480), (4032, 3024), (1600, 1200), (3024, 4032), (1920, 1080), (800, 600), (2048, 1536),
+               (1080, 1920), (480, 640), (2592, 1944), (1280, 720), (3000, 2000), (900, 900), (1200, 1600))
+DEMO_SIZES = ((1600, 1200), (640, 480), (1200, 1600), (2000, 1500), (1024, 768), (1920, 1080), (800, 600))
+# Images uploaded in one batch share one `created` (GetArtifacts.json: two images at 17:53:27.9103235).
+BATCH_SIZES = (1, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,8 @@ class ProjectPlan:
     tag_names: tuple[str, ...]
     image_count: int
     prediction_count: int
-    picture: Callable[[int], pictures.Picture]  # image number -> bytes
+    picture: Callable[[int], pictures.Picture]  # image number -> the original's bytes
+    resize: Callable[[int, pictures.Picture], pictures.Picture]  # (number, original) -> the resized copy
 
 
 class SeedError(ValueError):
@@ -59,7 +69,7 @@ class Builder:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def tick(self) -> datetime:
-        self.now += timedelta(seconds=1)
+        self.now += timedelta(seconds=1, microseconds=self.rng.randrange(1_000_000))
         return self.now
 
     def keep(self, name: str, picture: pictures.Picture) -> StoredBlob:
@@ -67,13 +77,18 @@ class Builder:
         self.uploads.append(upload)
         return upload.blob
 
-    def image(self, project: Project, picture: pictures.Picture) -> Image:
-        """A new image with its original (also the resized rendition) and thumbnail in blob."""
+    def image(self, project: Project, plan: ProjectPlan, number: int, created: datetime) -> Image:
+        """A new image: its original, a distinct resized copy when the original exceeds the service's box (else
+        the original is also the resized copy, as in the recordings), and a thumbnail."""
         image_id = self.uid()
-        original = self.keep(f"{project.id}/images/{image_id}/original.{picture.ext}", picture)
-        thumb = pictures.thumbnail(picture)
-        thumbnail = original if thumb is picture else self.keep(f"{project.id}/images/{image_id}/thumbnail.jpg", thumb)
-        return Image(image_id, self.tick(), picture.width, picture.height, original, original, thumbnail)
+        picture = plan.picture(number)
+        copy = plan.resize(number, picture)
+        resized = self.keep(image_blob_name(project.id, image_id, "i"), copy)
+        original = resized if copy is picture else self.keep(image_blob_name(project.id, image_id, "o"), picture)
+        thumb = pictures.thumbnail(copy) if copy.content_type == "image/jpeg" else copy  # cheap PNGs: no thumbnail
+        thumbnail = resized if thumb is copy else self.keep(image_blob_name(project.id, image_id, "t"), thumb)
+        return Image(image_id, created, copy.width, copy.height, original, resized, thumbnail,
+                     (picture.width, picture.height))
 
     def label(self, project: Project, image: Image, number: int, tags: list[Tag]) -> None:
         """Tag (classification) or box (detection) most images; every tenth stays untagged; some get metadata."""
@@ -94,8 +109,8 @@ class Builder:
         image.tags = [ImageTag(t.id, image.created) for t in {t.id: t for t in chosen}.values()]
 
     def project(self, plan: ProjectPlan) -> Project:
-        """One project: images, two trained iterations (the second published), iteration-only images,
-        a tag that only the first iteration still has, exports and stored predictions."""
+        """One project: images (in batches sharing one `created`), a failed training, two trained iterations (the
+        second published), iteration-only images, a tag only the first iteration still has, exports, predictions."""
         created = self.tick()
         project = Project(self.uid(), plan.name, f"Seeded {plan.kind} project.", plan.kind, created, created)
         self.store.projects[project.id] = project
@@ -106,14 +121,20 @@ class Builder:
         half = max(1, n // 2)
         iteration_only = 0 if n < 4 else max(1, n // 50)
         images = []
+        batch_left, created = 0, self.now
         for number in range(n):
-            image = self.image(project, plan.picture(number))
+            if not batch_left:
+                batch_left, created = self.rng.choice(BATCH_SIZES), self.tick()
+            batch_left -= 1
+            image = self.image(project, plan, number, created)
             self.label(project, image, number, tags)
             if number < half and number % 5 == 2:
                 image.tags.append(ImageTag(retired.id, image.created))
             images.append(image)
         for image in images[:half]:
             self.store.add_image(project, image)
+        if images:
+            self.failed_training(project)
         first = self.store.train(project) if images else None
         self.store.delete_images(project, [i.id for i in images[:iteration_only]], all_iterations=False)
         self.store.delete_tag(project, retired.id)
@@ -134,6 +155,13 @@ class Builder:
         for number in range(plan.prediction_count):
             self.prediction(project, published.id, tags, plan.picture(PREDICTION_SERIAL_BASE + number), number)
         return project
+
+    def failed_training(self, project: Project) -> None:
+        """An iteration whose training failed: it holds no image snapshot and is never published."""
+        now = self.tick()
+        failed = Iteration(self.uid(), f"Iteration {len(project.iterations) + 1}", now, now, now, 0, {}, {},
+                           status="Failed", workspace_version=-1)
+        project.iterations[failed.id] = failed
 
     def prediction(
         self, project: Project, iteration_id: str, tags: list[Tag], picture: pictures.Picture, number: int
@@ -158,16 +186,31 @@ def demo_plans() -> list[ProjectPlan]:
     """Two small projects of drawn JPEG/PNG pictures, ~60 images in all."""
 
     def drawn(offset: int) -> Callable[[int], pictures.Picture]:
-        return lambda n: pictures.drawn_picture(offset + n, kind="png" if n % 4 == 3 else "jpeg")
+        def picture(n: int, size: tuple[int, int] | None = None) -> pictures.Picture:
+            width, height = size or DEMO_SIZES[(offset + n) % len(DEMO_SIZES)]
+            return pictures.drawn_picture(offset + n, kind="png" if n % 4 == 3 else "jpeg", width=width, height=height)
+
+        return picture
+
+    def redrawn(offset: int) -> Callable[[int, pictures.Picture], pictures.Picture]:
+        def resize(n: int, original: pictures.Picture) -> pictures.Picture:
+            size = pictures.fitted_size(original.width, original.height)
+            if size == (original.width, original.height):
+                return original
+            return drawn(offset)(n, size)  # the same scene, drawn at the resized copy's size
+
+        return resize
 
     return [
-        ProjectPlan("Demo pets", ProjectKind.CLASSIFICATION, ("cat", "dog", "bird"), 34, 6, drawn(0)),
-        ProjectPlan("Demo fruit", ProjectKind.OBJECT_DETECTION, ("apple", "banana"), 26, 5, drawn(10_000)),
+        ProjectPlan("Demo pets", ProjectKind.CLASSIFICATION, ("cat", "dog", "bird"), 34, 6, drawn(0), redrawn(0)),
+        ProjectPlan("Demo fruit", ProjectKind.OBJECT_DETECTION, ("apple", "banana"), 26, 5, drawn(10_000),
+                    redrawn(10_000)),
     ]
 
 
 def synthetic_plans(projects: int, images: int) -> list[ProjectPlan]:
-    """P projects of N tiny PNGs each, alternating classification and object detection."""
+    """P projects of N cheap PNGs each (photo-sized originals, unique per image), alternating classification
+    and object detection."""
     plans = []
     for p in range(projects):
         kind = ProjectKind.CLASSIFICATION if p % 2 == 0 else ProjectKind.OBJECT_DETECTION
@@ -175,9 +218,18 @@ def synthetic_plans(projects: int, images: int) -> list[ProjectPlan]:
         predictions = min(500, max(2, images // 20))
 
         def picture(n: int, p: int = p) -> pictures.Picture:
-            return pictures.tiny_png((p << 32) + n + 1)
+            serial = (p << 32) + n + 1
+            if n >= PREDICTION_SERIAL_BASE:
+                return pictures.tiny_png(serial)
+            return pictures.sized_png(serial, *PHOTO_SIZES[serial * 7 % len(PHOTO_SIZES)])
 
-        plans.append(ProjectPlan(f"Synthetic {p + 1:03d}", kind, names, images, predictions, picture))
+        def resize(n: int, original: pictures.Picture, p: int = p) -> pictures.Picture:
+            size = pictures.fitted_size(original.width, original.height)
+            if size == (original.width, original.height):
+                return original
+            return pictures.sized_png((p << 32) + n + 1, *size)
+
+        plans.append(ProjectPlan(f"Synthetic {p + 1:03d}", kind, names, images, predictions, picture, resize))
     return plans
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.model import Project, StoredBlob, iso
+from emulator.realism import Realism
 from emulator.store import Store
 
 
@@ -12,8 +13,12 @@ def _blob(blob: StoredBlob) -> dict[str, Any]:
     return {"size": blob.size, "sha256": blob.sha256, "contentType": blob.content_type}
 
 
-def project_state(project: Project) -> dict[str, Any]:
-    """One project: images with where they live, iterations, tags, stored predictions."""
+def project_state(project: Project, realism: Realism | None = None) -> dict[str, Any]:
+    """One project: images with where they live, iterations, tags, stored predictions.
+
+    An image's `sha256`, `size`, `width` and `height` are its original's (what an export must hold);
+    `resizedWidth`/`resizedHeight` are what listings report; `uriForm` says how listings give its URIs."""
+    realism = realism or Realism.off()
     holders: dict[str, list[str]] = {}
     copies = {}
     iterations = sorted(project.iterations.values(), key=lambda i: (i.created, i.id))
@@ -29,10 +34,20 @@ def project_state(project: Project) -> dict[str, Any]:
             {
                 "id": image_id,
                 **_blob(image.original),
+                "width": image.original_size[0],
+                "height": image.original_size[1],
+                "resizedWidth": image.width,
+                "resizedHeight": image.height,
+                "uriForm": realism.uri_form(image_id).value,
+                "created": iso(image.created),
                 "inWorkspace": image_id in project.images,
                 "iterations": holders.get(image_id, []),
                 "tagIds": sorted(image.tag_ids()),
                 "regionCount": len(image.regions),
+                "regions": [
+                    {"id": r.id, "tagId": r.tag_id, "left": r.left, "top": r.top, "width": r.width, "height": r.height}
+                    for r in image.regions
+                ],
                 "metadata": dict(image.metadata),
             }
         )
@@ -42,10 +57,12 @@ def project_state(project: Project) -> dict[str, Any]:
         "type": project.kind.value,
         "images": images,
         "workspaceImageCount": len(project.images),
+        "pendingDeletes": project.pending_deletes,
         "iterations": [
             {
                 "id": it.id,
                 "name": it.name,
+                "status": it.status,
                 "publishName": it.publish_name,
                 "published": it.published,
                 "imageIds": sorted(it.images),
@@ -73,6 +90,6 @@ def project_state(project: Project) -> dict[str, Any]:
     }
 
 
-def state(store: Store, seed: str) -> dict[str, Any]:
+def state(store: Store, seed: str, realism: Realism | None = None) -> dict[str, Any]:
     projects = sorted(store.projects.values(), key=lambda p: (p.created, p.id))
-    return {"seed": seed, "projects": [project_state(p) for p in projects]}
+    return {"seed": seed, "projects": [project_state(p, realism) for p in projects]}

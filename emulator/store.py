@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from emulator import errors
 from emulator.model import Image, Iteration, Project, StoredBlob, Tag
+from emulator.realism import shuffled_ties
 
 Clock = Callable[[], datetime]
 
@@ -29,10 +31,13 @@ def image_blobs(images: Iterable[Image]) -> list[StoredBlob]:
     return list(seen.values())
 
 
-def ordered(images: Iterable[Image], order_by: str) -> list[Image]:
-    """Newest (default) or Oldest first; ties broken by id so paging is stable."""
+def ordered(images: Iterable[Image], order_by: str, ties: random.Random | None = None) -> list[Image]:
+    """Newest (default) or Oldest first. Images sharing a `created` come in a new random order on every call when
+    `ties` is given (as the service's do), else by id (stable paging, unit tests only)."""
     newest = order_by != "Oldest"
-    return sorted(images, key=lambda i: (i.created, i.id), reverse=newest)
+    if ties is None:
+        return sorted(images, key=lambda i: (i.created, i.id), reverse=newest)
+    return shuffled_ties(sorted(images, key=lambda i: i.created, reverse=newest), lambda i: i.created, ties)
 
 
 def select(

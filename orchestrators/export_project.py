@@ -10,7 +10,6 @@ import azure.durable_functions as df
 from activities import exported_models, images, iterations, predictions, projects, tags
 from activities.retry import ACTIVITY_RETRY
 from dsr.categories import Category
-from dsr.envelope import merge
 from orchestrators.calls import all_guarded, call_guarded
 
 bp = df.Blueprint()
@@ -50,24 +49,18 @@ def export_project_flow(context: Any) -> Generator[Any, Any, dict[str, Any]]:
 
 
 def export_images(context: Any, base: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
-    """Plan the image sets, export their chunks in windows of CHUNK_WINDOW, then merge."""
+    """Plan the image sets, export their chunks in windows of CHUNK_WINDOW, then complete and merge: finalize checks
+    every set against its count and lists again what a failed chunk missed, so one chunk never fails the category."""
     plan = yield from call_guarded(context, images.plan_images, base)
     if plan["status"] != "complete":
         return plan
     work = [(image_set, chunk) for image_set in plan["sets"] for chunk in range(image_set["chunks"])]
-    chunk_results: list[dict[str, Any]] = []
     for start in range(0, len(work), CHUNK_WINDOW):
         tasks = [
             context.call_activity_with_retry(images.export_image_chunk, ACTIVITY_RETRY, {**base, "set": s, "chunk": c})
             for s, c in work[start : start + CHUNK_WINDOW]
         ]
-        results, failure = yield from all_guarded(context, tasks)
-        if failure:
-            return failure
-        chunk_results.extend(results)
-    chunk_failure = merge(chunk_results) if chunk_results else None
-    if chunk_failure and chunk_failure["status"] == "failed":
-        return chunk_failure
+        yield from all_guarded(context, tasks)  # a chunk that failed for good: finalize lists its set again
     return (yield from call_guarded(context, images.finalize_images, {**base, "sets": plan["sets"]}))
 
 

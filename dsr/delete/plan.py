@@ -70,7 +70,7 @@ def _count(client: TrainingClient, project_id: str, wanted: set[Category], older
     )
     if wanted & _IMAGES:
         plan["workspaceImages"] = client.get_image_count(project_id)
-        plan["iterationImages"] = {i: client.get_image_count(project_id, iteration_id=i) for i in snapshots}
+        plan["iterationImages"] = {i: scope.image_count(client, project_id, i) for i in snapshots}
     if wanted & _TAGS:
         plan["tags"] = len(list(client.list_tags(project_id)))
         plan["iterationTags"] = sum(len(list(client.list_tags(project_id, iteration_id=i))) for i in snapshots)

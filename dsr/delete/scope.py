@@ -6,14 +6,22 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from customvision import CustomVisionErrorCode, CustomVisionNotFoundError, Iteration, TrainingClient
+from customvision import (
+    CustomVisionErrorCode,
+    CustomVisionHttpError,
+    CustomVisionNotFoundError,
+    Iteration,
+    TrainingClient,
+    parse_service_time,
+)
 
-PREDICTION_PAGE = 256  # QueryPredictions' largest maxCount
+PREDICTION_PAGE = 256  # QueryPredictions' largest maxCount (the client halves it if the service refuses it)
 
 
 def is_gone(exc: BaseException, code: CustomVisionErrorCode = CustomVisionErrorCode.NOT_FOUND_PROJECT) -> bool:
-    """True when the service confirmed (by its error code, not a bare 404) that the thing no longer exists."""
-    return isinstance(exc, CustomVisionNotFoundError) and exc.error_code == code
+    """True when the service confirmed (by its error code, not a bare 404) that the thing no longer exists: its own
+    `NotFound*` code, or the generic `NotFound` a request for something already deleted may meet instead."""
+    return isinstance(exc, CustomVisionNotFoundError) and exc.error_code in (code, CustomVisionErrorCode.NOT_FOUND)
 
 
 def iterations(client: TrainingClient, project_id: str) -> list[Iteration]:
@@ -22,8 +30,24 @@ def iterations(client: TrainingClient, project_id: str) -> list[Iteration]:
 
 
 def snapshot_ids(items: list[Iteration]) -> list[str]:
-    """Iterations that hold an image snapshot (trained ones), as the export lists them."""
-    return [it["id"] for it in items if it.get("status") == "Completed"]
+    """Iterations that may hold an image snapshot: every one, whatever its status (Completed ones do; a Training
+    or Failed one is listed too, and holds none when the service lists none), as the export lists them."""
+    return [it["id"] for it in items]
+
+
+def is_refused_set(exc: BaseException) -> bool:
+    """An iteration's image set the service will not list (gone, or never trained): it holds nothing."""
+    return isinstance(exc, CustomVisionHttpError) and exc.status_code in (400, 404) and not is_gone(exc)
+
+
+def image_count(client: TrainingClient, project_id: str, iteration_id: str | None) -> int:
+    """GetImageCount of the workspace or one iteration's snapshot (0 when the service will not list that set)."""
+    try:
+        return client.get_image_count(project_id, iteration_id=iteration_id)
+    except CustomVisionHttpError as exc:
+        if iteration_id is not None and is_refused_set(exc):
+            return 0
+        raise
 
 
 def is_published(iteration: Iteration) -> bool:
@@ -41,8 +65,8 @@ def prediction_cutoff(now: datetime | str, older_than_days: int) -> datetime:
 
 
 def parse_time(text: str) -> datetime:
-    """An ISO-8601 date-time as the service and Durable write it (`Z` accepted)."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """A date-time as the service or Durable writes it, aware UTC: a Z or offset, or (image times) no zone = UTC."""
+    return parse_service_time(text)
 
 
 def iso(moment: datetime) -> str:

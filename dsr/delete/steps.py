@@ -1,13 +1,18 @@
 """The delete steps for one project, each bounded by a number of Training API calls so one activity call
 returns within about a minute (10 calls/s) however large the project; call a step again until `done`.
 
-Every step is idempotent: it re-reads what is left instead of trusting earlier calls (deletes re-list
-from `skip=0`, never page past deleted items), and a project, iteration or item that is already gone
-counts as done. Results are small JSON dicts with counts, never ids.
+Every step is idempotent: it re-reads what is left instead of trusting earlier calls, and a project, iteration
+or item that is already gone (any 404 on a delete; a generic `NotFound` on a read) counts as done. Results are
+small JSON dicts with counts, never ids.
+
+DeleteImages with allIterations answers 202 and the images stay listed and counted for a while
+(docs/real-service.md): the images step pages past the ones it has already deleted, and before it returns it
+waits (bounded) until they are gone, so the next call neither deletes them again nor counts them twice.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypedDict
@@ -15,15 +20,16 @@ from typing import Any, TypedDict
 from customvision import (
     MAX_IMAGE_IDS,
     MAX_PREDICTION_IDS,
-    CustomVisionErrorCode,
     CustomVisionHttpError,
     IterationPublishedError,
     TrainingClient,
+    created_runs,
 )
 from dsr.delete import scope
 from dsr.delete.order import Step
 
 DEFAULT_MAX_CALLS = 300  # about 30 s at 10 calls/s
+DEFAULT_MAX_WAIT = 60.0  # seconds the images step waits for its 202 deletes to take effect before it returns
 
 
 class StepResult(TypedDict):
@@ -122,44 +128,89 @@ def unpublish_iterations(client: TrainingClient, project_id: str, *, max_calls: 
     )
 
 
-def delete_images(client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS) -> StepResult:
-    """Delete every image of the workspace, then whatever each trained iteration alone still holds.
+def delete_images(
+    client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS, max_wait: float = DEFAULT_MAX_WAIT
+) -> StepResult:
+    """Delete every image of the workspace, then whatever each iteration alone still holds.
 
-    Each round lists the first page (`skip=0`) of a set and deletes those ids with `allIterations=true`,
-    so a workspace image also leaves every snapshot; iteration sets then hold only iteration-only images.
-    """
-    budget, deleted, caught_up = _Budget(max_calls), 0, True
-    seen: set[str] = set()
+    Each set is swept from its first page: the ids not yet deleted by this call are deleted with
+    `allIterations=true` (so a workspace image also leaves every snapshot) and the same position is listed again;
+    a page holding only ids this call deleted but the service still lists (202: deleted later) is paged past.
+    Then the call waits, with backoff up to `max_wait` seconds, until the service no longer lists them, and
+    sweeps again if anything new shows. `done` only when every set lists nothing."""
+    budget = _Budget(max_calls)
+    seen: set[str] = set()  # ids this call has deleted
     try:
         sets: list[str | None] = [None, *scope.snapshot_ids(scope.iterations(client, project_id))]
         budget.spend()
-        for iteration_id in sets:
-            while True:
-                if not budget.allows(2):
-                    return _result(Step.IMAGES, deleted, budget, False)
-                page = _first_image_page(client, project_id, iteration_id)
-                budget.spend()
-                fresh = [image["id"] for image in page if image["id"] not in seen]
-                if not fresh:
-                    caught_up = caught_up and not page  # listed ids we already deleted: not applied yet
-                    break
-                client.delete_images(project_id, fresh, all_iterations=True)
-                budget.work(_batches(len(fresh), MAX_IMAGE_IDS))
-                seen.update(fresh)
-                deleted += len(fresh)
+        while True:
+            for iteration_id in sets:
+                if not _sweep(client, project_id, iteration_id, seen, budget):
+                    _settle(client, project_id, sets, seen, budget, max_wait)  # the next call starts clean
+                    return _result(Step.IMAGES, len(seen), budget, False)
+            first_pages = _settle(client, project_id, sets, seen, budget, max_wait)
+            if first_pages is None:  # still listed after max_wait: the next call deletes what is left
+                return _result(Step.IMAGES, len(seen), budget, False)
+            if not any(first_pages):
+                return _result(Step.IMAGES, len(seen), budget, True)
+            if not budget.allows(2):
+                return _result(Step.IMAGES, len(seen), budget, False)
     except CustomVisionHttpError as exc:
         if not scope.is_gone(exc):
             raise
-        return _result(Step.IMAGES, deleted, budget, True)
-    return _result(Step.IMAGES, deleted, budget, caught_up)
+        return _result(Step.IMAGES, len(seen), budget, True)
 
 
-def _first_image_page(client: TrainingClient, project_id: str, iteration_id: str | None) -> list[Any]:
-    """Page `skip=0` of one image set; an iteration deleted meanwhile holds nothing."""
+def _sweep(client: TrainingClient, project_id: str, iteration_id: str | None, seen: set[str], budget: _Budget) -> bool:
+    """Delete every id of one set not in `seen` (adding them); False when the budget ran out first.
+
+    A full page's last tie in `created` may go on past it, in another order at every call: its ids are left for
+    the listing that starts where that tie starts, which holds it whole (customvision.owned_pages)."""
+    skip = 0
+    while True:
+        if not budget.allows(2):
+            return False
+        page = _image_page(client, project_id, iteration_id, skip)
+        budget.spend()
+        runs = created_runs(page)
+        full = len(page) >= MAX_IMAGE_IDS
+        settled = page[: runs[-1][0]] if full and len(runs) > 1 else page
+        fresh = [image["id"] for image in settled if image["id"] not in seen]
+        if fresh:
+            client.delete_images(project_id, fresh, all_iterations=True)
+            budget.work(_batches(len(fresh), MAX_IMAGE_IDS))
+            seen.update(fresh)
+            continue  # the same position again: applied at once it shows the next images, deferred it shows ours
+        if not full:
+            return True
+        skip += len(settled)  # images deleted but still listed (202: deleted later): page past them
+
+
+def _settle(client: TrainingClient, project_id: str, sets: list[str | None], seen: set[str], budget: _Budget,
+            max_wait: float) -> list[list[str]] | None:
+    """Wait (1, 2, 4... s, up to `max_wait` in all) until no set's first page lists an id this call deleted; the
+    first pages' ids then, or None past `max_wait`. A set is swept from its oldest image on and everything swept is
+    deleted, so while any of those is still listed one is on the set's first page (a set the budget did not reach
+    may hold some deeper down: the next call deletes those again, and counts them again)."""
+    deadline = time.monotonic() + max_wait
+    delay = 1.0
+    while True:
+        pages = [[image["id"] for image in _image_page(client, project_id, i, 0)] for i in sets]
+        budget.spend(len(sets))
+        if not any(image_id in seen for page in pages for image_id in page):
+            return pages
+        if time.monotonic() + delay > deadline:
+            return None
+        time.sleep(delay)
+        delay = min(delay * 2, 8.0)
+
+
+def _image_page(client: TrainingClient, project_id: str, iteration_id: str | None, skip: int) -> list[Any]:
+    """One page of one image set; an iteration deleted meanwhile (or one the service will not list) holds nothing."""
     try:
-        return list(client.list_images_page(project_id, skip=0, take=MAX_IMAGE_IDS, iteration_id=iteration_id))
+        return list(client.list_images_page(project_id, skip=skip, take=MAX_IMAGE_IDS, iteration_id=iteration_id))
     except CustomVisionHttpError as exc:
-        if iteration_id is not None and scope.is_gone(exc, CustomVisionErrorCode.NOT_FOUND_ITERATION):
+        if iteration_id is not None and scope.is_refused_set(exc):
             return []
         raise
 
@@ -229,9 +280,12 @@ def run_step(
     *,
     max_calls: int = DEFAULT_MAX_CALLS,
     older_than: datetime | None = None,
+    max_wait: float = DEFAULT_MAX_WAIT,
 ) -> StepResult:
-    """Run one call of `step` (a `Step` value); `older_than` applies to predictions only."""
+    """Run one call of `step` (a `Step` value); `older_than` applies to predictions only, `max_wait` to images."""
     step = Step(step)
     if step is Step.PREDICTIONS:
         return delete_predictions(client, project_id, max_calls=max_calls, older_than=older_than)
+    if step is Step.IMAGES:
+        return delete_images(client, project_id, max_calls=max_calls, max_wait=max_wait)
     return _STEPS[step](client, project_id, max_calls=max_calls)

@@ -2,15 +2,20 @@
 
 Counts come from the same code as the plan (workspace and every remaining iteration), plus a listing
 probe of each image set, so a count that disagrees with a listing can never hide an image.
+
+DeleteImages with allIterations answers 202 and deletes later (docs/real-service.md): while images are still
+listed, verification counts again after 2, 4, 8... seconds (each count paced by the client's rate limit), up to
+`max_wait` seconds; past it, the notes say how many images each set still lists.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TypedDict
 
-from customvision import CustomVisionErrorCode, CustomVisionHttpError, TrainingClient
+from customvision import CustomVisionHttpError, TrainingClient
 from dsr.categories import Category
 from dsr.delete import scope
 from dsr.delete.plan import ProjectPlan, category_counts, plan_project
@@ -26,22 +31,55 @@ class Verification(TypedDict):
     counts: ProjectPlan
 
 
+DEFAULT_MAX_WAIT = 120.0  # seconds verification waits for a 202 DeleteImages to take effect
+
+
 def verify_project(
-    client: TrainingClient, project_id: str, categories: Iterable[str], *, older_than: datetime | None = None
+    client: TrainingClient, project_id: str, categories: Iterable[str], *, older_than: datetime | None = None,
+    max_wait: float = DEFAULT_MAX_WAIT,
 ) -> Verification:
-    """Re-count the requested categories; a deleted project verifies clean for everything in it."""
+    """Re-count the requested categories; a deleted project verifies clean for everything in it. While images
+    remain, count again with backoff (2, 4, 8... s) for up to `max_wait` seconds: the service deletes them late."""
     categories = [str(Category(c)) for c in categories]
-    counts = plan_project(client, project_id, categories, older_than=older_than)
-    if counts["exists"] and counts["workspaceImages"] is not None:
-        _probe_listings(client, counts)
-    remaining = category_counts(counts, categories)
+    deadline = time.monotonic() + max_wait
+    delay = 2.0
+    waited = 0.0
+    while True:
+        counts, remaining = _count(client, project_id, categories, older_than)
+        if not remaining.get(Category.IMAGES) or time.monotonic() + delay > deadline:
+            break
+        time.sleep(delay)
+        waited += delay
+        delay = min(delay * 2, 30.0)
+    notes = _notes(counts, remaining)
+    if remaining.get(Category.IMAGES):
+        notes.insert(0, _images_left(counts, waited))
     return Verification(
         projectId=project_id,
         remaining=remaining,
         clean=all(not n for n in remaining.values()),
-        notes=_notes(counts, remaining),
+        notes=notes,
         counts=counts,
     )
+
+
+def _count(
+    client: TrainingClient, project_id: str, categories: list[str], older_than: datetime | None
+) -> tuple[ProjectPlan, dict[str, int | None]]:
+    counts = plan_project(client, project_id, categories, older_than=older_than)
+    if counts["exists"] and counts["workspaceImages"] is not None:
+        _probe_listings(client, counts)
+    return counts, category_counts(counts, categories)
+
+
+def _images_left(counts: ProjectPlan, waited: float) -> str:
+    """Exactly which image sets still list images, in counts (no ids: the receipt holds no personal data)."""
+    sets = []
+    if counts["workspaceImages"]:
+        sets.append(f"{counts['workspaceImages']} in the workspace")
+    sets += [f"{n} in iteration {i}" for i, n in (counts["iterationImages"] or {}).items() if n]
+    return (f"images still listed after waiting {waited:.0f} s (DeleteImages is asynchronous: it answers 202 and "
+            f"deletes later): {', '.join(sets)}")
 
 
 def _probe_listings(client: TrainingClient, counts: ProjectPlan) -> None:
@@ -51,12 +89,17 @@ def _probe_listings(client: TrainingClient, counts: ProjectPlan) -> None:
     try:
         if not counts["workspaceImages"] and client.list_images_page(project_id, skip=0, take=1):
             counts["workspaceImages"] = 1
-        for iteration_id, n in sets.items():
+    except CustomVisionHttpError as exc:
+        if not scope.is_gone(exc):
+            raise
+        return
+    for iteration_id, n in sets.items():
+        try:
             if not n and client.list_images_page(project_id, skip=0, take=1, iteration_id=iteration_id):
                 sets[iteration_id] = 1
-    except CustomVisionHttpError as exc:
-        if not (scope.is_gone(exc) or scope.is_gone(exc, CustomVisionErrorCode.NOT_FOUND_ITERATION)):
-            raise
+        except CustomVisionHttpError as exc:
+            if not (scope.is_gone(exc) or scope.is_refused_set(exc)):
+                raise
 
 
 def _notes(counts: ProjectPlan, remaining: dict[str, int | None]) -> list[str]:

@@ -1,27 +1,36 @@
-"""Copies images and model files from SAS URLs into the export, server-side when possible, and verifies them.
+"""Copies images and model files into the export, server-side when possible, and verifies them.
 
-The source is read once, in chunks, to compute the sha256 the manifest records (and checked against the
-size and MD5 the source reports). A small file (at most `SMALL_FILE` bytes, i.e. nearly every image) is then
-uploaded from that same read in one Put Blob with its MD5: two storage requests per image, the fewest that
-both copy and hash it. A larger one is written server-side (Put Block From URL, each block checked by the
+A source is a SAS URL, or (images with relative URIs, docs/real-service.md) a path the Training API serves through
+GetArtifact. The source is read once, in chunks, to compute the sha256 the manifest records (and checked against
+the size and MD5 a blob source reports). A small file (at most `SMALL_FILE` bytes, i.e. nearly every image) is
+then uploaded from that same read in one Put Blob with its MD5: two storage requests per image, the fewest that
+both copy and hash it. A larger blob is written server-side (Put Block From URL, each block checked by the
 service against the MD5 of the bytes that were hashed, then Put Block List), so its bytes are never held
-whole. When the source refuses that copy, the bytes are streamed through in staged blocks instead.
+whole. When the source refuses that copy, or is GetArtifact, the bytes are streamed through in staged blocks.
+
+An image's file extension and pixel size come from its own first bytes (`pixels.probe`): GetArtifact answers
+every file as application/octet-stream, and only the original's bytes know its size.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import mimetypes
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobBlock, ContentSettings
 
+from customvision import is_relative_uri
+from dsr.export.pixels import HEADER_BYTES, Pixels, probe
 from dsr.files import SHA256_METADATA, FileRecord
 from dsr.redact import strip_query
 from dsr.sink import ExportSink
 from dsr.storage import source_blob
+
+Artifact = Callable[[str], Iterable[bytes]]  # relative URI -> its bytes (GetArtifact through the Training client)
 
 SERVER_BLOCK = 64 * 1024 * 1024  # bytes per Put Block From URL (the service allows up to 4,000 MiB)
 SMALL_FILE = 4 * 1024 * 1024  # up to this size a file is uploaded from the bytes read to hash it (as one staged
@@ -44,6 +53,14 @@ class CopyVerificationError(RuntimeError):
     error_code = "CopyVerificationFailed"
 
 
+@dataclass(frozen=True)
+class ImageFile:
+    """An exported image: its file record and, when its header could be read, its pixel size."""
+
+    file: FileRecord
+    pixels: Pixels | None
+
+
 def extension_for(content_type: str, url: str) -> str:
     """File extension from the source's content type, else from its URL path, else `bin`."""
     known = _EXTENSIONS.get(content_type.split(";")[0].strip().lower())
@@ -63,29 +80,66 @@ class Copier:
         self.sink = sink
         self.server_side = server_side
 
-    def copy(self, source_url: str, path_stem: str, *, reuse: bool = False) -> FileRecord:
-        """Copy `source_url` to `{path_stem}.{ext}`; with `reuse`, a verified earlier copy is kept."""
+    def copy(self, source_url: str, path_stem: str, *, reuse: bool = False,
+             artifact: Artifact | None = None) -> FileRecord:
+        """Copy the file at `source_url` (a SAS URL, or a relative URI read through `artifact`) to
+        `{path_stem}.{ext}` (extension from its content type or URL); with `reuse`, a verified earlier copy is kept."""
         if reuse:
             existing = self.sink.find(path_stem)
             if existing is not None:
                 return existing
+        if is_relative_uri(source_url):
+            if artifact is None:
+                raise ValueError("a relative URI needs GetArtifact")
+            path = f"{path_stem}.{extension_for('', source_url)}"
+            return self.sink.write_stream(path, artifact(source_url), content_type=_content_type(path))
+        return self._copy_blob(source_url, path_stem, image=False)[0]
+
+    def copy_image(self, uri: str, path_stem: str, *, artifact: Artifact | None = None,
+                   reuse: bool = False) -> ImageFile:
+        """Copy an image to `{path_stem}.{ext}` (extension from its bytes) and read its pixel size: from a SAS URL,
+        or through `artifact` for a relative URI. With `reuse`, a verified earlier copy is kept (and probed)."""
+        if reuse:
+            existing = self.sink.find(path_stem)
+            if existing is not None:
+                head = self.sink.blob(existing["path"]).download_blob(offset=0, length=HEADER_BYTES).readall()
+                return ImageFile(existing, probe(head))
+        if not is_relative_uri(uri):
+            return ImageFile(*self._copy_blob(uri, path_stem, image=True))
+        if artifact is None:
+            raise ValueError("a relative image URI needs GetArtifact")
+        head, chunks = _peek(iter(artifact(uri)), HEADER_BYTES)
+        pixels = probe(head)
+        path = f"{path_stem}.{pixels.ext if pixels else 'bin'}"
+        small, rest = _peek(chunks, SMALL_FILE + 1, head)
+        if len(small) <= SMALL_FILE:
+            return ImageFile(self._upload_small(path, small, len(small), None, _content_type(path)), pixels)
+        return ImageFile(self.sink.write_stream(path, itertools.chain([small], rest),
+                                                content_type=_content_type(path)), pixels)
+
+    def _copy_blob(self, source_url: str, path_stem: str, *, image: bool) -> tuple[FileRecord, Pixels | None]:
         source = source_blob(source_url)
         download = source.download_blob()
         props = download.properties
         content_type = props.content_settings.content_type or ""
-        path = f"{path_stem}.{extension_for(content_type, source_url)}"
         if props.size <= SMALL_FILE:
-            return self._upload_small(path, download.readall(), props.size, props.content_settings.content_md5,
-                                      content_type)
+            data = download.readall()
+            pixels = probe(data[:HEADER_BYTES]) if image else None
+            path = f"{path_stem}.{pixels.ext if pixels else extension_for(content_type, source_url)}"
+            record = self._upload_small(path, data, props.size, props.content_settings.content_md5, content_type)
+            return record, pixels
+        head, chunks = _peek(download.chunks(), HEADER_BYTES)
+        pixels = probe(head) if image else None
+        path = f"{path_stem}.{pixels.ext if pixels else extension_for(content_type, source_url)}"
         if self.server_side:
-            digest = _digest(download.chunks(), SERVER_BLOCK)
+            digest = _digest(itertools.chain([head], chunks), SERVER_BLOCK)
             _check(path, digest.size, digest.md5, props.size, props.content_settings.content_md5)
             if self._server_copy(source_url, path, digest, content_type):
-                return FileRecord(path=path, size=digest.size, sha256=digest.sha256)
-            download = source.download_blob()
-        record = self.sink.write_stream(path, download.chunks(), content_type=content_type or None)
+                return FileRecord(path=path, size=digest.size, sha256=digest.sha256), pixels
+            chunks, head = source.download_blob().chunks(), b""
+        record = self.sink.write_stream(path, itertools.chain([head], chunks), content_type=content_type or None)
         _check(path, record["size"], None, props.size, None)
-        return record
+        return record, pixels
 
     def _upload_small(self, path: str, data: bytes, expected_size: int, expected_md5: bytes | bytearray | None,
                       content_type: str) -> FileRecord:
@@ -125,6 +179,20 @@ class Copier:
             if exc.status_code in (400, 403, 404, 409, 412, 501) or exc.status_code is None:
                 return False  # the destination can't reach or won't copy this source: stream it instead
             raise
+
+
+def _peek(chunks: Iterator[bytes], size: int, prefix: bytes = b"") -> tuple[bytes, Iterator[bytes]]:
+    """At least `size` bytes from the front of a stream (fewer if it ends), and the rest of the stream."""
+    buffer = bytearray(prefix)
+    for chunk in chunks:
+        buffer += chunk
+        if len(buffer) >= size:
+            break
+    return bytes(buffer), chunks
+
+
+def _content_type(path: str) -> str:
+    return mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 @dataclass(frozen=True)

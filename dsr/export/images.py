@@ -1,20 +1,26 @@
 """Images: plan the image sets, export them chunk by chunk (in parallel), then merge into images.jsonl.
 
-Images in trained iterations are Custom Vision data too, so the workspace and every trained iteration
-are listed ("image sets"). Each chunk activity lists at most `chunk_pages` pages of one set, copies the
-originals and writes a sorted part file to the scratch area; `finalize_images` merges the parts into one
-line per image (with the iterations holding it) and writes COCO for projects with regions.
+Images in trained iterations are Custom Vision data too, so the workspace and every iteration are listed ("image
+sets"). Each chunk activity owns a range of one set's positions and exports the images of the ties in `created`
+that start in that range (`customvision.owned_pages`: the service reorders ties on every call, so plain skip/take
+would lose or repeat images where a tie straddles two pages). It copies each original (a SAS URL, or GetArtifact
+for a relative URI) with the pixel size read from its bytes, records a failed copy in the image's line instead of
+failing its siblings, and writes a sorted part file to the scratch area. `finalize_images` checks every set
+against GetImageCount, lists a set again for what is missing, then merges the parts into one line per image
+and writes COCO at the originals' pixel scale for projects with regions. See docs/real-service.md.
 """
 
 from __future__ import annotations
 
 import functools
+import heapq
 import math
+import time
 from concurrent.futures import Future
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
-from customvision import TrainingClient
-from dsr.envelope import CategoryResult, complete, failed
+from customvision import CustomVisionErrorCode, CustomVisionHttpError, TrainingClient, owned_pages, time_key
+from dsr.envelope import CategoryResult, complete, error_info, failed, is_permanent
 from dsr.export import paths
 from dsr.export.coco import coco_chunks
 from dsr.export.copier import Copier
@@ -25,102 +31,199 @@ from dsr.redact import without_uris
 from dsr.sink import ExportSink
 
 PAGE = 256  # the Training API's largest page
-CHUNK_PAGES = 2  # pages per chunk activity: 512 images (listed records are held until the part is written)
+# Positions per chunk activity: two listings of 256, less room for the ties each listing re-reads from their start
+# (listed records are held until the part is written).
+CHUNK_SIZE = 2 * PAGE - 32
+COPY_ATTEMPTS = 3  # per image, for errors that may pass (a permanent 4xx is recorded at once)
 
 
 class ImageSet(TypedDict):
-    """One listing of a project's images: the workspace or one trained iteration's snapshot."""
+    """One listing of a project's images: the workspace or one iteration's snapshot."""
 
     key: str  # "workspace" or the iteration id
     iterationId: str | None
     count: int
     chunks: int
+    chunkSize: NotRequired[int]
+    status: NotRequired[str]  # the iteration's status (Completed, Training, Failed); absent for the workspace
 
 
-def plan_image_sets(client: TrainingClient, project_id: str, *, chunk_size: int = PAGE * CHUNK_PAGES) -> list[ImageSet]:
-    """The workspace and every trained iteration, with image counts and the number of chunks each needs."""
-    sets: list[ImageSet] = []
-    iteration_ids = [None] + [it["id"] for it in client.list_iterations(project_id) if it.get("status") == "Completed"]
-    for iteration_id in iteration_ids:
-        count = client.get_image_count(project_id, iteration_id=iteration_id)
-        sets.append(
-            ImageSet(
-                key=iteration_id or WORKSPACE,
-                iterationId=iteration_id,
-                count=count,
-                chunks=math.ceil(count / chunk_size),
-            )
-        )
+def chunk_bounds(chunk: int, chunks: int, chunk_size: int) -> tuple[int, int | None]:
+    """Positions [start, end) a chunk owns; the last chunk runs to the end of the set (images added since)."""
+    start = chunk * chunk_size
+    return start, None if chunk >= chunks - 1 else start + chunk_size
+
+
+def set_count(client: TrainingClient, project_id: str, iteration_id: str | None) -> int:
+    """GetImageCount of one set; an iteration the service will not list (gone, or not trained) holds none."""
+    try:
+        return client.get_image_count(project_id, iteration_id=iteration_id)
+    except CustomVisionHttpError as exc:
+        refused = exc.status_code in (400, 404) and exc.error_code != CustomVisionErrorCode.NOT_FOUND_PROJECT
+        if iteration_id is not None and refused:
+            return 0
+        raise
+
+
+def plan_image_sets(client: TrainingClient, project_id: str, *, chunk_size: int = CHUNK_SIZE) -> list[ImageSet]:
+    """The workspace and every iteration whatever its status (Completed, Training, Failed: a snapshot is exported
+    whenever the service lists one), with image counts and the number of chunks each needs."""
+    sets = [ImageSet(key=WORKSPACE, iterationId=None, count=0, chunks=0, chunkSize=chunk_size)]
+    for iteration in client.list_iterations(project_id):
+        sets.append(ImageSet(key=iteration["id"], iterationId=iteration["id"], count=0, chunks=0,
+                             chunkSize=chunk_size, status=str(iteration.get("status") or "")))
+    for image_set in sets:
+        image_set["count"] = set_count(client, project_id, image_set["iterationId"])
+        image_set["chunks"] = math.ceil(image_set["count"] / chunk_size)
     return sets
 
 
 def export_image_chunk(
-    client: TrainingClient,
-    copier: Copier,
-    work: ExportSink,
-    project_id: str,
-    image_set: ImageSet,
-    chunk: int,
-    *,
-    chunk_pages: int = CHUNK_PAGES,
+    client: TrainingClient, copier: Copier, work: ExportSink, project_id: str, image_set: ImageSet, chunk: int
 ) -> int:
-    """List chunk `chunk` of one image set, copy its originals, write its part file; returns the image count.
+    """Export the images whose ties start in chunk `chunk` of one set, write its part file; returns the count.
 
     Each page's copies start as soon as the page is listed, so copying overlaps the (rate-limited) listing."""
-    in_iteration = image_set["key"] != WORKSPACE
-
-    def copy(image: dict[str, Any], in_workspace: set[str]) -> dict[str, Any]:
-        record = {"set": image_set["key"], "image": without_uris(image, IMAGE_URI_FIELDS), "file": None}
-        if image["id"] in in_workspace:
-            return record  # the workspace chunks copy it; the merge takes their file
-        # Iteration-only images may sit in several snapshots: reuse a copy another chunk already made.
-        record["file"] = copier.copy(image["originalImageUri"], paths.image_stem(project_id, image["id"]),
-                                     reuse=in_iteration)
-        return record
-
-    copies: list[Future[dict[str, Any]]] = []
-    start = chunk * chunk_pages * PAGE
-    try:
-        for page in range(chunk_pages):
-            batch = client.list_images_page(
-                project_id, skip=start + page * PAGE, take=PAGE, iteration_id=image_set["iterationId"],
-                order_by="Oldest",
-            )
-            in_workspace = _in_workspace(client, project_id, batch) if in_iteration and batch else set()
-            copies += submit_all(functools.partial(copy, in_workspace=in_workspace), batch)
-            if len(batch) < PAGE:
-                break
-    except BaseException:
-        cancel(copies)
-        raise
-    records = results(copies)
-    records.sort(key=lambda r: (r["image"]["created"], r["image"]["id"]))
-    work.write_lines(paths.image_part(project_id, image_set["key"], chunk), records)
+    start, end = chunk_bounds(chunk, image_set["chunks"], image_set.get("chunkSize", CHUNK_SIZE))
+    records = _export_range(client, copier, project_id, image_set, start, end)
+    _write_part(work, project_id, image_set, chunk, records)
     return len(records)
 
 
+def _export_range(
+    client: TrainingClient, copier: Copier, project_id: str, image_set: ImageSet, start: int, end: int | None,
+    *, skip_ids: frozenset[str] = frozenset(),
+) -> list[dict[str, Any]]:
+    """List positions [start, end) of a set tie-safely and copy each image not in `skip_ids`; one record each."""
+    in_iteration = image_set["key"] != WORKSPACE
+
+    def fetch(skip: int, take: int) -> list[dict[str, Any]]:
+        return client.list_images_page(project_id, skip=skip, take=take, iteration_id=image_set["iterationId"],
+                                       order_by="Oldest")
+
+    copies: list[Future[dict[str, Any]]] = []
+    try:
+        for page in owned_pages(fetch, start, end, take=PAGE):
+            page = [image for image in page if image["id"] not in skip_ids]
+            in_workspace = _in_workspace(client, project_id, page) if in_iteration and page else set()
+            copy = functools.partial(_copy, client, copier, project_id, image_set["key"], in_workspace)
+            copies += submit_all(copy, page)
+    except BaseException:
+        cancel(copies)
+        raise
+    return results(copies)
+
+
+def _copy(client: TrainingClient, copier: Copier, project_id: str, set_key: str, in_workspace: set[str],
+          image: dict[str, Any]) -> dict[str, Any]:
+    """One image's part record; its original copied unless the workspace chunks copy it. A copy that fails (after
+    retries when it may pass) is recorded as `exportError`, never raised: its siblings carry on."""
+    record: dict[str, Any] = {"set": set_key, "image": without_uris(image, IMAGE_URI_FIELDS), "file": None}
+    if image["id"] in in_workspace:
+        return record  # the workspace chunks copy it; the merge takes their file
+    artifact = functools.partial(client.iter_artifact, project_id)
+    stem = paths.image_stem(project_id, image["id"])
+    for attempt in range(COPY_ATTEMPTS):
+        try:
+            # Iteration-only images may sit in several snapshots: reuse a copy another chunk already made.
+            copied = copier.copy_image(image.get("originalImageUri") or "", stem, artifact=artifact,
+                                       reuse=set_key != WORKSPACE)
+        except Exception as exc:  # recorded, not raised: one image must not take its chunk with it
+            if is_permanent(exc) or attempt == COPY_ATTEMPTS - 1:
+                record["exportError"] = dict(error_info(exc))
+                return record
+            time.sleep(0.5 * 2**attempt)
+            continue
+        record["file"] = copied.file
+        if copied.pixels is not None:
+            record["pixels"] = [copied.pixels.width, copied.pixels.height]
+        return record
+    raise AssertionError("unreachable")
+
+
 def _in_workspace(client: TrainingClient, project_id: str, images: list[dict[str, Any]]) -> set[str]:
-    """Which of an iteration page's images are also in the workspace (GetImagesByIds, 256 ids a call)."""
-    return {image["id"] for image in client.list_images_by_ids(project_id, [i["id"] for i in images])}
+    """Which of an iteration page's images are also in the workspace (GetImagesByIds, 256 ids a call). The service
+    may drop ids the workspace lacks or refuse them (docs/real-service.md): refused, none is taken as known, and the
+    iteration copies them itself (`reuse` keeps one file when the workspace chunk copied it too)."""
+    try:
+        return {image["id"] for image in client.list_images_by_ids(project_id, [i["id"] for i in images])}
+    except CustomVisionHttpError as exc:
+        project_gone = exc.error_code == CustomVisionErrorCode.NOT_FOUND_PROJECT
+        if exc.status_code == 400 or (exc.status_code == 404 and not project_gone):
+            return set()
+        raise
+
+
+def _write_part(work: ExportSink, project_id: str, image_set: ImageSet, chunk: int,
+                records: list[dict[str, Any]]) -> None:
+    """The part file, sorted by `created` then id, and after it its count (what `finalize_images` checks)."""
+    records.sort(key=lambda r: (_created_key(r["image"]), r["image"]["id"]))
+    work.write_lines(paths.image_part(project_id, image_set["key"], chunk), records)
+    work.write_json(paths.image_part_count(project_id, image_set["key"], chunk), {"count": len(records)})
+
+
+def _created_key(image: dict[str, Any]) -> int:
+    return time_key(image["created"])
+
+
+def _set_parts(work: ExportSink, project_id: str, image_set: ImageSet) -> list[str]:
+    """The set's part files: one per chunk, then the one `finalize_images` writes for what it listed again."""
+    return [paths.image_part(project_id, image_set["key"], chunk) for chunk in range(image_set["chunks"] + 1)]
+
+
+def _set_stream(work: ExportSink, project_id: str, image_set: ImageSet) -> Any:
+    """The set's records in `created` order (the parts are sorted; the repair part is merged in)."""
+    streams = [work.read_lines(part) for part in _set_parts(work, project_id, image_set)]
+    return heapq.merge(*streams, key=lambda r: (_created_key(r["image"]), r["image"]["id"]))
+
+
+def _complete_set(client: TrainingClient, copier: Copier, work: ExportSink, project_id: str,
+                  image_set: ImageSet) -> str | None:
+    """Check a set against GetImageCount; list it again for what its chunks missed (a chunk whose activity failed
+    for good, images added meanwhile). Returns a shortfall message, or None when every counted image is there."""
+    expected = set_count(client, project_id, image_set["iterationId"])
+    if _exported_count(work, project_id, image_set) >= expected:
+        return None
+    exported = {r["image"]["id"] for part in _set_parts(work, project_id, image_set) for r in work.read_lines(part)}
+    found = _export_range(client, copier, project_id, image_set, 0, None, skip_ids=frozenset(exported))
+    _write_part(work, project_id, image_set, image_set["chunks"], found)
+    total = len(exported) + len(found)
+    if total >= expected:
+        return None
+    return f"{image_set['key']}: {total} of {expected} images counted by GetImageCount were listed"
+
+
+def _exported_count(work: ExportSink, project_id: str, image_set: ImageSet) -> int:
+    """Images the set's parts hold, from the counts written after them (a part without one is counted)."""
+    total = 0
+    for chunk, part in enumerate(_set_parts(work, project_id, image_set)):
+        summary = work.read_json(paths.image_part_count(project_id, image_set["key"], chunk))
+        total += summary["count"] if summary else sum(1 for _ in work.read_lines(part))
+    return total
 
 
 def finalize_images(
     client: TrainingClient, sink: ExportSink, work: ExportSink, project_id: str, sets: list[ImageSet]
 ) -> CategoryResult:
-    """Merge every set's parts into images.jsonl (one line per image) and, with regions, annotations.coco.json."""
+    """Complete every set against its count, then merge the parts into images.jsonl (one line per image) and, with
+    regions, annotations.coco.json (boxes at the exported originals' pixel size)."""
+    copier = Copier(sink)
+    shortfalls = [m for s in sets if (m := _complete_set(client, copier, work, project_id, s))]
 
     def lines() -> Any:
-        streams = [_set_stream(work, project_id, s) for s in sets]
-        return merge_sets(streams)
+        return merge_sets([_set_stream(work, project_id, s) for s in sets])
 
     regions = 0
     without_file = 0
+    first_error: dict[str, Any] | None = None
 
     def counted() -> Any:
-        nonlocal regions, without_file
+        nonlocal regions, without_file, first_error
         for line in lines():
             regions += len(line.get("regions") or [])
-            without_file += line.get("file") is None
+            if line.get("file") is None:
+                without_file += 1
+                first_error = first_error or line.get("exportError")
             yield line
 
     _, count = sink.write_lines(paths.images_jsonl(project_id), counted())
@@ -130,11 +233,10 @@ def finalize_images(
         project = client.get_project(project_id)
         sink.write_stream(paths.coco_json(project_id), coco_chunks(lines, tags, project=project))
         coco = 1
-    if without_file:  # e.g. the workspace changed between the listings: say so rather than hide it
-        return failed("ImageFilesMissing", f"{without_file} of {count} images have no exported file", count=count)
+    if shortfalls:
+        return failed("ImageSetIncomplete", "; ".join(shortfalls), count=count)
+    if without_file:
+        reason = f" (first: {first_error['code']}: {first_error['message']})" if first_error else ""
+        return failed("ImageFilesMissing", f"{without_file} of {count} images could not be copied{reason}",
+                      count=count)
     return complete(count, details={"regions": regions, "coco": bool(coco), "sets": len(sets)})
-
-
-def _set_stream(work: ExportSink, project_id: str, image_set: ImageSet) -> Any:
-    for chunk in range(image_set["chunks"]):
-        yield from work.read_lines(paths.image_part(project_id, image_set["key"], chunk))

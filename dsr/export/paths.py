@@ -60,5 +60,10 @@ def image_part(project_id: str, set_key: str, chunk: int) -> str:
     return f"{project_id}/images/{set_key}/{chunk:06d}.jsonl"
 
 
+def image_part_count(project_id: str, set_key: str, chunk: int) -> str:
+    """`{"count": n}` written after an image part file."""
+    return f"{project_id}/images/{set_key}/{chunk:06d}.count.json"
+
+
 def prediction_part(project_id: str, chunk: int) -> str:
     return f"{project_id}/predictions/{chunk:06d}.jsonl"

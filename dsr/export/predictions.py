@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypedDict
 
 from customvision import TrainingClient
-from dsr.envelope import CategoryResult, complete
+from dsr.envelope import CategoryResult, complete, error_info, failed
 from dsr.export import paths
 from dsr.export.copier import Copier
 from dsr.export.pool import run_all
@@ -42,11 +43,19 @@ def export_prediction_chunk(
             break
     next_token = pages.continuation_token if len(predictions) >= limit else None
 
+    artifact = functools.partial(client.iter_artifact, project_id)
+
     def copy(prediction: dict[str, Any]) -> dict[str, Any]:
+        """One line; a copy that fails is recorded in it (`exportError`), never taking its siblings along."""
         line = without_uris(prediction, IMAGE_URI_FIELDS)
         uri = prediction.get("originalImageUri")
         if uri:
-            line["file"] = copier.copy(uri, paths.prediction_image_stem(project_id, prediction["id"]))
+            stem = paths.prediction_image_stem(project_id, prediction["id"])
+            try:
+                line["file"] = copier.copy_image(uri, stem, artifact=artifact).file
+            except Exception as exc:  # recorded: the category reports it, the other predictions are exported
+                line["file"] = None
+                line["exportError"] = dict(error_info(exc))
         return line
 
     lines = run_all(copy, predictions)
@@ -55,11 +64,19 @@ def export_prediction_chunk(
 
 
 def finalize_predictions(sink: ExportSink, work: ExportSink, project_id: str, chunks: int) -> CategoryResult:
-    """Concatenate the part files into predictions.jsonl."""
+    """Concatenate the part files into predictions.jsonl; failed if an image could not be copied."""
+    missing: list[dict[str, Any]] = []
 
     def lines() -> Any:
         for chunk in range(chunks):
-            yield from work.read_lines(paths.prediction_part(project_id, chunk))
+            for line in work.read_lines(paths.prediction_part(project_id, chunk)):
+                if line.get("exportError"):
+                    missing.append(line["exportError"])
+                yield line
 
     _, count = sink.write_lines(paths.predictions_jsonl(project_id), lines())
+    if missing:
+        first = missing[0]
+        return failed("PredictionFilesMissing", f"{len(missing)} of {count} prediction images could not be copied "
+                      f"(first: {first['code']}: {first['message']})", count=count)
     return complete(count)

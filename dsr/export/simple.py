@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from customvision import TrainingClient
@@ -69,7 +70,8 @@ def export_models(client: TrainingClient, sink: ExportSink, copier: Copier, proj
             if export.get("status") == "Done" and export.get("downloadUri"):
                 platform, flavor = export.get("platform", "model"), export.get("flavor")
                 stem = paths.model_stem(project_id, iteration["id"], platform, flavor)
-                entry["file"] = copier.copy(export["downloadUri"], stem)
+                entry["file"] = copier.copy(export["downloadUri"], stem,
+                                            artifact=functools.partial(client.iter_artifact, project_id))
             exports.append(entry)
     sink.write_json(paths.exported_models_json(project_id), exports)
     return complete(len(exports))

@@ -15,7 +15,7 @@ from emulator.state import state
 
 async def get_state(request: web.Request) -> web.Response:
     rt = runtime(request)
-    return web.json_response(state(rt.store, rt.seed))
+    return web.json_response(state(rt.store, rt.seed, rt.config.realism))
 
 
 async def get_info(request: web.Request) -> web.Response:

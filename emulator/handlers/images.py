@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+
 from aiohttp import BodyPartReader, web
 
 from emulator import images as pictures
 from emulator import odata, render, store
 from emulator.blobs import make_upload
 from emulator.errors import bad_request
-from emulator.model import Image, ImageTag, Project
+from emulator.model import Image, ImageTag, Project, image_blob_name
 from emulator.params import MAX_TAKE, choice, flag, optional_uuid, order_by, project_id, take_skip, uuid_list
+from emulator.realism import UnknownIds
 from emulator.runtime import Runtime, runtime
 
 TAGGING = ("All", "Tagged", "Untagged")
+TIES = random.Random()  # the order within a `created` tie changes from call to call (realism)
+
+
+def tie_order(rt: Runtime) -> random.Random | None:
+    """The shuffler of equal `created` values, or None (stable order by id) with realism off."""
+    return TIES if rt.config.realism.enabled else None
 
 
 def _scope(request: web.Request) -> tuple[Runtime, Project, str | None, dict[str, Image]]:
@@ -40,9 +50,9 @@ def _page(
     request: web.Request, rt: Runtime, project: Project, iteration_id: str | None, found: list[Image]
 ) -> web.Response:
     take, skip = take_skip(request)
-    page = store.ordered(found, order_by(request))[skip : skip + take]
+    page = store.ordered(found, order_by(request), tie_order(rt))[skip : skip + take]
     tags = rt.store.tag_set(project, iteration_id)
-    return web.json_response([render.image(i, tags, rt.link) for i in page])
+    return web.json_response([render.image(i, tags, rt.link, rt.config.realism) for i in page])
 
 
 async def get_images(request: web.Request) -> web.Response:
@@ -83,11 +93,20 @@ async def get_untagged_image_count(request: web.Request) -> web.Response:
 
 
 async def get_images_by_ids(request: web.Request) -> web.Response:
-    """The requested images that exist in the set, in the order asked; unknown ids are left out."""
+    """The requested images that exist in the set. Realistic: oldest first whatever order was asked
+    (GetImagesByIds.json), and ids the set lacks refused (400) or dropped, as configured; off: the order asked,
+    unknown ids left out."""
     rt, project, iteration_id, image_set = _scope(request)
     ids = uuid_list(request, "imageIds", limit=MAX_TAKE, exceeded_code="BadRequestExceededBatchSize") or []
     tags = rt.store.tag_set(project, iteration_id)
-    return web.json_response([render.image(image_set[i], tags, rt.link) for i in ids if i in image_set])
+    realism = rt.config.realism
+    found = [image_set[i] for i in ids if i in image_set]
+    if realism.enabled:
+        unknown = [i for i in ids if i not in image_set]
+        if unknown and realism.unknown_image_ids is UnknownIds.REFUSE:
+            raise bad_request("BadRequestInvalidIds", f"Images not found: {', '.join(unknown[:5])}.")
+        found = store.ordered(found, "Oldest", tie_order(rt))
+    return web.json_response([render.image(i, tags, rt.link, realism) for i in found])
 
 
 async def delete_images(request: web.Request) -> web.Response:
@@ -102,12 +121,34 @@ async def delete_images(request: web.Request) -> web.Response:
     all_images, all_iterations = flag(request, "allImages"), flag(request, "allIterations")
     if ids is None and not all_images:
         raise bad_request("BadRequestRequiredParamIsNull", "Specify imageIds or allImages=true.")
+    lag = rt.config.realism.delete_lag_seconds
+    if (all_images or all_iterations) and lag > 0:
+        _delete_after(rt, project, lag, None if all_images else ids, all_iterations=all_iterations)
+        return web.Response(status=202)
     blobs = rt.store.delete_images(project, None if all_images else ids, all_iterations=all_iterations)
     if all_images or all_iterations:
         rt.blobs.delete_later(blobs)
         return web.Response(status=202)
     await rt.blobs.delete_many(blobs)
     return web.Response(status=204)
+
+
+def _delete_after(rt: Runtime, project: Project, lag: float, ids: list[str] | None, *, all_iterations: bool) -> None:
+    """A 202 delete as the service does it: the images stay listed and counted for `lag` seconds, then go (the
+    ones `allImages` meant are those of the moment the call was answered)."""
+    if ids is None:
+        ids = list(project.image_ids_anywhere() if all_iterations else project.images)
+    seeded, project_id = rt.store, project.id
+    project.pending_deletes += len(ids)
+
+    def apply() -> None:
+        target = seeded.projects.get(project_id)
+        if rt.store is not seeded or target is None:
+            return  # reseeded, or the project was deleted meanwhile
+        target.pending_deletes -= len(ids)
+        rt.blobs.delete_later(seeded.delete_images(target, ids, all_iterations=all_iterations))
+
+    asyncio.get_running_loop().call_later(lag, apply)
 
 
 async def _uploaded_files(request: web.Request) -> list[tuple[str, bytes]]:
@@ -142,25 +183,32 @@ async def create_images_from_data(request: web.Request) -> web.Response:
             results.append({"sourceUrl": name, "status": "ErrorImageFormat"})
             continue
         upload = make_upload("", data, picture.content_type)
+        realism = rt.config.realism
         if upload.blob.sha256 in known:
-            existing = known[upload.blob.sha256]
-            tags = project.tags
-            results.append({"sourceUrl": name, "status": "OKDuplicate", "image": render.image(existing, tags, rt.link)})
+            existing = render.image(known[upload.blob.sha256], project.tags, rt.link, realism)
+            results.append({"sourceUrl": name, "status": "OKDuplicate", "image": existing})
             continue
         image_id = rt.store.ids()
-        original = make_upload(f"{project.id}/images/{image_id}/original.{picture.ext}", data, picture.content_type)
-        uploads.append(original)
-        thumb = pictures.thumbnail(picture)
-        thumbnail = original
-        if thumb is not picture:
-            thumbnail = make_upload(f"{project.id}/images/{image_id}/thumbnail.jpg", thumb.data, thumb.content_type)
+        copy = pictures.resized(picture)
+        resized = make_upload(image_blob_name(project.id, image_id, "i"), copy.data, copy.content_type)
+        uploads.append(resized)
+        original = resized
+        if copy is not picture:
+            original = make_upload(image_blob_name(project.id, image_id, "o"), data, picture.content_type)
+            uploads.append(original)
+        thumb = pictures.thumbnail(copy)
+        thumbnail = resized
+        if thumb is not copy:
+            thumbnail = make_upload(image_blob_name(project.id, image_id, "t"), thumb.data, thumb.content_type)
             uploads.append(thumbnail)
         now = rt.store.clock()
-        image = Image(image_id, now, picture.width, picture.height, original.blob, original.blob, thumbnail.blob)
+        image = Image(image_id, now, copy.width, copy.height, original.blob, resized.blob, thumbnail.blob,
+                      (picture.width, picture.height))
         image.tags = [ImageTag(t, now) for t in tag_ids]
         added.append(image)
         known[original.blob.sha256] = image
-        results.append({"sourceUrl": name, "status": "OK", "image": render.image(image, project.tags, rt.link)})
+        shown = render.image(image, project.tags, rt.link, realism)
+        results.append({"sourceUrl": name, "status": "OK", "image": shown})
     await rt.blobs.put_many(uploads)  # bytes first, so no listed image ever points at a missing blob
     for image in added:
         rt.store.add_image(project, image)

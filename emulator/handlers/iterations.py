@@ -7,7 +7,8 @@ from aiohttp import web
 from emulator import images as pictures
 from emulator import render, store
 from emulator.blobs import make_upload
-from emulator.errors import bad_request, iteration_not_found
+from emulator.errors import bad_request, generic_not_found, iteration_not_found
+from emulator.handlers.images import tie_order
 from emulator.model import Export, Iteration, Project
 from emulator.params import choice, flag, path_id, project_id, required, take_skip, uuid_list
 from emulator.runtime import Runtime, runtime
@@ -27,17 +28,18 @@ async def get_iterations(request: web.Request) -> web.Response:
     rt = runtime(request)
     project = rt.store.project(project_id(request))
     iterations = sorted(project.iterations.values(), key=lambda i: (i.created, i.id))
-    return web.json_response([render.iteration(i, project) for i in iterations])
+    return web.json_response([render.iteration(i, project, rt.config.realism) for i in iterations])
 
 
 async def get_iteration(request: web.Request) -> web.Response:
-    _, project, iteration = _lookup(request)
-    return web.json_response(render.iteration(iteration, project))
+    rt, project, iteration = _lookup(request)
+    return web.json_response(render.iteration(iteration, project, rt.config.realism))
 
 
 async def delete_iteration(request: web.Request) -> web.Response:
-    """Delete an unpublished iteration with its image snapshot and exports."""
-    rt, project, iteration = _lookup(request)
+    """Delete an unpublished iteration with its image snapshot and exports (gone already: a generic NotFound)."""
+    with generic_not_found(runtime(request).config.realism):
+        rt, project, iteration = _lookup(request)
     await rt.blobs.delete_many(rt.store.delete_iteration(project, iteration.id))
     return web.Response(status=204)
 
@@ -46,7 +48,7 @@ async def train_project(request: web.Request) -> web.Response:
     rt = runtime(request)
     project = rt.store.project(project_id(request))
     iteration = rt.store.train(project, force=flag(request, "forceTrain"))
-    return web.json_response(render.iteration(iteration, project))
+    return web.json_response(render.iteration(iteration, project, rt.config.realism))
 
 
 async def publish_iteration(request: web.Request) -> web.Response:
@@ -57,7 +59,8 @@ async def publish_iteration(request: web.Request) -> web.Response:
 
 
 async def unpublish_iteration(request: web.Request) -> web.Response:
-    rt, project, iteration = _lookup(request)
+    with generic_not_found(runtime(request).config.realism):
+        rt, project, iteration = _lookup(request)
     rt.store.unpublish(project, iteration.id)
     return web.Response(status=204)
 
@@ -81,8 +84,10 @@ async def get_image_performances(request: web.Request) -> web.Response:
     rt, project, iteration = _lookup(request)
     take, skip = take_skip(request)
     order = choice(request, "orderBy", ("Newest", "Oldest"), "Newest")
-    page = store.ordered(_performance_images(request, iteration), order)[skip : skip + take]
-    return web.json_response([render.image_performance(i, iteration, project, rt.link) for i in page])
+    page = store.ordered(_performance_images(request, iteration), order, tie_order(rt))[skip : skip + take]
+    return web.json_response(
+        [render.image_performance(i, iteration, project, rt.link, rt.config.realism) for i in page]
+    )
 
 
 async def get_image_performance_count(request: web.Request) -> web.Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 import uuid
 from datetime import datetime
 from typing import Any
@@ -63,15 +64,15 @@ def _matches(prediction: StoredPrediction, query: dict[str, Any]) -> bool:
     return True
 
 
-def _parse_token(body: Any) -> dict[str, Any]:
+def _parse_token(body: Any, limit: int = MAX_COUNT) -> dict[str, Any]:
     """The PredictionQueryToken fields, checked; unknown fields are ignored like the service does."""
     if not isinstance(body, dict):
         raise _invalid("The body must be a PredictionQueryToken object.")
     max_count = body.get("maxCount") or DEFAULT_MAX_COUNT
     if not isinstance(max_count, int) or max_count < 0:
         raise _invalid("maxCount must be a non-negative integer.")
-    if max_count > MAX_COUNT:
-        raise bad_request("BadRequestPredictionResultsExceededCount", f"maxCount is limited to {MAX_COUNT}.")
+    if max_count > limit:
+        raise bad_request("BadRequestPredictionResultsExceededCount", f"maxCount is limited to {limit}.")
     tags = body.get("tags") or []
     if not isinstance(tags, list) or len(tags) > MAX_TAGS:
         raise bad_request("BadRequestPredictionTagsExceededCount", f"At most {MAX_TAGS} tags can be combined.")
@@ -116,7 +117,8 @@ async def query_predictions(request: web.Request) -> web.Response:
         body = await request.json()
     except ValueError:
         raise _invalid("The body must be JSON.") from None
-    query = _parse_token(body)
+    realism = rt.config.realism
+    query = _parse_token(body, realism.prediction_page_limit)
     newest = query["orderBy"] != "Oldest"
     found = sorted(
         (p for p in project.predictions.values() if _matches(p, query)),
@@ -129,7 +131,7 @@ async def query_predictions(request: web.Request) -> web.Response:
     page = found[: query["maxCount"]]
     more = len(found) > len(page)
     token = {
-        "session": query["session"] or uuid.uuid4().hex,
+        "session": query["session"] or _session(realism.enabled),
         "continuation": _encode((iso(page[-1].created), page[-1].id)) if more and page else "",
         "maxCount": query["maxCount"],
         "orderBy": query["orderBy"],
@@ -139,8 +141,17 @@ async def query_predictions(request: web.Request) -> web.Response:
         "endTime": iso(query["end"]) if query["end"] else None,
         "application": query["application"],
     }
-    results = [render.stored_prediction(p, project, rt.link) for p in page]
+    if realism.enabled:  # empty fields are null (QueryPredictionResults.json)
+        token = {k: (v if v not in ("", []) else None) for k, v in token.items()}
+    results = [render.stored_prediction(p, project, rt.link, realism) for p in page]
     return web.json_response({"token": token, "results": results})
+
+
+def _session(realistic: bool) -> str:
+    """A new query session: `<partition>:<number>` like the service's ("1:1583893"), else a random hex."""
+    if realistic:
+        return f"{random.randrange(1, 10)}:{random.randrange(100_000, 10_000_000)}"
+    return uuid.uuid4().hex
 
 
 async def delete_prediction(request: web.Request) -> web.Response:

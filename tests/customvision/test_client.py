@@ -3,6 +3,7 @@
 Paging, chunking, idempotent deletes and error codes the service does send are checked over HTTP in
 test_client_against_emulator.py."""
 
+import json
 from typing import Any
 
 import pytest
@@ -42,10 +43,60 @@ def test_responses_come_back_as_sent_including_fields_the_spec_lacks(client, tra
     assert client.list_images_page("p", skip=0) == [image]
 
 
-def test_a_404_without_a_service_code_is_not_taken_as_deleted(client, transport) -> None:
-    transport.handler = sequence((404, b"no such route", {"Content-Type": "text/plain"}))
+@pytest.mark.parametrize("reply", [
+    (404, {"code": "NotFound", "message": "Not found."}),  # a delete retried after it succeeded (issue 14)
+    (404, {"error": {"code": "404", "message": "Resource not found"}}),
+    (404, b"no such route", {"Content-Type": "text/plain"}),
+])
+def test_any_404_on_a_delete_means_done(client, transport, reply) -> None:
+    """Deletes follow a listing of the same resource, so a wrong endpoint fails there, never here."""
+    transport.handler = sequence(reply)
+    client.delete_project("p")
+    client.delete_iteration("p", "i")
+    client.delete_tag("p", "t")
+    client.delete_images("p", ["a"], all_iterations=True)
+    client.delete_predictions("p", ["x"])
+    client.unpublish_iteration("p", "i")
+    transport.handler = sequence(reply)
     with pytest.raises(CustomVisionNotFoundError):
-        client.delete_project("p")
+        client.get_project("p")  # reads still raise
+
+
+def test_a_refused_prediction_page_size_is_halved_for_this_and_every_next_page(client, transport) -> None:
+    refused = (400, {"code": "BadRequestPredictionResultsExceededCount", "message": "maxCount is limited to 100."})
+    page = {"token": {"session": "9:133017", "continuation": "c1", "maxCount": 64}, "results": [{"id": "a"}]}
+    last = {"token": {"session": "9:133017", "continuation": None, "maxCount": 64, "tags": None},
+            "results": [{"id": "b"}]}
+    transport.handler = sequence(refused, refused, (200, page), (200, last))
+    assert [p["id"] for p in client.query_predictions("p")] == ["a", "b"]
+    asked = [json.loads(r.content)["maxCount"] for r in transport.requests]
+    assert asked == [256, 128, 64, 64]
+
+
+def test_get_artifact_reads_a_relative_uri(client, transport) -> None:
+    transport.handler = sequence((200, b"\xff\xd8jpeg bytes", {"Content-Type": "application/octet-stream"}))
+    path_ = "/i-ce96ea1d7e0b45be884b81b0800278a7/o-f00d8cc280a64b7ea5109edbbd026fba"
+    assert client.get_artifact("p", path_) == b"\xff\xd8jpeg bytes"
+    assert path(transport.requests[0]) == f"{ROOT}/projects/p/artifacts"
+    assert "path=%2Fi-ce96ea1d7e0b45be884b81b0800278a7%2Fo-" in transport.requests[0].url  # as recorded
+    transport.handler = sequence((404, {"code": "NotFound", "message": "The artifact does not exist."}))
+    with pytest.raises(CustomVisionNotFoundError):
+        client.get_artifact("p", path_)
+
+
+def test_service_times_compare_as_utc_to_the_tick() -> None:
+    from datetime import UTC, datetime
+
+    from customvision import is_relative_uri, parse_service_time, time_key
+
+    assert parse_service_time("2020-06-06T17:53:28.0821491") == datetime(2020, 6, 6, 17, 53, 28, 82149, tzinfo=UTC)
+    assert parse_service_time("2019-09-16T15:05:18.54Z") == datetime(2019, 9, 16, 15, 5, 18, 540000, tzinfo=UTC)
+    assert parse_service_time("2020-06-06T16:44:43") == parse_service_time("2020-06-06T16:44:43.000Z")
+    ordered = ["2020-06-06T16:44:43Z", "2020-06-06T16:44:43.0000001", "2020-06-06T16:44:43.08", "2020-06-06T16:44:43.1"]
+    assert sorted(ordered, key=time_key) == ordered and sorted(ordered) != ordered  # text order is wrong
+    assert time_key("2020-06-06T17:53:27.9103235") == time_key("2020-06-06T17:53:27.9103235Z")
+    assert time_key("2020-06-06T17:53:27.9103235") != time_key("2020-06-06T17:53:27.9103236")
+    assert is_relative_uri("/i-ab/i-cd") and not is_relative_uri("https://x.blob.core.windows.net/i-ab/i-cd?sig=s")
 
 
 def test_unpublish_of_an_unpublished_iteration_is_done(client, transport) -> None:

@@ -1,4 +1,8 @@
-"""Contract: TrainingClient against the real emulator over HTTP, checked with `/_emulator/state` ground truth."""
+"""Contract: TrainingClient against the real emulator over HTTP, checked with `/_emulator/state` ground truth.
+
+The emulator is realistic, as by default (docs/real-service.md): some image URIs are relative (GetArtifact), ties
+in `created` are reordered on every call, DeleteImages with allIterations answers 202 and deletes a few seconds
+later."""
 
 import logging
 import threading
@@ -18,6 +22,8 @@ from customvision import (
     ThrottledError,
     TokenBucket,
     TrainingClient,
+    is_relative_uri,
+    time_key,
 )
 from localstack.emulator import Emulator
 
@@ -59,6 +65,14 @@ def _calls(server: Emulator, operation: str) -> int:
     return server.stats()["byOperation"].get(operation, 0)
 
 
+def _until(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Poll `check` until true: a 202 DeleteImages takes effect a few seconds after it answers."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.5)
+
+
 def _project(server: Emulator, seed: str | None = None) -> dict[str, Any]:
     if seed:
         server.reset(seed)
@@ -84,7 +98,8 @@ def _check_listings(client: TrainingClient, truth: list[dict[str, Any]]) -> None
         workspace = [image["id"] for image in expected["images"] if image["inWorkspace"]]
         listed = list(client.list_images(project_id))
         assert sorted(image["id"] for image in listed) == sorted(workspace)
-        assert all(image["originalImageUri"].startswith("http") for image in listed)
+        assert all(image["originalImageUri"].startswith("http") or is_relative_uri(image["originalImageUri"])
+                   for image in listed)
         tagged = _ids(client.list_tagged_images(project_id))
         untagged = _ids(client.list_untagged_images(project_id))
         assert sorted(tagged + untagged) == sorted(workspace)
@@ -114,14 +129,16 @@ def test_paging_across_more_than_256_images(emu: Emulator, client: TrainingClien
     workspace = sorted(image["id"] for image in truth["images"] if image["inWorkspace"])
     assert 512 < len(workspace) < 768
     before = emu.stats()["byOperation"].get("GetImages", 0)
-    listed = list(client.list_images(project_id))
-    assert sorted(image["id"] for image in listed) == workspace
-    assert emu.stats()["byOperation"]["GetImages"] - before == 3  # 256 + 256 + the rest
-    created = [image["created"] for image in listed]
+    for _ in range(3):  # ties straddle the pages and come back in a new order each time: never lost, never twice
+        listed = list(client.list_images(project_id))
+        assert sorted(image["id"] for image in listed) == workspace
+    calls = (emu.stats()["byOperation"]["GetImages"] - before) / 3
+    assert 3 <= calls <= 4, calls  # 256 + 256 + the rest, a listing more where a page ends inside a giant tie
+    created = [time_key(image["created"]) for image in listed]
     assert created == sorted(created)  # "Oldest" first
 
     last_page = client.list_images_page(project_id, skip=512)
-    assert [image["id"] for image in last_page] == [image["id"] for image in listed[512:]]
+    assert sorted(image["created"] for image in last_page) == sorted(image["created"] for image in listed[512:])
     assert client.list_images_page(project_id, skip=len(workspace)) == []
 
     by_ids = list(client.list_images_by_ids(project_id, [image["id"] for image in listed]))
@@ -146,7 +163,7 @@ def test_deletes_in_the_design_order_leave_nothing(emu: Emulator, client: Traini
         client.unpublish_iteration(project_id, iteration["id"])
         client.unpublish_iteration(project_id, iteration["id"])  # idempotent
     client.delete_images(project_id, [image["id"] for image in truth["images"]], all_iterations=True)
-    assert client.get_image_count(project_id) == 0
+    _until(lambda: client.get_image_count(project_id) == 0, "the 202 delete never took effect")
     for iteration in truth["iterations"]:
         assert client.get_image_count(project_id, iteration_id=iteration["id"]) == 0
     for tag in truth["tags"]:
@@ -251,19 +268,27 @@ def test_tagged_untagged_and_performance_lists_page_with_small_pages(emu: Emulat
     tagged = _ids(client.list_tagged_images(project_id, page_size=7))
     untagged = _ids(client.list_untagged_images(project_id, page_size=2))
     assert sorted(tagged + untagged) == workspace
-    assert _calls(emu, "GetTaggedImages") == len(tagged) // 7 + 1
-    assert _calls(emu, "GetUntaggedImages") == len(untagged) // 2 + 1
+    # Small pages often end inside a tie in `created` (or a tie fills them): the next listing starts where that tie
+    # starts, so there are more listings than pages, and still each image exactly once.
+    assert _calls(emu, "GetTaggedImages") >= len(tagged) // 7 + 1
+    assert _calls(emu, "GetUntaggedImages") >= len(untagged) // 2 + 1
     iteration_id = truth["iterations"][-1]["id"]
     performances = list(client.list_image_performances(project_id, iteration_id, page_size=5))
     assert len(performances) == client.get_image_performance_count(project_id, iteration_id)
-    assert _calls(emu, "GetImagePerformances") == len(performances) // 5 + 1
+    assert len({p["id"] for p in performances}) == len(performances)
 
 
 def test_a_listing_resumes_from_its_continuation_token(emu: Emulator, client: TrainingClient) -> None:
+    """The token is the position where the next listing starts (a tie's first position): resuming loses nothing."""
     project_id = _project(emu)["id"]
     everything = [image["id"] for image in client.list_images(project_id)]
-    pages = client.list_images(project_id, page_size=10).by_page(continuation_token="20")
-    assert [image["id"] for page in pages for image in page] == everything[20:]
+    pages = client.list_images(project_id, page_size=10).by_page()
+    first = [image["id"] for image in next(pages)]
+    token = pages.continuation_token
+    assert token is not None and int(token) == len(first)
+    resumed = client.list_images(project_id, page_size=10).by_page(continuation_token=token)
+    rest = [image["id"] for page in resumed for image in page]
+    assert sorted(first + rest) == sorted(everything) and not set(first) & set(rest)
 
 
 def test_query_predictions_follows_the_continuation(emu: Emulator, client: TrainingClient) -> None:
@@ -283,7 +308,7 @@ def test_delete_images_in_chunks_of_256(emu: Emulator, client: TrainingClient) -
     ids = [image["id"] for image in truth["images"]]
     client.delete_images(truth["id"], ids, all_iterations=True)
     assert _calls(emu, "DeleteImages") == 3, emu.stats()
-    assert emu.state()["projects"][0]["images"] == []
+    _until(lambda: emu.state()["projects"][0]["images"] == [], "the 202 delete never took effect")
 
 
 def test_delete_predictions_in_chunks_of_64(emu: Emulator, client: TrainingClient) -> None:
@@ -366,7 +391,7 @@ def test_logs_and_errors_never_show_the_key_or_sas_signatures(emu: Emulator, cap
     project_id = _project(emu)["id"]
     caplog.set_level(logging.DEBUG)
     with _client(emu, rate_limiter=TokenBucket(TPS), logging_enable=True) as client:
-        images = client.list_images_page(project_id, skip=0, take=3)
+        images = [i for i in client.list_images_page(project_id, skip=0, take=20) if "sig=" in i["originalImageUri"]]
         with pytest.raises(CustomVisionNotFoundError) as caught:
             client.get_tag(project_id, "00000000-0000-0000-0000-000000000001")
     signatures = [image["originalImageUri"].split("sig=")[1].split("&")[0] for image in images]

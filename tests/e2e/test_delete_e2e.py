@@ -16,7 +16,7 @@ from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-SEED = "demo+synthetic:projects=3,images=700"
+SEED = "demo+synthetic:projects=3,images=700"  # realistic (the default): 202 deletes take effect after a lag
 PROJECT_CATEGORIES = ["projects", "iterations", "iteration_performance", "tags", "images", "predictions"]
 
 
@@ -47,6 +47,7 @@ def test_dry_run_then_delete_leaves_nothing_of_the_targets(
     assert done["status"] == "Completed", done
     result = done["result"]
     after = emulator.state()
+    assert emulator.stats()["byOperation"]["DeleteImages"] > 0, "deleted with allIterations: 202, then a lag"
     for pid in targets:
         assert project(after, pid) is None  # project, images (workspace and iteration), tags, predictions gone
     for pid in kept:
@@ -55,6 +56,7 @@ def test_dry_run_then_delete_leaves_nothing_of_the_targets(
         assert result["categories"][category]["count"] == dry["result"]["categories"][category]["count"], category
         assert result["categories"][category]["after"] == 0, category
     assert result["categories"]["images"]["count"] > 2100
+    assert all(p["pendingDeletes"] == 0 for p in after["projects"])
     assert result["categories"]["exported_models"]["error"]["code"] == "RemovedWithAccount"
 
     receipt = result["receipt"]
@@ -101,3 +103,23 @@ def test_delete_without_or_with_wrong_confirm_is_refused_and_touches_nothing(
         assert "/confirm" in [e["field"] for e in response.json()["errors"]]
     assert host.get("api/requests/refused").status_code == 404  # nothing started
     assert emulator.state() == before
+
+
+def test_images_only_delete_waits_for_the_202_lag_and_verifies_clean(
+    devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite
+) -> None:
+    """Only images: the project stays, so verification itself must outlast the service's asynchronous delete."""
+    emulator = emulator_factory("synthetic:projects=1,images=700", training_key=TRAINING_KEY,
+                                extra_args=("--delete-lag-seconds", "6"))
+    host = start_app(devhost_factory, emulator, azurite, "e2e-delete-lag")
+    before = emulator.state()["projects"][0]
+    submit(host, delete_body("delete-lag", [before["id"]], categories=["images"]))
+    done = wait_finished(host, "delete-lag")
+    assert done["status"] == "Completed", done
+    images = done["result"]["categories"]["images"]
+    copies = before["workspaceImageCount"] + sum(len(it["imageIds"]) for it in before["iterations"])
+    assert images["count"] == copies, "every copy, workspace and snapshots (count = before - after)"
+    assert images["after"] == 0 and done["result"]["receipt"]["verification"]["clean"] is True
+    after = emulator.state()["projects"][0]
+    assert after["images"] == [] and after["pendingDeletes"] == 0
+    assert [t["id"] for t in after["tags"]] == [t["id"] for t in before["tags"]], "only images were asked for"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -25,7 +27,8 @@ from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-SEED = "demo+synthetic:projects=3,images=700"
+SEED = "demo+synthetic:projects=3,images=700"  # on the realistic emulator (its default): docs/real-service.md
+PAGE = 256
 
 
 def export_everything(host: Any, request_id: str) -> dict[str, Any]:
@@ -35,11 +38,47 @@ def export_everything(host: Any, request_id: str) -> dict[str, Any]:
     return status
 
 
+def check_the_seed_is_realistic(state: dict[str, Any]) -> None:
+    """At least 10% relative URIs, ties in `created` across page boundaries, originals larger than listed."""
+    images = [i for p in state["projects"] for i in p["images"]]
+    assert sum(i["uriForm"] != "absolute" for i in images) >= 0.1 * len(images)
+    assert sum((i["width"], i["height"]) != (i["resizedWidth"], i["resizedHeight"]) for i in images) > 0.3 * len(images)
+    straddling = 0
+    for project in state["projects"]:
+        created = sorted(i["created"] for i in project["images"] if i["inWorkspace"])
+        straddling += sum(created[n - 1] == created[n] for n in range(PAGE, len(created), PAGE))
+    assert straddling >= 2, "ties straddle page boundaries"
+
+
 def check_export_matches(container: ContainerClient, emulator: Emulator, request_id: str) -> dict[str, Any]:
+    """Byte-exact originals, one for one; images.jsonl and COCO at the original's pixel size."""
     manifest = read_manifest(container, request_id)
-    truth = truth_images(emulator.state())
+    state = emulator.state()
+    truth = truth_images(state)
     assert len(truth) > 2100
     assert exported_images(manifest) == truth  # one for one, by sha256, iteration-only images included
+    for project in state["projects"]:
+        by_id = {i["id"]: i for i in project["images"]}
+        prefix = f"{request_id}/projects/{project['id']}"
+        lines = [json.loads(line) for line in container.download_blob(f"{prefix}/images.jsonl").readall().splitlines()]
+        assert Counter(line["id"] for line in lines) == Counter(list(by_id)), "each image exactly once"
+        for line in lines:
+            image = by_id[line["id"]]
+            assert (line["width"], line["height"]) == (image["width"], image["height"]), "the original's size"
+            assert (line["resizedWidth"], line["resizedHeight"]) == (image["resizedWidth"], image["resizedHeight"])
+            assert not line["created"].endswith("Z"), "the service's own text"
+        if project["type"] != "ObjectDetection":
+            continue
+        coco = json.loads(container.download_blob(f"{prefix}/annotations.coco.json").readall())
+        images = {i["id"]: by_id[i["customVisionImageId"]] for i in coco["images"]}
+        regions = {r["id"]: (r, i) for i in by_id.values() for r in i["regions"]}
+        assert len(coco["annotations"]) == len(regions) > 0
+        for annotation in coco["annotations"]:
+            region, image = regions[annotation["customVisionRegionId"]]
+            assert images[annotation["image_id"]] is image
+            expected = [region["left"] * image["width"], region["top"] * image["height"],
+                        region["width"] * image["width"], region["height"] * image["height"]]
+            assert annotation["bbox"] == [round(v, 2) for v in expected], "boxes at the original's scale"
     return manifest
 
 
@@ -47,6 +86,7 @@ def test_export_matches_ground_truth_and_leaks_no_secret(
     devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite
 ) -> None:
     emulator = emulator_factory(SEED, training_key=TRAINING_KEY)
+    check_the_seed_is_realistic(emulator.state())
     host = start_app(devhost_factory, emulator, azurite, "e2e-export")
     status = export_everything(host, "export-full")
     result = status["result"]
@@ -75,6 +115,7 @@ def test_export_matches_ground_truth_and_leaks_no_secret(
     for project in emulator.state()["projects"]:
         assert f"projects/{project['id']}/images.jsonl" in listed
         assert f"projects/{project['id']}/predictions.jsonl" in listed
+    assert emulator.stats()["byOperation"]["GetArtifact"] >= 0.1 * len(truth_images(emulator.state()))
 
     # No training key in the orchestration history, status payloads or devhost's log.
     assert TRAINING_KEY not in all_histories(host)

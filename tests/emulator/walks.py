@@ -41,15 +41,17 @@ def read_project(api: Any, pid: str) -> None:
         api.get("GetImageCount", p + "/images/count", **count_params)
     tagged = api.get("GetTaggedImages", p + "/images/tagged", take=10)
     assert all(i["tags"] for i in tagged)
+    assert all("metadata" not in i or i["metadata"] for i in tagged), "empty metadata is left out, never {} or null"
     api.get("GetTaggedImages", p + "/images/tagged", tagIds=tags[0]["id"], orderBy="Oldest")
     untagged = api.get("GetUntaggedImages", p + "/images/untagged", take=10)
-    assert all(not i["tags"] and not i["regions"] for i in untagged)
+    assert all("tags" not in i and "regions" not in i for i in untagged), "empty tags/regions are left out"
     api.get("GetTaggedImageCount", p + "/images/tagged/count")
     api.get("GetUntaggedImageCount", p + "/images/untagged/count")
     ids = ",".join(i["id"] for i in tagged[:3])
     assert len(api.get("GetImagesByIds", p + "/images/id", imageIds=ids)) == 3
     iterations = api.get("GetIterations", p + "/iterations")
-    assert len(iterations) == 2 and sum(bool(i["publishName"]) for i in iterations) == 1
+    assert [i["status"] for i in iterations] == ["Failed", "Completed", "Completed"]
+    assert [i["publishName"] for i in iterations].count(None) == 2, "null when unpublished"
     for it in iterations:
         ip = f"{p}/iterations/{it['id']}"
         api.get("GetIteration", ip)
@@ -84,7 +86,7 @@ def write_walk(api: Any, server: Any) -> None:
     response = api.call("CreateImagesFromData", "POST", p + "/images", params={"tagIds": tag["id"]}, files=files)
     assert response.status_code == 200 and response.json()["isBatchSuccessful"]
     created = response.json()["images"][0]["image"]
-    assert requests.get(created["originalImageUri"]).content == files["imageData"][1]
+    assert api.download(pid, created["originalImageUri"]).content == files["imageData"][1]
     duplicate = api.call("CreateImagesFromData", "POST", p + "/images", data=files["imageData"][1],
                          headers={"Content-Type": "application/octet-stream"})  # fmt: skip
     assert duplicate.status_code == 207 and duplicate.json()["images"][0]["status"] == "OKDuplicate"
@@ -100,7 +102,7 @@ def write_walk(api: Any, server: Any) -> None:
     assert api.call("DeleteIteration", "DELETE", ip).status_code == 204
     assert api.call("DeleteTag", "DELETE", f"{p}/tags/{tag['id']}").status_code == 204
     assert api.call("DeleteImages", "DELETE", p + "/images", params={"imageIds": created["id"]}).status_code == 204
-    assert requests.get(created["originalImageUri"]).status_code == 404, "bytes of a deleted image are gone"
+    assert api.download(pid, created["originalImageUri"]).status_code == 404, "bytes of a deleted image are gone"
     prediction = project["predictions"][0]["id"]
     assert api.call("DeletePrediction", "DELETE", p + "/predictions", params={"ids": prediction}).status_code == 204
     for it in project["iterations"]:

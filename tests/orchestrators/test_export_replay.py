@@ -145,3 +145,11 @@ def test_only_requested_categories_run(fast_retries: pytest.MonkeyPatch) -> None
     output = run(stubs, request(categories=["tags"]), fast_retries=fast_retries)
     assert set(output["categories"]) == {"tags"}
     assert stubs.calls["plan_images"] == 0 and stubs.calls["export_account"] == 0
+
+
+def test_a_chunk_failing_for_good_still_reaches_finalize(fast_retries: pytest.MonkeyPatch) -> None:
+    """Finalize checks each image set against its count and lists again what the failed chunk missed (issue 14)."""
+    stubs = StubActivities(projects=["p1"], chunks=3, permanent={"export_image_chunk"})  # every chunk fails
+    output = run(stubs, request(categories=["images"]), fast_retries=fast_retries)
+    assert stubs.calls["finalize_images"] == 1
+    assert output["categories"]["images"] == {"status": "complete", "count": 30, "error": None}
