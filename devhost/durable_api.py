@@ -26,9 +26,10 @@ HIDDEN_EVENTS = {EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETE
 
 
 def management_urls(origin: str, instance_id: str, settings: Settings) -> dict[str, str]:
-    """The check-status payload: every URL carries the key, so a client can poll it as is."""
+    """The check-status payload: every URL carries the system key, as on Azure (so anyone holding it can
+    terminate or purge any instance: an app must never hand it out)."""
     base = f"{origin}{WEBHOOK_PREFIX}/instances/{quote(instance_id, safe='')}"
-    query = f"taskHub={settings.host.hub_name}&connection=Storage&code={settings.function_key}"
+    query = f"taskHub={settings.host.hub_name}&connection=Storage&code={settings.keys.system}"
     return {
         "id": instance_id,
         "statusQueryGetUri": f"{base}?{query}",
@@ -45,7 +46,7 @@ def management_urls(origin: str, instance_id: str, settings: Settings) -> dict[s
 def client_binding(settings: Settings) -> str:
     """The durableClient binding payload the host gives a function (parsed by the SDK's client)."""
     webhooks = f"{settings.base_url}{WEBHOOK_PREFIX}"
-    code = f"code={settings.function_key}"
+    code = f"code={settings.keys.system}"
     return json.dumps({
         "taskHubName": settings.host.hub_name,
         "creationUrls": {

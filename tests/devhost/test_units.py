@@ -55,12 +55,17 @@ def test_setting_references(monkeypatch: pytest.MonkeyPatch) -> None:
         resolve_setting("%NOT_SET_ANYWHERE%")
 
 
-def test_generated_key_is_private_and_stable(tmp_path: Path) -> None:
-    key, generated = load_or_create(tmp_path, None)
-    assert generated and len(key) >= 32
+def test_generated_keys_are_private_distinct_and_stable(tmp_path: Path) -> None:
+    keys, generated = load_or_create(tmp_path)
+    assert generated == ["function", "system", "master"]
+    values = (keys.function, keys.system, keys.master)
+    assert len(set(values)) == 3 and all(len(k) >= 32 for k in values)
     assert stat.S_IMODE(os.stat(tmp_path / "keys.json").st_mode) == 0o600
-    assert load_or_create(tmp_path, None) == (key, False)
-    assert load_or_create(tmp_path, "given") == ("given", False)
+    assert load_or_create(tmp_path) == (keys, [])
+    given, _ = load_or_create(tmp_path, function_key="given", master_key="given-master")
+    assert (given.function, given.system, given.master) == ("given", keys.system, "given-master")
+    with pytest.raises(ValueError, match="must differ"):
+        load_or_create(tmp_path, function_key="same", master_key="same")
 
 
 def test_ncrontab_and_timespan_schedules() -> None:
