@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -12,6 +13,7 @@ import pytest
 
 from devhost.config import ConfigError, apply_local_settings, load_host_config, lock_state_dir, resolve_setting
 from devhost.http_triggers import compile_route
+from devhost.invoker import Invoker
 from devhost.keys import load_or_create
 from devhost.replay_protocol import EventType, event
 from devhost.store import InstanceExistsError, Store
@@ -107,3 +109,14 @@ def test_state_dir_lock_is_exclusive(tmp_path: Path) -> None:
     finally:
         os.close(fd)
     os.close(lock_state_dir(tmp_path))
+
+
+def test_a_binding_may_be_named_like_the_invokers_own_arguments() -> None:
+    invoker = Invoker(activities=1, orchestrators=1)
+    try:
+        def greet(name: str, reason: str) -> str:
+            return f"{name}/{reason}"
+        result = asyncio.run(invoker.call("greet", greet, reason="log text", bound={"name": "n", "reason": "r"}))
+        assert result == "n/r"
+    finally:
+        invoker.close()
