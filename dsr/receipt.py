@@ -34,8 +34,9 @@ from typing import Any, NotRequired, TypedDict
 
 from azure.storage.blob import ContainerClient, ContentSettings
 
-from dsr.categories import CategoryStatus, Operation
+from dsr.categories import Operation
 from dsr.delete.plan import ProjectPlan, category_counts
+from dsr.delete.results import category_outcome, receipt_entry
 from dsr.delete.verify import Verification
 
 SCHEMA_VERSION = 1
@@ -43,7 +44,6 @@ KIND = "customvision-dsr-delete-receipt"
 ALG = "HMAC-SHA256"
 MIN_KEY_LENGTH = 16
 KEY_ENV = "RECEIPT_SIGNING_KEY"
-REMAINING = "VerificationFoundRemaining"  # error code of a category that verification did not find empty
 
 
 class ReceiptKeyError(ValueError):
@@ -151,16 +151,10 @@ def _sum(values: list[int | None]) -> int | None:
 
 
 def _entry(category: str, projects: list[ProjectEntry], result: Mapping[str, Any] | None) -> CategoryEntry:
+    """The category's outcome (decided by dsr.delete.results) over the projects' counts."""
     before = _sum([p["before"].get(category) for p in projects])
     after = _sum([p["after"].get(category) for p in projects])
-    error = (result or {}).get("error") or {}
-    status = str((result or {}).get("status") or CategoryStatus.COMPLETE)
-    entry = CategoryEntry(status=status, before=before, after=after, errorCode=error.get("code"))
-    if after:
-        entry.update(status=CategoryStatus.FAILED, errorCode=entry["errorCode"] or REMAINING)
-    elif status == CategoryStatus.SKIPPED and error.get("message"):
-        entry["reason"] = str(error["message"])
-    return entry
+    return CategoryEntry(**receipt_entry(category_outcome(before=before, after=after, result=result)))
 
 
 # Signing
