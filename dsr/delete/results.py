@@ -53,8 +53,8 @@ def step_results(categories: Iterable[str], outcomes: Sequence[Mapping[str, Any]
     results: dict[str, dict[str, Any]] = {}
     for category in categories:
         needs = {str(s) for s in steps_for([category])}
-        concerning = [e for e in errors if e.get("step") is None or e["step"] in needs]
-        cancelled = [e for e in concerning if e.get("code") == CANCELLED]
+        cancelled = [e for e in errors if e.get("code") == CANCELLED]  # a cancel cuts every later step short
+        concerning = [e for e in errors if e.get("step") is None or e["step"] in needs] + cancelled
         if category == Category.ACCOUNT:
             results[category] = dict(account_result or skipped("not requested"))
         elif category == Category.EXPORTED_MODELS:

@@ -47,8 +47,10 @@ def test_a_cancel_explains_the_categories_it_cut_short() -> None:
                              {"code": CANCELLED, "message": "cancelled", "step": "images"}]}]
     results = step_results(["images", "tags", "predictions"], outcomes_, {"status": "complete"}, None)
     assert results["images"]["error"]["code"] == CANCELLED
-    assert results["tags"]["error"]["code"] == "DeleteStalled"
-    assert results["predictions"]["status"] == "complete"
+    assert results["tags"]["error"]["code"] == CANCELLED  # the cancel explains what never ran after it
+    assert results["predictions"]["error"]["code"] == CANCELLED
+    assert step_results(["tags"], [{"errors": [{"code": "DeleteStalled", "message": "x", "step": "tags"}]}],
+                        {"status": "complete"}, None)["tags"]["error"]["code"] == "DeleteStalled"
     summary = outcomes(["images"], [plan("p1", 5)], [{"projectId": "p1", "remaining": {"images": 2}}], results)
     assert overall(summary, clean=False) == "cancelled"
     assert overall(outcomes(["images"], [plan("p1", 5)], [{"projectId": "p1", "remaining": {"images": 0}}],
