@@ -373,6 +373,19 @@ class Store:
             args.append(limit)
         return [Instance(**dict(r)) for r in self.db.execute(sql, args)]
 
+    def query_page(self, *, page_size: int, after: tuple[str, str] | None = None,
+                   **filters: Any) -> tuple[list[Instance], tuple[str, str] | None]:
+        """One page of `query`, ordered by (created_time, instance_id), starting after the key `after`;
+        (instances, the key to continue after, or None on the last page). Keyset paging: instances purged
+        or added meanwhile never shift the pages that follow."""
+        found = self.query(**filters)
+        if after is not None:
+            found = [i for i in found if (i.created_time, i.instance_id) > after]
+        found.sort(key=lambda i: (i.created_time, i.instance_id))
+        page = found[:page_size]
+        more = len(found) > page_size
+        return page, ((page[-1].created_time, page[-1].instance_id) if more and page else None)
+
     def terminate(self, instance_id: str, reason: str) -> str:
         """'ok', 'missing' or 'gone' (already finished), like the HTTP API's 202/404/410."""
         with self._tx():
