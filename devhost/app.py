@@ -30,7 +30,7 @@ from devhost.indexer import AppIndex
 from devhost.invoker import Invoker
 from devhost.keys import Level, allows, level
 from devhost.store import Store
-from devhost.timers import run_timer
+from devhost.timers import ScheduleMonitor, run_timer
 
 log = logging.getLogger("devhost.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -115,7 +115,9 @@ async def rpc_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def timers_ctx(app: web.Application) -> AsyncIterator[None]:
     """One schedule loop per timer-triggered function."""
-    tasks = [asyncio.create_task(run_timer(info, functools.partial(invoke, app, info, reason="Timer fired")))
+    monitor = ScheduleMonitor(app[SETTINGS].state_dir / "timers")
+    tasks = [asyncio.create_task(run_timer(info, functools.partial(invoke, app, info, reason="Timer fired"),
+                                           monitor=monitor))
              for info in app[INDEX].of_kind("timer")]
     yield
     for task in tasks:
