@@ -1,8 +1,9 @@
 """The Durable client behind the plain `dsr.intake.Orchestrations` port: statuses become plain dicts.
 
 Instance queries come in pages (100 by default, then an `x-ms-continuation-token` header: the Durable
-extension's HttpApiHandler), and the SDK's `get_status_by` reads only the first page, so `list_instances`
-asks the host's management API itself and follows the continuation.
+extension's HttpApiHandler), and the SDK's `get_status_by` reads only the first page
+(azure-functions-durable-python issue #580), so `list_instances` asks the host's management API itself
+and follows the continuation.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ async def list_instances(
                     raise RuntimeError(f"listing instances failed with HTTP {response.status}")
                 page = await response.json(content_type=None)
                 token = response.headers.get(CONTINUATION_HEADER) or None
+                token = None if token in ("null", '""') else token  # the last page's token is null
             for item in page or []:
                 yield DurableOrchestrationStatus.from_json(item)
             if not token:
