@@ -23,3 +23,9 @@ def run_delete_step(payload: dict[str, Any]) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload")
 def verify_delete_project(payload: dict[str, Any]) -> dict[str, Any]:
     return run_task(payload, tasks.verify)
+
+
+@bp.activity_trigger(input_name="payload")
+def write_delete_plan(payload: dict[str, Any]) -> dict[str, Any]:
+    """A dry run's per-project plan to `{requestId}/delete-plan.json` (the output only points to it)."""
+    return run_task(payload, tasks.write_plan)

@@ -17,7 +17,8 @@ def plan_images(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def export_image_chunk(payload: dict[str, Any]) -> dict[str, Any]:
-    return run_task(payload, tasks.image_chunk)
+    """Fanned out with task_all: reports every failure in its result (retryable or not), never raises."""
+    return run_task(payload, tasks.image_chunk, report_transient=True)
 
 
 @bp.activity_trigger(input_name="payload")

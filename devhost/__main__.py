@@ -1,4 +1,4 @@
-"""`python -m devhost [--app-dir DIR] [--port 7071] [--function-key KEY] [--state-dir DIR]`."""
+"""`python -m devhost [--app-dir DIR] [--port 7071] [--function-key KEY] [--master-key KEY] [--state-dir DIR]`."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__)
     parser.add_argument("--app-dir", type=Path, default=Path.cwd(), help="folder with function_app.py (default: .)")
     parser.add_argument("--port", type=int, default=7071)
-    parser.add_argument("--function-key", default=None, help="key for function/admin routes (default: generated)")
+    parser.add_argument("--function-key", default=None, help="key for function-level routes (default: generated)")
+    parser.add_argument("--master-key", default=None,
+                        help="the master key: admin API, Durable webhooks and every route (default: generated)")
     parser.add_argument("--state-dir", type=Path, default=None, help="default: <app-dir>/.state/devhost")
     parser.add_argument("--rpc-port", type=int, default=0, help="loopback port of the durable client RPC API")
     return parser.parse_args(argv)
@@ -47,6 +49,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def key_lines(host_keys: keys.HostKeys, generated: list[str], *, given: dict[str, str | None],
+              stored_in: Path) -> list[str]:
+    """One line per key: a generated key is printed once (it is kept in the state dir), others are named only."""
+    lines = []
+    for name, label in (("function", "Function key"), ("system", "System key (durabletask webhooks)"),
+                        ("master", "Master key")):
+        if name in generated:
+            lines.append(f"{label} (generated, stored in {stored_in}): {getattr(host_keys, name)}")
+        else:
+            lines.append(f"{label}: {'given on the command line' if given.get(name) else f'stored in {stored_in}'}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging()
@@ -62,21 +77,21 @@ def main(argv: list[str] | None = None) -> int:
         for info in index.of_kind("timer"):
             schedule_of(info)
         lock_state_dir(state_dir)
-        key, generated = keys.load_or_create(state_dir, args.function_key)
-        settings = Settings(app_dir=app_dir, state_dir=state_dir, port=args.port, function_key=key, host=host,
+        host_keys, generated = keys.load_or_create(state_dir, function_key=args.function_key,
+                                                   master_key=args.master_key)
+        settings = Settings(app_dir=app_dir, state_dir=state_dir, port=args.port, keys=host_keys, host=host,
                             rpc_port=args.rpc_port or free_port())
         app = create_app(settings, index)
-    except (AppLoadError, ConfigError, RouteError, ScheduleError) as exc:
+    except (AppLoadError, ConfigError, RouteError, ScheduleError, ValueError) as exc:
         print(f"devhost: error: {exc}", file=sys.stderr)
         return 1
     print(f"devhost: serving {app_dir} on {settings.base_url} (state: {state_dir})")
     print("Functions:")
     for line in describe_routes(app):
         print(line)
-    if generated:
-        print(f"Function key (generated, stored in {state_dir / keys.KEY_FILE}): {key}")
-    elif not args.function_key:
-        print(f"Function key: stored in {state_dir / keys.KEY_FILE}")
+    for line in key_lines(host_keys, generated, given={"function": args.function_key, "master": args.master_key},
+                          stored_in=state_dir / keys.KEY_FILE):
+        print(line)
     sys.stdout.flush()
     log.info("host started")
     try:

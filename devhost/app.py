@@ -28,13 +28,14 @@ from devhost.functions import invoke
 from devhost.http_triggers import build_routes, find_route, to_http_request, to_web_response
 from devhost.indexer import AppIndex
 from devhost.invoker import Invoker
-from devhost.keys import is_authorized
+from devhost.keys import Level, allows, level
 from devhost.store import Store
-from devhost.timers import run_timer
+from devhost.timers import ScheduleMonitor, run_timer
 
 log = logging.getLogger("devhost.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-KEYED_PREFIXES = (WEBHOOK_PREFIX, "/admin")
+KEYED_PREFIXES = {WEBHOOK_PREFIX: Level.SYSTEM, "/admin": Level.ADMIN}  # the level each needs, as on Azure
+ROUTE_LEVELS = {"anonymous": Level.ANONYMOUS, "function": Level.FUNCTION, "admin": Level.ADMIN}
 
 
 @web.middleware
@@ -43,6 +44,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     started = time.monotonic()
     try:
         response = await handler(request)
+    except web.HTTPMethodNotAllowed:
+        response = web.Response(status=404)  # the host matches routes by method: a wrong method matches nothing
     except web.HTTPException as exc:
         response = exc
     except Exception:
@@ -55,19 +58,21 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The Durable webhooks and the admin API need the key (`code` or `x-functions-key`)."""
-    keyed = request.app[REQUIRE_KEY] and request.path.startswith(KEYED_PREFIXES)
-    if keyed and not is_authorized(request, request.app[SETTINGS].function_key):
-        return web.json_response({"error": "a valid function key is required"}, status=401)
+    """The Durable webhooks need the system or the master key, the admin API the master key."""
+    required = next((needed for prefix, needed in KEYED_PREFIXES.items() if request.path.startswith(prefix)), None)
+    keyed = request.app[REQUIRE_KEY] and required is not None
+    if keyed and not allows(level(request, request.app[SETTINGS].keys), required):
+        return web.json_response({"error": f"this route needs the {required.name.lower()} key"}, status=401)
     return await handler(request)
 
 
 async def http_trigger(request: web.Request) -> web.StreamResponse:
     """Dispatch `/{routePrefix}/...` to the HTTP-triggered function whose route matches."""
-    route, params, path_matched = find_route(request.app[ROUTES], request.path, request.method)
-    if route is None:
-        return web.Response(status=405 if path_matched else 404)
-    if route.auth_level != "anonymous" and not is_authorized(request, request.app[SETTINGS].function_key):
+    route, params = find_route(request.app[ROUTES], request.path, request.method)
+    if route is None:  # no function has this route and method (FunctionsController: 404)
+        return web.Response(status=404)
+    required = ROUTE_LEVELS.get(route.auth_level, Level.FUNCTION)
+    if not allows(level(request, request.app[SETTINGS].keys), required):
         return web.Response(status=401)
     http_request = await to_http_request(request, params)
     try:
@@ -110,7 +115,9 @@ async def rpc_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def timers_ctx(app: web.Application) -> AsyncIterator[None]:
     """One schedule loop per timer-triggered function."""
-    tasks = [asyncio.create_task(run_timer(info, functools.partial(invoke, app, info, reason="Timer fired")))
+    monitor = ScheduleMonitor(app[SETTINGS].state_dir / "timers")
+    tasks = [asyncio.create_task(run_timer(info, functools.partial(invoke, app, info, reason="Timer fired"),
+                                           monitor=monitor))
              for info in app[INDEX].of_kind("timer")]
     yield
     for task in tasks:

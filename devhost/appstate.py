@@ -12,6 +12,7 @@ from devhost.engine import Engine
 from devhost.http_triggers import HttpRoute
 from devhost.indexer import AppIndex
 from devhost.invoker import Invoker
+from devhost.keys import HostKeys
 from devhost.store import Store
 
 WEBHOOK_PREFIX = "/runtime/webhooks/durabletask"
@@ -25,7 +26,7 @@ class Settings:
     app_dir: Path
     state_dir: Path
     port: int
-    function_key: str
+    keys: HostKeys
     host: HostConfig
     rpc_port: int
     bind: str = "127.0.0.1"

@@ -7,6 +7,7 @@ endpoint that `DurableOrchestrationClient` calls (its `rpcBaseUrl`), as the real
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 import uuid
@@ -20,15 +21,18 @@ from devhost.replay_protocol import EventType, parse_iso
 from devhost.store import RUNNING, TERMINAL, Instance, InstanceExistsError
 
 PLACEHOLDER_ID = "INSTANCEID"
+PAGE_SIZE = 100
+CONTINUATION_HEADER = "x-ms-continuation-token"
 STATUS_CODES = {"Pending": 202, "Running": 202, "ContinuedAsNew": 202, "Suspended": 202}
 HIDDEN_EVENTS = {EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED, EventType.TASK_SCHEDULED,
                  EventType.SUB_ORCHESTRATION_INSTANCE_CREATED}
 
 
 def management_urls(origin: str, instance_id: str, settings: Settings) -> dict[str, str]:
-    """The check-status payload: every URL carries the key, so a client can poll it as is."""
+    """The check-status payload: every URL carries the system key, as on Azure (so anyone holding it can
+    terminate or purge any instance: an app must never hand it out)."""
     base = f"{origin}{WEBHOOK_PREFIX}/instances/{quote(instance_id, safe='')}"
-    query = f"taskHub={settings.host.hub_name}&connection=Storage&code={settings.function_key}"
+    query = f"taskHub={settings.host.hub_name}&connection=Storage&code={settings.keys.system}"
     return {
         "id": instance_id,
         "statusQueryGetUri": f"{base}?{query}",
@@ -45,7 +49,7 @@ def management_urls(origin: str, instance_id: str, settings: Settings) -> dict[s
 def client_binding(settings: Settings) -> str:
     """The durableClient binding payload the host gives a function (parsed by the SDK's client)."""
     webhooks = f"{settings.base_url}{WEBHOOK_PREFIX}"
-    code = f"code={settings.function_key}"
+    code = f"code={settings.keys.system}"
     return json.dumps({
         "taskHubName": settings.host.hub_name,
         "creationUrls": {
@@ -230,24 +234,50 @@ def _filters(request: web.Request) -> dict[str, Any]:
 
 
 async def list_instances(request: web.Request) -> web.Response:
-    """GET instances: filter by runtimeStatus, createdTimeFrom/To, instanceIdPrefix, top."""
+    """GET instances: filter by runtimeStatus, createdTimeFrom/To, instanceIdPrefix; one page of `top` (default
+    100, as OrchestrationStatusQueryCondition.PageSize), continued with the `x-ms-continuation-token` header."""
     store, engine = request.app[STORE], request.app[ENGINE]
-    top = int(request.query["top"]) if request.query.get("top") else None
-    found = await engine.db(store.query, **_filters(request), limit=top)
+    top = int(request.query["top"]) if request.query.get("top") else PAGE_SIZE
+    try:
+        after = _parse_token(request.headers.get(CONTINUATION_HEADER))
+    except ValueError:
+        return _error(400, "The continuation token is not valid.")
+    found, last = await engine.db(store.query_page, page_size=max(1, top), after=after, **_filters(request))
     show_input = _flag(request, "showInput", False)
-    return web.json_response([status_payload(i, show_input=show_input) for i in found])
+    headers = {CONTINUATION_HEADER: _token_of(last) if last else ""}  # the host sends it empty on the last page
+    return web.json_response([status_payload(i, show_input=show_input) for i in found], headers=headers)
+
+
+def _token_of(key: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+
+
+def _parse_token(token: str | None) -> tuple[str, str] | None:
+    if not token:
+        return None
+    created, instance_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+    return str(created), str(instance_id)
 
 
 async def purge_one(request: web.Request) -> web.Response:
-    """DELETE instances/{id}: 200 with the count, 404 when there is nothing finished to purge."""
-    engine = request.app[ENGINE]
-    deleted = await engine.db(engine.store.purge, [request.match_info["instance_id"]])
+    """DELETE instances/{id}: 200 with the count; 404 unknown, 412 not finished (as HttpApiHandler)."""
+    engine, instance_id = request.app[ENGINE], request.match_info["instance_id"]
+    current = await engine.db(engine.store.get, instance_id)
+    if current is None:
+        return web.Response(status=404)
+    if current.status not in TERMINAL:
+        return _error(412, f"Only orchestrations in a terminal state can be purged, but the orchestration with "
+                           f"instance ID {instance_id} has status {current.status}")
+    deleted = await engine.db(engine.store.purge, [instance_id])
     return web.json_response({"instancesDeleted": deleted}, status=200 if deleted else 404)
 
 
 async def purge_by(request: web.Request) -> web.Response:
-    """DELETE instances?createdTimeFrom=...: purge finished instances matching the filter."""
+    """DELETE instances?createdTimeFrom=...: purge finished instances matching the filter (createdTimeFrom is
+    required, createdTimeTo defaults to now); 404 when none matched."""
     engine = request.app[ENGINE]
+    if not request.query.get("createdTimeFrom"):
+        return _error(400, "Please provide value for 'createdTimeFrom' parameter.")
     filters = _filters(request)
     filters["statuses"] = [s for s in filters["statuses"] or TERMINAL if s not in RUNNING]
     found = await engine.db(engine.store.query, **filters)

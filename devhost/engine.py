@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from azure.functions import _durable_functions as df_wire
 from azure.functions import durable_functions as df_converters
 from azure.functions import meta
 
+from devhost import failures
 from devhost import replay_protocol as protocol
 from devhost.indexer import AppIndex, FunctionInfo
 from devhost.invoker import Context, Invoker
@@ -174,44 +174,82 @@ class Engine:
                 kwargs[info.client_param] = self.client_binding
             result = await self.invoker.call(info.name, info.func, pool="activity", invocation_id=invocation_id,
                                              reason=f"instance {activity.instance_id} task {activity.task_id}",
-                                             **kwargs)
+                                             bound=kwargs)
             encoded = df_converters.ActivityTriggerConverter.encode(result, expected_type=None)
             return event(EventType.TASK_COMPLETED, utc_now(), TaskScheduledId=activity.task_id,
                          Result=encoded.value)
         except Exception as exc:
             return event(EventType.TASK_FAILED, utc_now(), TaskScheduledId=activity.task_id,
-                         Reason=f"Activity function '{info.name}' failed: {type(exc).__name__}: {exc}",
-                         Details="".join(traceback.format_exception(exc)[-3:]).strip())
+                         Reason=failures.activity_reason(info.name, exc), Details=failures.activity_details(exc))
 
 
 def build_outcome(episode: Episode, result: protocol.OrchestratorResult, now: Any) -> Outcome:
-    """Turn an orchestrator's result into the history, work and status one episode commits."""
+    """Turn an orchestrator's result into the history, work and status one episode commits, as the shim does:
+    set the custom status (16 KB at most), replay the actions (a WhenAll waits for every child), then fail,
+    finish or wait."""
     instance = episode.instance
     episode_events = [event(EventType.ORCHESTRATOR_STARTED, now), *episode.new_events]
     history = [*episode.history, *episode_events]
     custom = result.custom_status
-    if result.error is None:
-        try:
-            plan = protocol.plan(result.actions, history)
-        except protocol.UnsupportedActionError as exc:
-            result.error = str(exc)
-        except (KeyError, TypeError, ValueError) as exc:  # actions devhost cannot read: fail, don't spin
-            result.error = f"devhost could not apply the orchestrator's actions: {type(exc).__name__}: {exc}"
-    if result.error is not None:
-        message = f"Orchestrator function '{instance.name}' failed: {result.error}"
-        closing = [event(EventType.ORCHESTRATOR_COMPLETED, now),
-                   event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus="Failed", Result=message)]
-        return Outcome(new_history=episode_events + closing, status="Failed", output=message, custom_status=custom)
-    if result.done and (plan.continue_as_new or _continues(result.actions)):
-        return Outcome(new_history=[], status="Running", custom_status=custom, continued=True,
-                       continue_input=_token(plan.continue_input if plan.continue_as_new
-                                             else _continues(result.actions)[0]))
-    if result.done:
+    if result.has_custom_status:
+        too_large = failures.custom_status_too_large(json.dumps(custom, separators=(",", ":"), ensure_ascii=False))
+        if too_large is not None:  # SetCustomStatus throws before anything else: the host fails the instance
+            return _failed(episode_events, now, too_large, f"Unhandled exception while executing orchestration: "
+                           f"System.ArgumentException: {too_large}", custom_status=None)
+    plan = protocol.Plan()
+    try:
+        plan = protocol.plan(result.actions, history)
+        _check_timer_lengths(result, plan, now)
+    except protocol.UnsupportedActionError as exc:
+        result.error = result.error or str(exc)
+    except TimerTooLongError as exc:
+        return _failed(episode_events, now, str(exc), str(exc), custom_status=custom)
+    except (KeyError, TypeError, ValueError) as exc:  # actions devhost cannot read: fail, don't spin
+        result.error = f"devhost could not apply the orchestrator's actions: {type(exc).__name__}: {exc}"
+        plan = protocol.Plan()
+    finishing = result.done or result.error is not None
+    if finishing and not plan.awaiting:
+        if result.error is not None:
+            message = f"Orchestrator function '{instance.name}' failed: {result.error}"
+            return _failed(episode_events, now, message, failures.orchestration_details(result.error),
+                           custom_status=custom)
+        if plan.continue_as_new or _continues(result.actions):
+            return Outcome(new_history=[], status="Running", custom_status=custom, continued=True,
+                           continue_input=_token(plan.continue_input if plan.continue_as_new
+                                                 else _continues(result.actions)[0]))
         closing = [event(EventType.ORCHESTRATOR_COMPLETED, now),
                    event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus="Completed",
                          Result=json.dumps(result.output))]
         return Outcome(new_history=episode_events + closing, status="Completed", output=result.output,
                        custom_status=custom)
+    return _running(instance, episode_events, plan, now, custom)
+
+
+class TimerTooLongError(ValueError):
+    """A timer past the storage provider's limit under a replay schema that does not split it."""
+
+
+def _check_timer_lengths(result: protocol.OrchestratorResult, plan: protocol.Plan, now: datetime) -> None:
+    """Before V3 the shim refuses timers past 6 days (ThrowIfInvalidTimerLengthForStorageProvider)."""
+    if result.schema >= protocol.SCHEMA_V3:
+        return
+    for item in plan.schedules:
+        if item.kind == "timer" and item.fire_at and parse_iso(item.fire_at) - now > protocol.MAX_SHORT_TIMER:
+            raise TimerTooLongError(protocol.TIMER_TOO_LONG)
+
+
+def _failed(episode_events: list[dict[str, Any]], now: Any, output: str, details: str, *,
+            custom_status: Any) -> Outcome:
+    closing = [event(EventType.ORCHESTRATOR_COMPLETED, now),
+               event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus="Failed", Result=output,
+                     Details=details)]
+    return Outcome(new_history=episode_events + closing, status="Failed", output=output, details=details,
+                   custom_status=custom_status)
+
+
+def _running(instance: Any, episode_events: list[dict[str, Any]], plan: protocol.Plan, now: Any,
+             custom: Any) -> Outcome:
+    """Still running: schedule what the replay reached that has no scheduling event yet."""
     outcome = Outcome(new_history=list(episode_events), status="Running", custom_status=custom,
                       cancelled_timers=plan.cancelled_timers)
     start = now.timestamp()

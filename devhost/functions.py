@@ -22,4 +22,5 @@ async def invoke(app: web.Application, info: FunctionInfo, trigger_value: Any, *
         kwargs[info.client_param] = client_binding(settings)
     if info.wants_context:
         kwargs["context"] = Context(info.name, invocation_id, str(settings.app_dir))
-    return await app[INVOKER].call(info.name, info.func, invocation_id=invocation_id, reason=reason, **kwargs)
+    return await app[INVOKER].call(info.name, info.func, invocation_id=invocation_id, reason=reason,
+                                   bound=kwargs)

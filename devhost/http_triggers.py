@@ -69,17 +69,13 @@ def build_routes(functions: list[FunctionInfo], prefix: str) -> list[HttpRoute]:
     return sorted(routes, key=lambda r: (-r.literal_segments, r.template.count("{")))
 
 
-def find_route(routes: list[HttpRoute], path: str, method: str) -> tuple[HttpRoute | None, dict[str, str], bool]:
-    """(route, route params, path_matched): the first route matching path and method."""
-    path_matched = False
+def find_route(routes: list[HttpRoute], path: str, method: str) -> tuple[HttpRoute | None, dict[str, str]]:
+    """(route, route params): the first route matching path and method; (None, {}) when none does."""
     for route in routes:
         params = route.match(path)
-        if params is None:
-            continue
-        path_matched = True
-        if method in route.methods or (method == "HEAD" and "GET" in route.methods):
-            return route, params, True
-    return None, {}, path_matched
+        if params is not None and (method in route.methods or (method == "HEAD" and "GET" in route.methods)):
+            return route, params
+    return None, {}
 
 
 async def to_http_request(request: web.Request, route_params: dict[str, str]) -> func.HttpRequest:

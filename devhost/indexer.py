@@ -1,4 +1,10 @@
-"""Import function_app.py and index its functions by trigger, as the worker's indexing does."""
+"""Import function_app.py and index its functions by trigger, with the Python worker's rules.
+
+The worker (Azure/azure-functions-python-worker, functions.py) refuses a function whose parameters are not
+exactly its bindings (plus an optional `context`), or whose annotations its binding cannot give (checked by
+the azure-functions library's converters, `check_input_type_annotation`); on Azure such a function fails
+indexing and with it the whole app. devhost refuses to serve it, with the worker's message.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,14 @@ import importlib.util
 import inspect
 import json
 import sys
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import azure.functions as func
+from azure.functions import meta
 
 SCRIPT = "function_app.py"
 
@@ -97,8 +105,55 @@ def index(app: func.FunctionRegister) -> AppIndex:
     result = AppIndex()
     for function in functions:
         info = describe(function)
+        check_parameters(info)
         result.functions[info.name] = info
     return result
+
+
+def check_parameters(info: FunctionInfo) -> None:
+    """The worker's FunctionLoadError checks: parameters are the bindings, annotations fit the bindings."""
+    def refuse(message: str) -> AppLoadError:
+        return AppLoadError(f"the Python worker would not load the app: cannot load the {info.name} function: "
+                            f"{message}")
+
+    try:
+        params = dict(inspect.signature(info.func).parameters)
+        annotations = typing.get_type_hints(info.func)
+    except (NameError, TypeError, ValueError) as exc:
+        raise refuse(f"its signature cannot be read: {exc}") from exc
+    bound = {b["name"]: b for b in info.bindings if b["name"] != "$return"}
+    if "context" in params and "context" not in bound:
+        params.pop("context")
+        context = annotations.get("context")
+        if context is not None and (not isinstance(context, type) or context.__name__ != "Context"):
+            raise refuse(f'the "context" parameter is expected to be of type azure.functions.Context, got {context!r}')
+    if set(params) - set(bound):
+        raise refuse(f"the following parameters are declared in Python but not in function.json: "
+                     f"{set(params) - set(bound)!r}")
+    if set(bound) - set(params):
+        raise refuse(f"the following parameters are declared in function.json but not in Python: "
+                     f"{set(bound) - set(params)!r}")
+    for name in params:
+        binding, annotation = bound[name], annotations.get(name)
+        if annotation is None or str(binding.get("direction", "in")).lower() == "out":
+            continue
+        if not _fits(binding["type"], annotation):
+            shown = getattr(annotation, "__name__", repr(annotation))
+            raise refuse(f'type of {name} binding in function.json "{binding["type"]}" does not match its Python '
+                         f'annotation "{shown}"')
+
+
+def _fits(binding_type: str, annotation: Any) -> bool:
+    """The worker's check: str/bytes use the generic binding, else the library's converter for the binding."""
+    converter = meta.get_binding_registry().get(binding_type) if meta.get_binding_registry() else None
+    implicit_output = bool(converter is not None and converter.has_implicit_output())
+    if annotation in (str, bytes) and not implicit_output:
+        return True
+    if not isinstance(annotation, type):
+        return typing.get_origin(annotation) is not None  # a generic alias: the worker lets it through here
+    if converter is None:
+        return issubclass(annotation, (str, bytes, bytearray))
+    return bool(converter.check_input_type_annotation(annotation))
 
 
 def describe(function: Any) -> FunctionInfo:

@@ -79,8 +79,10 @@ class Invoker:
         self._thread.start()
 
     async def call(self, name: str, fn: Callable[..., Any], *args: Any, pool: str = "function",
-                   invocation_id: str | None = None, reason: str = "", **kwargs: Any) -> Any:
-        """Invoke `fn` as function `name`, logging Executing/Executed like the Functions host."""
+                   invocation_id: str | None = None, reason: str = "", bound: dict[str, Any] | None = None) -> Any:
+        """Invoke `fn` as function `name` with `args` and the binding values `bound` (by parameter name, so a
+        binding may be called `name` or `reason`), logging Executing/Executed like the Functions host."""
+        kwargs = dict(bound or {})
         invocation_id = invocation_id or str(uuid.uuid4())
         extra = {"function": name, "invocation_id": invocation_id}
         log.info("Executing 'Functions.%s' (Reason='%s')", name, reason, extra=extra)

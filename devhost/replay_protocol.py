@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-SCHEMA_VERSION = 1  # ReplaySchema.V2: one flat action list with WhenAll/WhenAny compound actions
+# What the extension offers an out-of-process orchestrator today (DurableTaskExtension's context JSON):
+# `upperSchemaVersion` V2 for SDKs that know no more, `upperSchemaVersionNew` V3, and the storage provider's
+# timer limits (Azure Storage: timers up to 6 days; the SDK splits longer ones into 3-day intervals under V3).
+SCHEMA_V2 = 1  # ReplaySchema.V2: one flat action list with WhenAll/WhenAny compound actions
+SCHEMA_V3 = 2  # ReplaySchema.V3: as V2, long timers split by the SDK
+MAX_SHORT_TIMER = timedelta(days=6)
+LONG_TIMER_INTERVAL = timedelta(days=3)
+DEFAULT_HTTP_SLEEP_MS = 30000
+TIMER_TOO_LONG = "The Azure Storage provider supports a maximum of 6 days for time-based delays"
 FAILURE_MARKER = "\n\n$OutOfProcData$:"
 
 
@@ -118,9 +126,22 @@ def build_context(
         "isReplaying": last_start > 0,
         "parentInstanceId": parent_instance_id,
         "input": None if input_json is None else json.loads(input_json),
-        "upperSchemaVersion": SCHEMA_VERSION,
+        "upperSchemaVersion": SCHEMA_V2,
+        "upperSchemaVersionNew": SCHEMA_V3,
+        "longRunningTimerIntervalDuration": timespan(LONG_TIMER_INTERVAL),
+        "maximumShortTimerDuration": timespan(MAX_SHORT_TIMER),
+        "defaultHttpAsyncRequestSleepTimeMillseconds": DEFAULT_HTTP_SLEEP_MS,
     }
     return json.dumps(body)
+
+
+def timespan(value: timedelta) -> str:
+    """A .NET TimeSpan as Newtonsoft writes it: `d.hh:mm:ss`."""
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    clock = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+    return f"{days}.{clock}" if days else clock
 
 
 @dataclass
@@ -132,6 +153,8 @@ class OrchestratorResult:
     output: Any = None
     custom_status: Any = None
     error: str | None = None
+    schema: int = 0
+    has_custom_status: bool = False
 
 
 def parse_result(text: str) -> OrchestratorResult:
@@ -139,7 +162,7 @@ def parse_result(text: str) -> OrchestratorResult:
     state = json.loads(text)
     actions: list[dict[str, Any]] = []
     for group in state.get("actions") or []:
-        if state.get("schemaVersion", 0) >= SCHEMA_VERSION:
+        if state.get("schemaVersion", 0) >= SCHEMA_V2:
             actions.extend(group)
         elif len(group) == 1:
             actions.append(group[0])
@@ -151,6 +174,8 @@ def parse_result(text: str) -> OrchestratorResult:
         output=state.get("output"),
         custom_status=state.get("customStatus"),
         error=state.get("error"),
+        schema=int(state.get("schemaVersion") or 0),
+        has_custom_status=state.get("customStatus") is not None,
     )
 
 
@@ -186,6 +211,7 @@ class Plan:
     cancelled_timers: list[int] = field(default_factory=list)
     continue_as_new: bool = False
     continue_input: Any = None
+    awaiting: bool = False  # the shim is still awaiting an action: the orchestration cannot finish yet
 
 
 class _Node:
@@ -277,6 +303,7 @@ class _Shim:
                 self.settle(child)
             states = [c.done for c in node.children]
             node.done = all(states) if node.kind == "all" else (not states or any(states))
+            node.failed = node.kind == "all" and node.done and any(c.failed for c in node.children)
 
     def complete(self, node: _Node, *, failed: bool) -> None:
         node.done, node.failed = True, failed
@@ -287,10 +314,8 @@ class _Shim:
             self.retry_step(parent, node)
         elif parent.kind == "any":
             self.complete(parent, failed=False)
-        elif failed:
-            self.complete(parent, failed=True)
-        elif all(c.done for c in parent.children):
-            self.complete(parent, failed=False)
+        elif all(c.done for c in parent.children):  # Task.WhenAll: done when every child is, failed or not
+            self.complete(parent, failed=any(c.failed for c in parent.children))
 
     def retry_step(self, retry: _Node, child: _Node) -> None:
         """Mirror the with-retry state machine: fail -> timer -> reschedule, until attempts run out."""
@@ -347,10 +372,15 @@ def retry_delay_ms(options: dict[str, Any], attempt: int) -> float:
 
 
 def plan(actions: list[dict[str, Any]], history: list[dict[str, Any]]) -> Plan:
-    """Replay `actions` over `history`; return the tasks that have no scheduling event yet."""
+    """Replay `actions` over `history`; return the tasks that have no scheduling event yet.
+
+    `awaiting` says the shim has not got through the action list: it still awaits a task (a WhenAll waits
+    for every child, even after one failed), so an orchestrator that says it is done is not done yet.
+    """
     shim = _Shim(actions)
     for entry in history:
         shim.on_event(entry)
+    shim.plan.awaiting = shim.position < len(actions) or (shim.current is not None and not shim.current.done)
     scheduled = {int(e["EventId"]) for e in history if e["EventType"] in SCHEDULING_EVENTS}
     for task_id in sorted(shim.atomic):
         if task_id in scheduled:

@@ -134,6 +134,7 @@ class Outcome:
     cancelled_timers: list[int] = field(default_factory=list)
     continue_input: str | None = None
     continued: bool = False
+    details: str | None = None  # a failure's details, handed to a parent orchestration
 
 
 class Store:
@@ -198,7 +199,8 @@ class Store:
         )
 
     def _delete_instance(self, instance_id: str) -> None:
-        for table in ("instances", "history", "inbox", "activities"):
+        """Drop an instance's state; its queued activities run anyway (as on Azure), their results dropped."""
+        for table in ("instances", "history", "inbox"):
             self.db.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))
 
     # --- orchestrator work -------------------------------------------------------------------
@@ -273,14 +275,15 @@ class Store:
                     self._start(child, parent=current)
             custom = outcome.custom_status if outcome.custom_status is not None else _load(current.custom_status)
             status = "Suspended" if current.status == "Suspended" and outcome.status == "Running" else outcome.status
-            self._set_status(current, status, outcome.output, custom)  # as the shim: no status, no change
+            self._set_status(current, status, outcome.output, custom,  # as the shim: no status, no change
+                             details=outcome.details)
         return True
 
     def _continue_as_new(self, current: Instance, outcome: Outcome) -> None:
         """Start a fresh execution of the same instance with the new input, keeping the parent link."""
         now = utc_now()
         execution_id = uuid.uuid4().hex
-        for table in ("history", "inbox", "activities"):
+        for table in ("history", "inbox"):  # the old execution's queued activities still run, results dropped
             self.db.execute(f"DELETE FROM {table} WHERE instance_id = ?", (current.instance_id,))
         self.db.execute(
             "UPDATE instances SET execution_id = ?, status = 'ContinuedAsNew', input = ?, output = NULL, "
@@ -297,8 +300,11 @@ class Store:
             [(instance_id, start + i, json.dumps(e)) for i, e in enumerate(events)],
         )
 
-    def _set_status(self, current: Instance, status: str, output: Any, custom_status: Any) -> None:
-        """Update status; a terminal status drops pending work and notifies the parent."""
+    def _set_status(self, current: Instance, status: str, output: Any, custom_status: Any, *,
+                    details: str | None = None) -> None:
+        """Update status; a terminal status drops the instance's own pending messages (timers, events) and
+        notifies the parent. Queued activities stay: on Azure their work items run even after the orchestration
+        ended or was terminated; their results are then dropped."""
         self.db.execute(
             "UPDATE instances SET status = ?, output = ?, custom_status = ?, last_updated_time = ? "
             "WHERE instance_id = ?",
@@ -306,7 +312,6 @@ class Store:
         if status not in TERMINAL:
             return
         self.db.execute("DELETE FROM inbox WHERE instance_id = ?", (current.instance_id,))
-        self.db.execute("DELETE FROM activities WHERE instance_id = ?", (current.instance_id,))
         if current.parent_instance_id and current.parent_execution_id:
             now = utc_now()
             if status == "Completed":
@@ -315,7 +320,7 @@ class Store:
             else:
                 note = event(EventType.SUB_ORCHESTRATION_INSTANCE_FAILED, now,
                              TaskScheduledId=current.parent_task_id,
-                             Reason=str(output) if output is not None else status, Details="")
+                             Reason=str(output) if output is not None else status, Details=details or "")
             self._post(current.parent_instance_id, current.parent_execution_id, note)
 
     # --- activities --------------------------------------------------------------------------
@@ -367,6 +372,19 @@ class Store:
             sql += " LIMIT ?"
             args.append(limit)
         return [Instance(**dict(r)) for r in self.db.execute(sql, args)]
+
+    def query_page(self, *, page_size: int, after: tuple[str, str] | None = None,
+                   **filters: Any) -> tuple[list[Instance], tuple[str, str] | None]:
+        """One page of `query`, ordered by (created_time, instance_id), starting after the key `after`;
+        (instances, the key to continue after, or None on the last page). Keyset paging: instances purged
+        or added meanwhile never shift the pages that follow."""
+        found = self.query(**filters)
+        if after is not None:
+            found = [i for i in found if (i.created_time, i.instance_id) > after]
+        found.sort(key=lambda i: (i.created_time, i.instance_id))
+        page = found[:page_size]
+        more = len(found) > page_size
+        return page, ((page[-1].created_time, page[-1].instance_id) if more and page else None)
 
     def terminate(self, instance_id: str, reason: str) -> str:
         """'ok', 'missing' or 'gone' (already finished), like the HTTP API's 202/404/410."""

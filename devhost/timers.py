@@ -1,12 +1,20 @@
-"""Timer triggers on their NCRONTAB (6-field, seconds first) or TimeSpan schedules, in UTC."""
+"""Timer triggers on their NCRONTAB (6-field, seconds first) or TimeSpan schedules, in UTC, as the host runs them.
+
+NCRONTAB matches a date only when day-of-month AND day-of-week both match (NCrontab's GetNextOccurrence),
+not cron's OR. The schedule monitor (`useMonitor`, default on for schedules of a minute or more) keeps each
+timer's Last/Next (on Azure in AzureWebJobsStorage, here in `<state-dir>/timers/`); a host starting after a
+missed occurrence runs the function once at once with IsPastDue true.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from azure.functions.timer import TimerRequest
@@ -37,14 +45,42 @@ class Schedule:
                 raise ScheduleError(f"timer interval must be positive: {expression!r}")
             return
         fields = expression.split()
-        if len(fields) not in (5, 6) or not croniter.is_valid(expression, second_at_beginning=len(fields) == 6):
+        six = len(fields) == 6
+        if len(fields) not in (5, 6) or not croniter.is_valid(expression, second_at_beginning=six):
             raise ScheduleError(f"invalid NCRONTAB expression {expression!r}")
 
     def next_after(self, moment: datetime) -> datetime:
         if self.interval is not None:
             return moment + self.interval
         six = len(self.expression.split()) == 6
-        return croniter(self.expression, moment, second_at_beginning=six).get_next(datetime)
+        return croniter(self.expression, moment, second_at_beginning=six, day_or=False).get_next(datetime)
+
+    def monitored_by_default(self, now: datetime) -> bool:
+        """The host monitors schedules that recur once a minute or less often."""
+        first = self.next_after(now)
+        return self.next_after(first) - first >= timedelta(minutes=1)
+
+
+class ScheduleMonitor:
+    """Each timer's schedule status (Last, Next, LastUpdated) in one JSON file, as the host's status blobs."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def load(self, name: str) -> dict[str, datetime] | None:
+        path = self.directory / f"{name}.json"
+        try:
+            raw = json.loads(path.read_text())
+            return {k: datetime.fromisoformat(raw[k]) for k in ("Last", "Next", "LastUpdated")}
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def save(self, name: str, *, last: datetime, next_: datetime) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        status = {"Last": last.isoformat(), "Next": next_.isoformat(), "LastUpdated": datetime.now(UTC).isoformat()}
+        temporary = self.directory / f".{name}.json.tmp"
+        temporary.write_text(json.dumps(status))
+        temporary.replace(self.directory / f"{name}.json")
 
 
 def schedule_of(info: FunctionInfo) -> Schedule:
@@ -59,14 +95,27 @@ def timer_request(info: FunctionInfo, *, past_due: bool, last: datetime | None =
     return TimerRequest(past_due=past_due, schedule_status=status, schedule={"AdjustForDST": True})
 
 
-async def run_timer(info: FunctionInfo, fire: Callable[[TimerRequest], Awaitable[Any]]) -> None:
-    """Fire `info` on its schedule forever (one invocation at a time, like a singleton host)."""
+async def run_timer(info: FunctionInfo, fire: Callable[[TimerRequest], Awaitable[Any]], *,
+                    monitor: ScheduleMonitor | None = None) -> None:
+    """Fire `info` on its schedule forever (one invocation at a time, like a singleton host); with a monitor,
+    first run a missed occurrence once, past due, and keep Last/Next after every run."""
     schedule = schedule_of(info)
-    last: datetime | None = None
-    if info.trigger.get("runOnStartup"):
+    use_monitor = info.trigger.get("useMonitor")
+    if use_monitor is None:
+        use_monitor = schedule.monitored_by_default(datetime.now(UTC))
+    monitor = monitor if use_monitor else None
+    status = monitor.load(info.name) if monitor else None
+    last: datetime | None = status["Last"] if status else None
+    if status is not None and status["Next"] < datetime.now(UTC):  # missed while the host was down
+        upcoming = schedule.next_after(datetime.now(UTC))
+        await _fire(info, fire, timer_request(info, past_due=True, last=last, upcoming=upcoming))
+        last = datetime.now(UTC)
+        _record(monitor, info, last, upcoming)
+    elif info.trigger.get("runOnStartup"):
         last = datetime.now(UTC)
         await _fire(info, fire, timer_request(info, past_due=False, last=last))
     due = schedule.next_after(datetime.now(UTC))
+    _record(monitor, info, last or datetime.now(UTC), due)
     while True:
         await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
         now = datetime.now(UTC)
@@ -74,6 +123,15 @@ async def run_timer(info: FunctionInfo, fire: Callable[[TimerRequest], Awaitable
         await _fire(info, fire, timer_request(info, past_due=(now - due) > timedelta(seconds=1), last=last or due,
                                               upcoming=upcoming))
         last, due = due, schedule.next_after(max(datetime.now(UTC), due))
+        _record(monitor, info, last, due)
+
+
+def _record(monitor: ScheduleMonitor | None, info: FunctionInfo, last: datetime, upcoming: datetime) -> None:
+    if monitor is not None:
+        try:
+            monitor.save(info.name, last=last, next_=upcoming)
+        except OSError:
+            log.exception("could not keep the schedule status of %s", info.name)
 
 
 async def _fire(info: FunctionInfo, fire: Callable[[TimerRequest], Awaitable[Any]],

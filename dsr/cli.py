@@ -2,7 +2,8 @@
 
 The same commands work against devhost and an Azure Function app. The host and function key come from
 `--host`/`--key` or DSR_HOST/DSR_FUNCTION_KEY; the key travels in the `x-functions-key` header only and
-is never printed (nor are the check-status URIs, which carry it).
+is never printed. The API answers a submit with the request's own status link (`GET /api/requests/{id}`),
+never Durable's check-status URLs (they carry the durabletask system key).
 
 Exit codes: 0 done; 1 the request failed, was cancelled, or a category failed; 2 the input was refused
 (bad arguments, or a 400/404/409/413 problem from the API); 3 the host could not be used (unreachable,
@@ -78,7 +79,7 @@ class ApiClient:
         return f"ApiClient({self.host!r})"
 
     def submit(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """POST /api/requests; the check-status payload (its `id` is the request id)."""
+        """POST /api/requests; `{"id", "statusUri"}` (the id is the request id)."""
         return self._call("POST", "api/requests", json=dict(body))
 
     def status(self, request_id: str) -> dict[str, Any]:
@@ -211,12 +212,16 @@ def summary_lines(status: Mapping[str, Any]) -> list[str]:
     operation = str(status.get("operation") or "?") + (" dry run" if status.get("dryRun") else "")
     outcome = f"{runtime} ({result['status']})" if result.get("status") else runtime
     lines = [f"Request {status.get('requestId')}: {operation} of resource {status.get('resource')!s}: {outcome}"]
+    error = status.get("error") if isinstance(status.get("error"), Mapping) else None
     if runtime == "Failed" and not result:
-        lines.append("  the request failed before producing a result; the host's logs say why")
+        reason = f": {_error_text(error)}" if error else "; the host's logs say why"
+        lines.append(f"  the request failed before producing a result{reason}")
     elif runtime == "Failed":
         lines.append(f"  the request failed ({result.get('status') or 'see below'}); what it did:")
     elif runtime in ("Terminated", "Canceled"):
         lines.append("  the request was cancelled; nothing more will run")
+    elif result.get("status") == "cancelled":
+        lines.append("  the request was cancelled: nothing was deleted after that; the receipt shows what was")
     elif runtime not in TERMINAL_STATUSES:
         lines.append("  still running")
     categories: Mapping[str, Mapping[str, Any]] = result.get("categories") or {}
@@ -232,6 +237,10 @@ def summary_lines(status: Mapping[str, Any]) -> list[str]:
     if isinstance(receipt, Mapping):
         counted = any("before" in c or "after" in c for c in categories.values())
         lines.extend(receipt_lines(receipt, table=not counted))
+    elif result.get("receiptPath"):
+        lines.append(f"Receipt: {result['receiptPath']} in the export container")
+    if result.get("detailsPath"):
+        lines.append(f"Per-project plan: {result['detailsPath']} in the export container")
     if status.get("dueDate"):
         lines.append(f"Due by: {status['dueDate']} (received {status.get('receivedAt')})")
     return lines
@@ -333,7 +342,7 @@ def exit_code(status: Mapping[str, Any]) -> int:
     if status.get("status") != "Completed":
         return EXIT_FAILED
     result: Mapping[str, Any] = status.get("result") or {}
-    if result.get("status") in ("failed", "completed_with_errors"):
+    if result.get("status") in ("failed", "completed_with_errors", "cancelled", "verification_failed"):
         return EXIT_FAILED
     categories: Mapping[str, Mapping[str, Any]] = result.get("categories") or {}
     return EXIT_FAILED if any(c.get("status") == "failed" for c in categories.values()) else EXIT_OK

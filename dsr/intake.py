@@ -24,6 +24,7 @@ from dsr.status import TERMINAL_STATUSES, json_value, request_status
 log = logging.getLogger(__name__)
 
 CANCEL_REASON = "cancelled through DELETE /api/requests/{id}"
+StatusUri = Callable[[str], str]  # request id -> absolute URL of GET /api/requests/{id}
 
 
 class Orchestrations(Protocol):
@@ -43,6 +44,12 @@ class OrchestrationInput(TypedDict):
     receivedAt: str
 
 
+class Cancellations(Protocol):
+    """Where a delete's cancellation is recorded for its steps to see (dsr.cancellation's marker)."""
+
+    def request(self, request_id: str) -> bool: ...  # False when it was recorded already
+
+
 class Decision(StrEnum):
     """What to do with a valid request, given what already runs under its requestId."""
 
@@ -53,13 +60,12 @@ class Decision(StrEnum):
 
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP answer in plain values; `check_status_for` means "the Durable check-status payload of this id"."""
+    """An HTTP answer in plain values."""
 
     status: int
     body: Mapping[str, Any] | None = None
     content_type: str = "application/json"
     headers: Mapping[str, str] = field(default_factory=dict)
-    check_status_for: str | None = None
 
 
 def orchestration_input(request: DataRequest, *, now: datetime) -> OrchestrationInput:
@@ -105,9 +111,14 @@ async def submit(
     settings: Settings,
     now: datetime,
     new_id: Callable[[], str],
+    status_uri: StatusUri,
     content_type: str | None = "application/json",
 ) -> Reply:
-    """POST /api/requests: validate strictly, then start the orchestration unless this requestId already runs."""
+    """POST /api/requests: validate strictly, then start the orchestration unless this requestId already runs.
+
+    202 answers `{"id", "statusUri"}` with `Location`, both the request's own `GET /api/requests/{id}`: never
+    the Durable check-status URLs, which carry the durabletask system key (terminate or purge any instance).
+    """
     if not is_json_media_type(content_type):
         # A form or text body is what a browser can send cross-site without a preflight: never accept it.
         reason = "must be application/json"
@@ -129,7 +140,13 @@ async def submit(
             f"requestId {request.request_id!r} already identifies a request with a different body",
             errors=[FieldError(field="/requestId", reason=reason)],
         )
-    return Reply(202, check_status_for=request.request_id)
+    return accepted(request.request_id, status_uri)
+
+
+def accepted(request_id: str, status_uri: StatusUri) -> Reply:
+    """202 with the request's id and its status link (body and `Location`)."""
+    uri = status_uri(request_id)
+    return Reply(202, body={"id": request_id, "statusUri": uri}, headers={"Location": uri})
 
 
 def is_json_media_type(content_type: str | None) -> bool:
@@ -138,8 +155,10 @@ def is_json_media_type(content_type: str | None) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
-async def lookup(request_id: str, *, orchestrations: Orchestrations, settings: Settings, now: datetime) -> Reply:
-    """GET /api/requests/{id}: status, progress, due date and, when done, the result with a manifest link."""
+async def lookup(request_id: str, *, orchestrations: Orchestrations, settings: Settings, now: datetime,
+                 read_receipt: Callable[[str], Mapping[str, Any] | None] | None = None) -> Reply:
+    """GET /api/requests/{id}: status, progress, due date and, when done, the result with a manifest link
+    (exports) or the signed receipt, read from its blob (deletes)."""
     existing = await orchestrations.status(request_id) if is_request_id(request_id) else None
     if existing is None:
         return _not_found(request_id)
@@ -151,20 +170,41 @@ async def lookup(request_id: str, *, orchestrations: Orchestrations, settings: S
             log.warning("request %s: cannot sign the manifest link (%s)", request_id, type(exc).__name__)
             return None
 
-    body = await asyncio.to_thread(request_status, existing, sign_manifest=sign)  # signing may call Entra ID
+    def receipt(_path: str) -> Mapping[str, Any] | None:
+        if read_receipt is None:
+            return None
+        try:
+            return read_receipt(request_id)
+        except Exception as exc:  # the status is still worth answering without the receipt
+            log.warning("request %s: cannot read its receipt (%s)", request_id, type(exc).__name__)
+            return None
+
+    body = await asyncio.to_thread(request_status, existing, sign_manifest=sign, read_receipt=receipt)
     return Reply(200, body=body)
 
 
-async def cancel(request_id: str, *, orchestrations: Orchestrations) -> Reply:
-    """DELETE /api/requests/{id}: terminate a running request; 409 when it already finished."""
+async def cancel(request_id: str, *, orchestrations: Orchestrations, cancellations: Cancellations) -> Reply:
+    """DELETE /api/requests/{id}: cancel a running request; 409 when it already finished.
+
+    A delete is cancelled through its marker, not terminated: on Azure a terminate leaves the scheduled
+    activities and every project's sub-orchestration running, deleting on. The steps see the marker before
+    their next destructive call, and the request ends with a receipt of what was deleted (`Cancelling`).
+    A second cancel of a delete still running, and a cancel of anything else, terminates (`Terminating`).
+    """
     existing = await orchestrations.status(request_id) if is_request_id(request_id) else None
     if existing is None:
         return _not_found(request_id)
     runtime_status = str(existing.get("runtimeStatus"))
     if runtime_status in TERMINAL_STATUSES:
         return problem_reply(409, "Request already finished", f"request {request_id!r} is {runtime_status}")
+    stored = json_value(existing.get("input"))
+    request = stored.get("request") if isinstance(stored, Mapping) else None
+    deleting = isinstance(request, Mapping) and request.get("operation") == "delete" and not request.get("dryRun")
+    if deleting and await asyncio.to_thread(cancellations.request, request_id):
+        log.info("request %s: cancellation recorded; its deletes stop", request_id)
+        return Reply(202, body={"requestId": request_id, "status": "Cancelling"})
     await orchestrations.terminate(request_id, CANCEL_REASON)
-    log.info("request %s: cancelled", request_id)
+    log.info("request %s: terminated", request_id)
     return Reply(202, body={"requestId": request_id, "status": "Terminating"})
 
 

@@ -54,17 +54,23 @@ class Job:
 Task = Callable[[Job, dict[str, Any]], Any]
 
 
-def run_task(payload: Mapping[str, Any], task: Task, *, categories: list[str] | None = None) -> dict[str, Any]:
+def run_task(payload: Mapping[str, Any], task: Task, *, categories: list[str] | None = None,
+             report_transient: bool = False) -> dict[str, Any]:
     """Run one activity's task: permanent errors become `failed` results; transient ones raise, so Durable retries.
 
     With `categories`, the task returns one result per category and a permanent error fails each of them.
+    With `report_transient` (activities fanned out with task_all), a transient error is returned too, marked
+    `"retryable": true`, for the orchestrator to retry: a raising child would fail the whole task_all.
     """
-    job = Job.open(payload)
     try:
-        return dict(task(job, dict(payload)))
-    except CopyVerificationError:
+        return dict(task(Job.open(payload), dict(payload)))
+    except CopyVerificationError as exc:
+        if report_transient:
+            return {**failed_from(exc), "retryable": True}
         raise  # a retry copies again
     except Exception as exc:
+        if not is_permanent(exc) and report_transient:
+            return {**failed_from(exc), "retryable": True}
         if not is_permanent(exc):
             raise
         if categories is not None:

@@ -36,8 +36,9 @@ from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettin
 from joserfc.jwk import KeySet
 
 from dsr import receipt_hmac, signing
-from dsr.categories import CategoryStatus, Operation
+from dsr.categories import Operation
 from dsr.delete.plan import ProjectPlan, category_counts
+from dsr.delete.results import category_outcome, receipt_entry
 from dsr.delete.verify import Verification
 from dsr.receipt_hmac import ReceiptKeyError
 from dsr.receipt_summary import render_summary
@@ -48,7 +49,6 @@ KIND = "customvision-dsr-delete-receipt"
 ALG = signing.ALG
 CANONICALIZATION = "RFC8785"
 KEY_ENV = receipt_hmac.KEY_ENV  # the HMAC key of receipts issued before ES256 (verification only)
-REMAINING = "VerificationFoundRemaining"  # error code of a category that verification did not find empty
 
 
 class ReceiptExistsError(RuntimeError):
@@ -160,16 +160,10 @@ def _sum(values: list[int | None]) -> int | None:
 
 
 def _entry(category: str, projects: list[ProjectEntry], result: Mapping[str, Any] | None) -> CategoryEntry:
+    """The category's outcome (decided by dsr.delete.results) over the projects' counts."""
     before = _sum([p["before"].get(category) for p in projects])
     after = _sum([p["after"].get(category) for p in projects])
-    error = (result or {}).get("error") or {}
-    status = str((result or {}).get("status") or CategoryStatus.COMPLETE)
-    entry = CategoryEntry(status=status, before=before, after=after, errorCode=error.get("code"))
-    if after:
-        entry.update(status=CategoryStatus.FAILED, errorCode=entry["errorCode"] or REMAINING)
-    elif status == CategoryStatus.SKIPPED and error.get("message"):
-        entry["reason"] = str(error["message"])
-    return entry
+    return CategoryEntry(**receipt_entry(category_outcome(before=before, after=after, result=result)))
 
 
 # Signing

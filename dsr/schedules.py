@@ -62,7 +62,8 @@ class Schedule:
 
     def due_slot(self, *, since: datetime, now: datetime) -> datetime | None:
         """The newest slot in (since, now], or None when the schedule has no slot there."""
-        slot = croniter(self.expression, now + timedelta(seconds=1), second_at_beginning=True).get_prev(datetime)
+        slot = croniter(self.expression, now + timedelta(seconds=1), second_at_beginning=True,
+                        day_or=False).get_prev(datetime)  # NCRONTAB: day-of-month AND day-of-week
         slot = slot.replace(tzinfo=UTC) if slot.tzinfo is None else slot.astimezone(UTC)
         return slot if since < slot <= now else None
 
@@ -231,8 +232,8 @@ def _period(expression: str, now: datetime) -> timedelta:
     six = len(expression.split()) == 6
     if not croniter.is_valid(expression, second_at_beginning=six):
         raise ScheduleError(f"{TICK_SETTING}: {expression!r} is not a valid NCRONTAB expression")
-    after = croniter(expression, now, second_at_beginning=six).get_next(datetime)
-    before = croniter(expression, after, second_at_beginning=six).get_prev(datetime)
+    after = croniter(expression, now, second_at_beginning=six, day_or=False).get_next(datetime)
+    before = croniter(expression, after, second_at_beginning=six, day_or=False).get_prev(datetime)
     return after - before
 
 

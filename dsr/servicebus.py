@@ -1,9 +1,10 @@
 """Service Bus requests (DESIGN.md §3) in plain code: one message in, at most one run started, the message settled.
 
 The body is the HTTP API's JSON; the request id is the body's `requestId`, else the message id, so a
-redelivered or duplicated message finds its run and never starts a second one. An invalid message is
-dead-lettered with the validation error as its reason; a failure to start is abandoned and re-raised, so
-the broker redelivers it (and dead-letters it after the queue's MaxDeliveryCount).
+redelivered or duplicated message finds its run and never starts a second one. An invalid message is refused
+through the Settlement port with the validation error (the trigger's host settlement raises it, so the broker
+dead-letters the message after the queue's MaxDeliveryCount); a failure to start is abandoned and re-raised,
+so the broker redelivers it.
 """
 
 from __future__ import annotations

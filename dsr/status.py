@@ -9,6 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NotRequired, TypedDict
 
 from dsr.categories import Category
+from dsr.delete.results import plan_path
+from dsr.failures import failure_reason
+from dsr.receipt import receipt_path
 from dsr.redact import redact
 
 DUE_AFTER = timedelta(days=30)  # GDPR Art. 12(3): answer within one month of receipt
@@ -45,10 +48,16 @@ class RequestStatus(TypedDict):
     lastUpdatedAt: str | None
     progress: dict[str, dict[str, int | None]]
     result: dict[str, Any] | None
+    error: NotRequired[dict[str, str]]  # why a request failed without a result: bounded, scrubbed
 
 
-def request_status(status: Mapping[str, Any], *, sign_manifest: Callable[[str], str | None]) -> RequestStatus:
-    """The status answer; `sign_manifest(path)` makes the read-only link to a completed export's manifest."""
+ReadReceipt = Callable[[str], Mapping[str, Any] | None]
+
+
+def request_status(status: Mapping[str, Any], *, sign_manifest: Callable[[str], str | None],
+                   read_receipt: ReadReceipt | None = None) -> RequestStatus:
+    """The status answer; `sign_manifest(path)` makes the read-only link to a completed export's manifest,
+    `read_receipt(path)` reads a delete's signed receipt from its blob (the output only points to it)."""
     orchestration_input = json_value(status.get("input"))
     orchestration_input = orchestration_input if isinstance(orchestration_input, dict) else {}
     request = orchestration_input.get("request") if isinstance(orchestration_input.get("request"), dict) else {}
@@ -71,10 +80,14 @@ def request_status(status: Mapping[str, Any], *, sign_manifest: Callable[[str], 
     if isinstance(custom, dict) and _text(custom.get("phase")):
         answer["phase"] = str(_text(custom.get("phase")))
     if runtime_status == "Completed":
-        answer["result"] = _result(json_value(status.get("output")), request_id, sign_manifest)
+        answer["result"] = _result(json_value(status.get("output")), request_id, sign_manifest, read_receipt)
     elif runtime_status == "Failed" and isinstance(custom, dict) and isinstance(custom.get("result"), dict):
         # A delete whose verification found data left fails, but its receipt and counts are still the answer.
-        answer["result"] = _result(custom["result"], request_id, sign_manifest)
+        answer["result"] = _result(custom["result"], request_id, sign_manifest, read_receipt)
+    elif runtime_status == "Failed":  # on Azure the output is the exception serialized: kilobytes, stacks
+        output = status.get("output")
+        answer["error"] = {"code": "RequestFailed",
+                           "message": failure_reason(output if isinstance(output, str) else json.dumps(output))}
     return answer
 
 
@@ -90,11 +103,15 @@ def _progress(custom: Any) -> dict[str, dict[str, int | None]]:
     }
 
 
-def _result(output: Any, request_id: str, sign_manifest: Callable[[str], str | None]) -> dict[str, Any]:
+def _result(output: Any, request_id: str, sign_manifest: Callable[[str], str | None],
+            read_receipt: ReadReceipt | None) -> dict[str, Any]:
     output = output if isinstance(output, dict) else {}
     categories = output.get("categories") if isinstance(output.get("categories"), dict) else {}
     manifest_path = f"{request_id}/manifest.json"  # the one blob a link is ever signed for
-    receipt = output.get("receipt")
+    own_receipt = receipt_path(request_id)  # the only receipt a request's status ever shows
+    receipt = output.get("receipt")  # outputs before the receipt moved out of history held it
+    if output.get("receiptPath") == own_receipt and read_receipt is not None:
+        receipt = read_receipt(own_receipt)
     missing = output.get("missingProjects")
     return {
         "status": _text(output.get("status")),
@@ -105,7 +122,9 @@ def _result(output: Any, request_id: str, sign_manifest: Callable[[str], str | N
         },
         "missingProjects": [str(p) for p in missing if isinstance(p, str)] if isinstance(missing, list) else [],
         "manifestUrl": sign_manifest(manifest_path) if output.get("manifestPath") == manifest_path else None,
-        "receipt": scrub(receipt) if isinstance(receipt, dict) else None,
+        "receipt": scrub(receipt) if isinstance(receipt, Mapping) else None,
+        "receiptPath": own_receipt if output.get("receiptPath") == own_receipt else None,
+        "detailsPath": plan_path(request_id) if output.get("detailsPath") == plan_path(request_id) else None,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,16 @@ class Devhost(ServerProcess):
 
     def __init__(self, *, app_dir: Path, state_dir: Path, port: int | None = None,
                  function_key: str = DEFAULT_KEY, env: dict[str, str] | None = None,
-                 log_path: Path | None = None) -> None:
+                 log_path: Path | None = None, master_key: str | None = None) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.state_dir = Path(state_dir).resolve()
         self._function_key = function_key
+        self.master_key = master_key or f"mk{secrets.token_urlsafe(24)}"  # admin API and Durable webhooks
         port = port or free_port()
         self.rpc_port = free_port()  # loopback endpoint behind the durable client's rpcBaseUrl
         argv = python_module("devhost", "--app-dir", str(self.app_dir), "--port", str(port),
-                             f"--function-key={function_key}", "--state-dir", str(self.state_dir),
+                             f"--function-key={function_key}", f"--master-key={self.master_key}",
+                             "--state-dir", str(self.state_dir),
                              "--rpc-port", str(self.rpc_port))
         super().__init__("devhost", argv, port, cwd=REPO_ROOT, env=env, log_path=log_path)
 
@@ -47,8 +50,11 @@ class Devhost(ServerProcess):
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Call devhost with the function key in the `x-functions-key` header."""
-        headers = {"x-functions-key": self._function_key, **kwargs.pop("headers", {})}
+        """Call devhost with a key in the `x-functions-key` header: the function key for the app's routes,
+        the master key for `admin/` and `runtime/` (they refuse function keys, as on Azure)."""
+        operator = path.lstrip("/").startswith(("admin/", "runtime/"))
+        key = self.master_key if operator else self._function_key
+        headers = {"x-functions-key": key, **kwargs.pop("headers", {})}
         kwargs.setdefault("timeout", 30)
         return requests.request(method, self.url(path), headers=headers, **kwargs)
 

@@ -1,12 +1,21 @@
-"""Helpers for orchestrator generators: an activity call whose final failure becomes a `failed` result."""
+"""Helpers for orchestrator generators: guarded activity calls and fan-outs that never outrun the host.
+
+On Azure a failed `task_all` is delivered only after every child has finished (the extension's shim awaits
+`Task.WhenAll`), but the Python SDK raises at the first failed child; an orchestrator that goes on at that
+point schedules work the shim has not reached, and the two number tasks differently (hangs, results routed
+to the wrong task: azure-functions-durable-python issue #603). `gather` therefore waits for every child and
+returns each one's outcome; fanned-out activities report failures in their result instead of raising.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Generator
 from typing import Any
 
 from activities.retry import ACTIVITY_RETRY
 from dsr.envelope import failed
+from dsr.failures import failure_reason
 from orchestrators.progress import sub_instance_id
 
 PROJECT_BATCH = 10  # project sub-orchestrations in flight at once
@@ -17,19 +26,28 @@ def call_guarded(context: Any, activity: Any, payload: dict[str, Any]) -> Genera
     try:
         result = yield context.call_activity_with_retry(activity, ACTIVITY_RETRY, payload)
     except Exception as exc:
-        return dict(failed("ActivityFailed", _reason(exc)))
+        return dict(failed("ActivityFailed", failure_reason(str(exc))))
     return result
 
 
-def all_guarded(context: Any, tasks: list[Any]) -> Generator[Any, Any, tuple[list[Any], dict[str, Any] | None]]:
-    """`yield from` this: (results, None), or ([], failed result) when a task failed after its retries."""
+def gather(context: Any, tasks: list[Any]) -> Generator[Any, Any, list[tuple[bool, Any]]]:
+    """`yield from` this: `(True, result)` or `(False, reason)` per task, in order, once every task has finished.
+
+    When the SDK fails the task_all at its first failed child, the other children are awaited one by one
+    (already scheduled: no new action), as the host's WhenAll does, before anything else is scheduled.
+    """
     if not tasks:
-        return [], None
-    try:
+        return []
+    with contextlib.suppress(Exception):  # the SDK failed fast: each child's own outcome is read below
         results = yield context.task_all(tasks)
-    except Exception as exc:
-        return [], dict(failed("ActivityFailed", _reason(exc)))
-    return results, None
+        return [(True, result) for result in results]
+    settled: list[tuple[bool, Any]] = []
+    for task in tasks:
+        try:
+            settled.append((True, (yield task)))
+        except Exception as exc:
+            settled.append((False, failure_reason(str(exc))))
+    return settled
 
 
 def per_project(
@@ -38,13 +56,16 @@ def per_project(
     job: dict[str, Any],
     project_ids: list[str],
     *,
-    on_failure: Callable[[str, Exception], dict[str, Any]],
+    on_failure: Callable[[str, str], dict[str, Any]],
     after_batch: Callable[[int], None],
+    stop: Callable[[list[dict[str, Any]]], bool] = lambda outcomes: False,
+    on_skipped: Callable[[str], dict[str, Any]] | None = None,
 ) -> Generator[Any, Any, list[dict[str, Any]]]:
     """`yield from` this: one sub-orchestration per project, PROJECT_BATCH at a time, outcomes in project order.
 
-    A batch whose sub-orchestration failed outright gets `on_failure(project_id, error)` for each of its projects;
-    `after_batch(projects_done)` runs after each batch (to update progress).
+    A sub-orchestration that failed outright gets `on_failure(project_id, reason)`; its siblings keep their
+    outcomes. `after_batch(projects_done)` runs after each batch (to update progress); when `stop(outcomes)`
+    says so, no further batch starts and each remaining project gets `on_skipped(project_id)`.
     """
     outcomes: list[dict[str, Any]] = []
     for start in range(0, len(project_ids), PROJECT_BATCH):
@@ -58,15 +79,11 @@ def per_project(
             )
             for pid in batch
         ]
-        try:
-            outcomes.extend((yield context.task_all(tasks)))
-        except Exception as exc:
-            outcomes.extend(on_failure(pid, exc) for pid in batch)
+        settled = yield from gather(context, tasks)
+        outcomes.extend(result if ok else on_failure(pid, result)
+                        for pid, (ok, result) in zip(batch, settled, strict=True))
         after_batch(len(outcomes))
+        if stop(outcomes) and on_skipped is not None:
+            outcomes.extend(on_skipped(pid) for pid in project_ids[len(outcomes):])
+            break
     return outcomes
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc)
-    marker = "failed:"
-    return text.split(marker, 1)[1].strip() if marker in text else text

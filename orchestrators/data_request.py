@@ -64,7 +64,8 @@ def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
 
     outcomes = yield from per_project(
         context, export_project_orchestrator, {**base, "categories": project_categories}, project_ids,
-        on_failure=lambda pid, exc: {c: dict(failed("SubOrchestrationFailed", str(exc))) for c in project_categories},
+        on_failure=lambda pid, reason: {c: dict(failed("SubOrchestrationFailed", f"project {pid}: {reason}"))
+                                        for c in project_categories},
         after_batch=progressed,
     )
     for outcome in outcomes:

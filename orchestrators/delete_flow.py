@@ -1,7 +1,10 @@
 """The delete branch of the data-request orchestrator: projects in parallel, then account, then the receipt.
 
-A request ends `Completed` only when verification found nothing left; otherwise the receipt still records
-what remains and the orchestration fails, saying so.
+A request ends `Completed` when verification found nothing left (or it was cancelled: its receipt says what
+was deleted before); otherwise the receipt still records what remains and the orchestration fails, saying so.
+Custom status holds progress only (Azure fails an orchestration whose custom status passes 16 KB of UTF-16
+JSON); the output holds the per-category summary and points to the receipt (or, for a dry run, the plan
+blob) for per-project detail, so both stay small whatever the number of projects.
 """
 
 from __future__ import annotations
@@ -10,17 +13,16 @@ from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
-from activities import account, projects, receipt
+from activities import account, deletion, projects, receipt
 from dsr.categories import Category, Operation
-from dsr.delete.account import exported_models_result
-from dsr.delete.order import steps_for
-from dsr.delete.plan import category_counts
-from dsr.envelope import complete, failed, skipped
+from dsr.delete import results as delete_results
+from dsr.envelope import failed, skipped
 from orchestrators.calls import call_guarded, per_project
 from orchestrators.delete_project import delete_project_orchestrator
 from orchestrators.progress import now_iso, progress_status
 
-PROJECT_CATEGORIES = {c.value for c in Category} - {Category.ACCOUNT, Category.EXPORTED_MODELS}
+PROJECT_CATEGORIES = delete_results.PROJECT_CATEGORIES
+MAX_STATUS_MESSAGE = 200  # error messages in the custom status of a failed request (8 categories: < 16 KB)
 
 
 class VerificationFailed(RuntimeError):
@@ -55,40 +57,62 @@ def delete_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
 
     outcomes = yield from per_project(
         context, delete_project_orchestrator, job, project_ids,
-        on_failure=lambda pid, exc: {"projectId": pid, "plan": None, "verification": None, "steps": {},
-                                     "errors": [dict(failed("SubOrchestrationFailed", str(exc)))["error"]]},
+        on_failure=lambda pid, reason: _project_error(pid, "SubOrchestrationFailed", f"project {pid}: {reason}"),
         after_batch=progressed,
+        stop=_cancelled,
+        on_skipped=lambda pid: _project_error(pid, delete_results.CANCELLED, "cancelled before it was started"),
     )
+    cancelled = _cancelled(outcomes)
 
     account_result: dict[str, Any] | None = None
     if Category.ACCOUNT in categories:
-        account_result = (
-            dict(skipped("dry run: the account would be deleted only if enabled for the resource", code="DryRun"))
-            if dry_run else (yield from call_guarded(context, account.delete_account, base))
-        )
-    results = _category_results(categories, outcomes, plan, account_result)
+        if dry_run:
+            account_result = dict(skipped("dry run: the account would be deleted only if enabled for the resource",
+                                          code="DryRun"))
+        elif cancelled:
+            account_result = dict(failed(delete_results.CANCELLED, "cancelled before the account was deleted"))
+        else:
+            account_result = yield from call_guarded(context, account.delete_account, base)
+    results = delete_results.step_results(categories, outcomes, plan, account_result)
     plans = [o["plan"] for o in outcomes if o.get("plan")]
+    verifications = [o["verification"] for o in outcomes if o.get("verification")]
 
     if dry_run:
+        written = yield from call_guarded(context, deletion.write_delete_plan, {
+            **base, "categories": categories, "plans": plans, "missingProjects": plan.get("missing") or []})
         context.set_custom_status(progress_status("done", categories, done, totals))
-        return _output(request, "dry_run", _planned(categories, plans, results), plan, plans=plans)
+        return _output(request, "dry_run", delete_results.planned(categories, plans, results), plan,
+                       details_path=written.get("path"))
 
     context.set_custom_status(progress_status("signing receipt", categories, done, totals))
     written = yield from call_guarded(context, receipt.write_receipt, {
         **base, "categories": categories, "startedAt": started_at, "completedAt": now_iso(context),
-        "plans": plans, "verifications": [o["verification"] for o in outcomes if o.get("verification")],
+        "plans": plans, "verifications": verifications,
         "results": results, "missingProjects": plan.get("missing") or [], "olderThan": older_than,
     })
-    signed = written.get("receipt")
-    clean = bool(signed and signed["verification"]["clean"]) and plan["status"] == "complete"
-    summary = _from_receipt(categories, signed, results)
-    output = _output(request, "completed" if clean else "verification_failed", summary, plan,
-                     receipt_path=written.get("path"), receipt=signed)
-    context.set_custom_status({**progress_status("done", categories, done, totals), "result": output})
-    if not clean:
-        left = signed["verification"]["remaining"] if signed else "unknown (no receipt)"
-        raise VerificationFailed(f"verification found data left after deleting: {left}")
+    summary = delete_results.outcomes(categories, plans, verifications, results)
+    checked = {v["projectId"]: bool(v.get("clean")) for v in verifications}
+    clean = (plan["status"] == "complete" and bool(written.get("path"))
+             and all(checked.get(p["projectId"]) for p in plans) and not any(o["after"] for o in summary.values()))
+    output = _output(request, delete_results.overall(summary, clean=clean), summary, plan,
+                     receipt_path=written.get("path"))
+    if output["status"] == "verification_failed":  # fail, with a bounded result for the status API
+        context.set_custom_status({**progress_status("done", categories, done, totals), "result": _bounded(output)})
+        left = {c: o["after"] for c, o in summary.items() if o["after"]}
+        why = left or ("no receipt: " + str((written.get("error") or {}).get("message")) if not written.get("path")
+                       else "a project could not be verified")
+        raise VerificationFailed(f"verification found data left after deleting: {why}")
+    context.set_custom_status(progress_status("done", categories, done, totals))
     return output
+
+
+def _cancelled(outcomes: list[dict[str, Any]]) -> bool:
+    return any(e.get("code") == delete_results.CANCELLED for o in outcomes for e in o.get("errors") or [])
+
+
+def _project_error(pid: str, code: str, message: str) -> dict[str, Any]:
+    return {"projectId": pid, "plan": None, "verification": None, "steps": {},
+            "errors": [dict(failed(code, message))["error"]]}
 
 
 def _cutoff(context: Any, days: Any) -> str | None:
@@ -98,61 +122,18 @@ def _cutoff(context: Any, days: Any) -> str | None:
     return str(moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
 
-def _category_results(
-    categories: list[str], outcomes: list[dict[str, Any]], plan: dict[str, Any], account_result: dict[str, Any] | None
-) -> dict[str, dict[str, Any]]:
-    """Per category: failed with the first error that concerns it (its steps, or the plan/verification of a
-    project), else complete; the counts come from the receipt."""
-    errors = [e for o in outcomes for e in o.get("errors") or []]
-    results: dict[str, dict[str, Any]] = {}
-    for category in categories:
-        needs = {str(s) for s in steps_for([category])}
-        concerning = [e for e in errors if e.get("step") is None or e["step"] in needs]
-        if category == Category.ACCOUNT:
-            results[category] = account_result or dict(skipped("not requested"))
-        elif category == Category.EXPORTED_MODELS:
-            results[category] = dict(exported_models_result(account_result))  # type: ignore[arg-type]
-        elif plan["status"] != "complete":
-            results[category] = {**plan, "count": 0}
-        elif concerning:
-            results[category] = dict(failed(concerning[0]["code"], concerning[0]["message"]))
-        else:
-            results[category] = dict(complete(0))
-    return results
-
-
-def _planned(categories: list[str], plans: list[dict[str, Any]], results: dict[str, Any]) -> dict[str, Any]:
-    """Dry-run summary: what each category would remove, summed over projects."""
-    summary: dict[str, Any] = {}
-    for category in categories:
-        counts = [category_counts(p, [category]).get(category) for p in plans] if category in PROJECT_CATEGORIES else []
-        known = [n for n in counts if n is not None]
-        entry = dict(results[category])
-        entry.update(count=sum(known), before=sum(known) if known else None, after=None)
-        summary[category] = entry
-    return summary
-
-
-def _from_receipt(categories: list[str], signed: dict[str, Any] | None, results: dict[str, Any]) -> dict[str, Any]:
-    """Per category: status, items deleted (before - after), before/after counts, error."""
-    summary: dict[str, Any] = {}
-    for category in categories:
-        entry = (signed or {}).get("results", {}).get(category)
-        if entry is None:
-            summary[category] = {**results[category], "before": None, "after": None}
-            continue
-        before, after = entry.get("before"), entry.get("after")
-        error = results[category].get("error")
-        if entry["status"] == "failed" and not error:
-            error = {"code": entry.get("errorCode") or "Failed", "message": f"{after} left after deleting"}
-        summary[category] = {"status": entry["status"], "count": (before or 0) - (after or 0), "error": error,
-                             "before": before, "after": after}
-    return summary
+def _bounded(output: dict[str, Any]) -> dict[str, Any]:
+    """The output for the custom status: summary and links, messages shortened (no list of project ids)."""
+    def short(outcome: dict[str, Any]) -> dict[str, Any]:
+        error = outcome.get("error")
+        return {**outcome, "error": {**error, "message": str(error.get("message"))[:MAX_STATUS_MESSAGE]}
+                if error else None}
+    return {**{k: v for k, v in output.items() if k != "missingProjects"},
+            "categories": {c: short(o) for c, o in output["categories"].items()}}
 
 
 def _output(request: dict[str, Any], status: str, categories: dict[str, Any], plan: dict[str, Any], *,
-            plans: list[dict[str, Any]] | None = None, receipt_path: str | None = None,
-            receipt: dict[str, Any] | None = None) -> dict[str, Any]:
+            receipt_path: str | None = None, details_path: str | None = None) -> dict[str, Any]:
     return {
         "requestId": request["requestId"],
         "operation": Operation.DELETE.value,
@@ -161,8 +142,7 @@ def _output(request: dict[str, Any], status: str, categories: dict[str, Any], pl
         "status": status,
         "categories": categories,
         "missingProjects": plan.get("missing") or [],
-        "plans": plans,
         "manifestPath": None,
         "receiptPath": receipt_path,
-        "receipt": receipt,
+        "detailsPath": details_path,
     }

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
 from activities import exported_models, images, iterations, predictions, projects, tags
-from activities.retry import ACTIVITY_RETRY
 from dsr.categories import Category
-from orchestrators.calls import all_guarded, call_guarded
+from dsr.envelope import failed
+from orchestrators.calls import call_guarded, gather
 
 bp = df.Blueprint()
 
 CHUNK_WINDOW = 32  # image chunks in flight per project (32 x 2,048 images)
+CHUNK_ATTEMPTS = 4  # tries of a chunk whose failure may pass (as ACTIVITY_RETRY: the orchestrator retries)
+CHUNK_RETRY_SECONDS = 5  # wait before another round of failed chunks
 
 
 @bp.orchestration_trigger(context_name="context")
@@ -49,18 +52,34 @@ def export_project_flow(context: Any) -> Generator[Any, Any, dict[str, Any]]:
 
 
 def export_images(context: Any, base: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
-    """Plan the image sets, export their chunks in windows of CHUNK_WINDOW, then complete and merge: finalize checks
-    every set against its count and lists again what a failed chunk missed, so one chunk never fails the category."""
+    """Plan the image sets, export every chunk in windows of CHUNK_WINDOW, retry the failed ones, then finalize.
+
+    Chunks are plain activity calls that report failures in their result; the orchestrator retries the
+    retryable ones itself (a Durable retry inside a task_all would fail the whole fan-out at its first
+    exhausted child while the others still run). Every chunk runs even when one fails for good, and a chunk
+    that failed for good never fails the category: finalize checks every set against its count and lists
+    again what is missing.
+    """
     plan = yield from call_guarded(context, images.plan_images, base)
     if plan["status"] != "complete":
         return plan
     work = [(image_set, chunk) for image_set in plan["sets"] for chunk in range(image_set["chunks"])]
-    for start in range(0, len(work), CHUNK_WINDOW):
-        tasks = [
-            context.call_activity_with_retry(images.export_image_chunk, ACTIVITY_RETRY, {**base, "set": s, "chunk": c})
-            for s, c in work[start : start + CHUNK_WINDOW]
-        ]
-        yield from all_guarded(context, tasks)  # a chunk that failed for good: finalize lists its set again
+    pending = list(range(len(work)))
+    for attempt in range(1, CHUNK_ATTEMPTS + 1):
+        retry: list[int] = []
+        for start in range(0, len(pending), CHUNK_WINDOW):
+            window = pending[start : start + CHUNK_WINDOW]
+            tasks = [context.call_activity(images.export_image_chunk, {**base, "set": work[i][0], "chunk": work[i][1]})
+                     for i in window]
+            settled = yield from gather(context, tasks)
+            for i, (ok, result) in zip(window, settled, strict=True):
+                outcome = result if ok else {**failed("ActivityFailed", result), "retryable": True}
+                if outcome["status"] == "failed" and outcome.get("retryable"):
+                    retry.append(i)
+        if not retry or attempt == CHUNK_ATTEMPTS:
+            break
+        pending = retry
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=CHUNK_RETRY_SECONDS))
     return (yield from call_guarded(context, images.finalize_images, {**base, "sets": plan["sets"]}))
 
 

@@ -7,15 +7,14 @@ from datetime import UTC, datetime
 
 import azure.durable_functions as df
 import azure.functions as func
-from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 
 from dsr.housekeeping import DEFAULT_SCHEDULE, SCHEDULE_SETTING, Retention, run_housekeeping
 from dsr.schedules import binding_setting
 from dsr.settings import Settings
 from dsr.storage import export_container
+from triggers.orchestrations import list_instances
 
 bp = df.Blueprint()
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @bp.timer_trigger(arg_name="timer", schedule=binding_setting(SCHEDULE_SETTING, DEFAULT_SCHEDULE))
@@ -31,15 +30,16 @@ async def housekeeping(timer: func.TimerRequest, client: df.DurableOrchestration
 
 
 class DurableHistory:
-    """The `dsr.housekeeping.History` port over the Durable client's purge-by-filter."""
+    """The `dsr.housekeeping.History` port: finished instances listed page by page (the continuation
+    followed), each purged by id, so no single call has to purge the whole history at once."""
 
     def __init__(self, client: df.DurableOrchestrationClient) -> None:
         self._client = client
 
     async def purge_finished(self, created_before: datetime, statuses: tuple[str, ...]) -> int:
-        result = await self._client.purge_instance_history_by(
-            created_time_from=EPOCH,  # the SDK requires a lower bound
-            created_time_to=created_before,
-            runtime_status=[OrchestrationRuntimeStatus(s) for s in statuses],
-        )
-        return int(result.instances_deleted)
+        purged = 0
+        async for status in list_instances(self._client, statuses=statuses, created_to=created_before):
+            if status.instance_id:
+                result = await self._client.purge_instance_history(status.instance_id)
+                purged += int(result.instances_deleted)
+        return purged

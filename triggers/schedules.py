@@ -12,7 +12,7 @@ from azure.durable_functions.models.OrchestrationRuntimeStatus import Orchestrat
 
 from dsr.schedules import DEFAULT_TICK, SCHEDULES_SETTING, TICK_SETTING, binding_setting, run_schedules
 from dsr.settings import Settings
-from triggers.orchestrations import DurableOrchestrations
+from triggers.orchestrations import DurableOrchestrations, list_instances
 
 bp = df.Blueprint()
 
@@ -42,8 +42,9 @@ class ScheduledOrchestrations(DurableOrchestrations):
         self._durable = client
 
     async def running_ids(self, prefix: str) -> list[str]:
-        statuses = await self._durable.get_status_by(runtime_status=STILL_GOING, instance_id_prefix=prefix)
-        return [s.instance_id for s in statuses if s.instance_id]
+        """Every page, not only the first 100 (the SDK's get_status_by stops there)."""
+        found = list_instances(self._durable, statuses=[s.value for s in STILL_GOING], prefix=prefix)
+        return [s.instance_id async for s in found if s.instance_id]
 
 
 def last_tick(timer: func.TimerRequest) -> datetime | None:

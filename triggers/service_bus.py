@@ -1,9 +1,12 @@
 """Service Bus requests (DESIGN.md §3): a queue message with the HTTP API's JSON body starts the request once.
 
-Messages are settled explicitly (`autoCompleteMessages: false`) through the worker's settlement client,
-`ServiceBusMessageActions` (azurefunctions-extensions-bindings-servicebus): complete when started or already
-running, dead-letter with the validation error as the reason, abandon a transient failure for redelivery.
-See docs/service-bus.md.
+Messages are settled by the host (`autoCompleteMessages`, the default): a message whose invocation succeeds
+is completed; an invalid one raises `InvalidMessageError` naming the fields, so every delivery fails and the
+broker dead-letters it after the queue's MaxDeliveryCount; a failure to start raises and is redelivered.
+The worker's explicit settlement client (`ServiceBusMessageActions` of the beta
+azurefunctions-extensions-bindings-servicebus) is not used: Microsoft's Python docs say message settlement is
+not yet supported, and a worker that does not inject it refuses the function, which fails the whole app at
+indexing (see docs/service-bus.md).
 """
 
 from __future__ import annotations
@@ -12,10 +15,9 @@ from datetime import UTC, datetime
 
 import azure.durable_functions as df
 import azure.functions as func
-from azurefunctions.extensions.bindings.servicebus import ServiceBusMessageActions
 
 from dsr.schedules import binding_setting
-from dsr.servicebus import InvalidMessageError, QueueMessage, Settlement, handle_message
+from dsr.servicebus import InvalidMessageError, QueueMessage, handle_message
 from dsr.settings import Settings
 from triggers.orchestrations import DurableOrchestrations
 
@@ -27,19 +29,15 @@ CONNECTION = "SERVICEBUS_CONNECTION"  # a connection string, or SERVICEBUS_CONNE
 
 
 @bp.service_bus_queue_trigger(arg_name="msg", queue_name=binding_setting(QUEUE_SETTING, DEFAULT_QUEUE),
-                              connection=CONNECTION, auto_complete_messages=False)
+                              connection=CONNECTION)
 @bp.durable_client_input(client_name="client")
-async def service_bus_request(
-    msg: func.ServiceBusMessage,
-    client: df.DurableOrchestrationClient,
-    message_actions: ServiceBusMessageActions = None,  # type: ignore[assignment]  # injected by the worker
-) -> None:
-    """One queue message: validate, start once under its request id, settle it."""
+async def service_bus_request(msg: func.ServiceBusMessage, client: df.DurableOrchestrationClient) -> None:
+    """One queue message: validate, start once under its request id; the host settles it."""
     await handle_message(
         queue_message(msg),
         orchestrations=DurableOrchestrations(client),
         settings=Settings.from_env(),
-        settlement=settlement_for(msg, message_actions),
+        settlement=HostSettlement(),
         now=datetime.now(UTC),
     )
 
@@ -49,33 +47,10 @@ def queue_message(msg: func.ServiceBusMessage) -> QueueMessage:
     return QueueMessage(body=msg.get_body(), message_id=msg.message_id or "", delivery_count=msg.delivery_count or 1)
 
 
-def settlement_for(msg: func.ServiceBusMessage, actions: ServiceBusMessageActions | None) -> Settlement:
-    """Settle through the worker's client; without one (devhost: no broker), fall back to the broker's retries."""
-    return ActionsSettlement(actions, msg) if actions is not None else BrokerRetrySettlement()
-
-
-class ActionsSettlement:
-    """The Settlement port over `ServiceBusMessageActions`, which settles by the message's lock token."""
-
-    def __init__(self, actions: ServiceBusMessageActions, msg: func.ServiceBusMessage) -> None:
-        self._actions = actions
-        self._msg = msg
-
-    def complete(self) -> None:
-        self._actions.complete(self._msg)
-
-    def abandon(self) -> None:
-        self._actions.abandon(self._msg)
-
-    def dead_letter(self, reason: str, description: str) -> None:
-        self._actions.deadletter(self._msg, deadletter_reason=reason, deadletter_error_description=description)
-
-
-class BrokerRetrySettlement:
-    """No settlement client: the host settles; an invalid message raises, so it fails every delivery.
-
-    The broker then dead-letters it after the queue's MaxDeliveryCount (reason MaxDeliveryCountExceeded);
-    the validation error is in the exception the host logs.
+class HostSettlement:
+    """The Settlement port when the host settles: it completes a successful invocation and abandons a failed
+    one; an invalid message raises, so it fails every delivery and the broker dead-letters it after the
+    queue's MaxDeliveryCount (reason MaxDeliveryCountExceeded; the validation error is in the logged exception).
     """
 
     def complete(self) -> None:

@@ -289,3 +289,29 @@ def run_step(
     if step is Step.IMAGES:
         return delete_images(client, project_id, max_calls=max_calls, max_wait=max_wait)
     return _STEPS[step](client, project_id, max_calls=max_calls)
+
+
+# Cancellation: a cancelled request must make no further Training API delete, even though the activity
+# (or sub-orchestration) calling it keeps running after a terminate on Azure.
+
+DESTRUCTIVE_CALLS = frozenset({"delete_predictions", "unpublish_iteration", "delete_images", "delete_tag",
+                               "delete_iteration", "delete_project"})
+
+
+class GuardedClient:
+    """A client that runs `check()` before each destructive call; `check` raises to stop the step."""
+
+    def __init__(self, client: TrainingClient, check: Callable[[], None]) -> None:
+        self._client = client
+        self._check = check
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name not in DESTRUCTIVE_CALLS:
+            return attr
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            self._check()
+            return attr(*args, **kwargs)
+
+        return guarded

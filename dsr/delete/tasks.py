@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from customvision import TrainingClient
+from dsr.cancellation import DeleteCancelled, guard
 from dsr.delete import steps
 from dsr.delete.account import delete_account_category
 from dsr.delete.order import Step
 from dsr.delete.plan import plan_project
+from dsr.delete.results import plan_path
 from dsr.delete.scope import parse_time
 from dsr.delete.verify import verify_project
-from dsr.envelope import CategoryResult, complete
+from dsr.envelope import CategoryResult, complete, failed
 from dsr.job import Job
 from dsr.receipt import build_receipt, issue_receipt, receipt_path, receipts_container
 from dsr.signing import signer_for
@@ -40,13 +41,20 @@ def plan(job: Job, payload: Payload) -> dict[str, Any]:
 
 
 def step(job: Job, payload: Payload) -> dict[str, Any]:
-    """One bounded call of one delete step: `{"status", "count", "error", "step", "deleted", "calls", "done"}`."""
+    """One bounded call of one delete step: `{"status", "count", "error", "step", "deleted", "calls", "done"}`.
+
+    Every destructive call first checks the request's cancellation marker; a cancelled request gets a
+    `RequestCancelled` error instead of further deletes."""
     name = Step(payload["step"])
     options: dict[str, Any] = {}
     if name is Step.PREDICTIONS:
         options["older_than"] = _older_than(payload)
-    client: TrainingClient = job.client
-    result = _STEPS[name](client, job.project_id, **options)
+    client: Any = steps.GuardedClient(job.client, guard(job.sink.container, job.request_id))
+    try:
+        result = _STEPS[name](client, job.project_id, **options)
+    except DeleteCancelled as exc:
+        return {**failed(exc.code, "the request was cancelled; no further deletes were made"), "step": str(name),
+                "deleted": 0, "calls": 0, "done": False}
     return {**complete(result["deleted"]), **result}
 
 
@@ -61,7 +69,8 @@ def account(job: Job, payload: Payload) -> CategoryResult:
 
 
 def receipt(job: Job, payload: Payload) -> dict[str, Any]:
-    """Build, sign (ES256, dsr/signing.py) and write receipts/{requestId}.json once; returns the signed receipt."""
+    """Build, sign (ES256, dsr/signing.py) and write receipts/{requestId}.json once; `{"path", "clean"}` (the
+    receipt itself stays in the blob: it lists every project, too large for orchestration history)."""
     document = build_receipt(
         request_id=job.request_id,
         resource=job.alias,
@@ -75,4 +84,12 @@ def receipt(job: Job, payload: Payload) -> dict[str, Any]:
         older_than=payload.get("olderThan"),
     )
     signed = issue_receipt(receipts_container(job.settings), document, signer_for(job.settings))
-    return {"path": receipt_path(job.request_id), "receipt": signed}
+    return {"path": receipt_path(job.request_id), "clean": bool(signed["verification"]["clean"])}  # small: history
+
+
+def write_plan(job: Job, payload: Payload) -> dict[str, Any]:
+    """A dry run's per-project plan, `{requestId}/delete-plan.json`: `{"status", "count", "error", "path"}`."""
+    document = {"requestId": job.request_id, "resource": job.alias, "categories": payload["categories"],
+                "projects": payload["plans"], "missingProjects": payload.get("missingProjects", [])}
+    job.sink.write_json("delete-plan.json", document)
+    return {**complete(len(payload["plans"])), "path": plan_path(job.request_id)}

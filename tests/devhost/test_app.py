@@ -13,6 +13,7 @@ from devhost.app import create_app, describe_routes
 from devhost.appstate import Settings
 from devhost.config import load_host_config
 from devhost.indexer import load
+from devhost.keys import HostKeys
 
 APPS = Path(__file__).parent / "apps"
 
@@ -26,7 +27,8 @@ def free_port() -> int:
 def test_factory_serves_triggers_and_durable_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app_dir = APPS / "triggers"
     monkeypatch.setenv("TICK_SCHEDULE", "0 0 0 1 1 *")
-    settings = Settings(app_dir=app_dir, state_dir=tmp_path / "state", port=7071, function_key="key",
+    keys = HostKeys(function="key", system="system-key", master="master-key")
+    settings = Settings(app_dir=app_dir, state_dir=tmp_path / "state", port=7071, keys=keys,
                         host=load_host_config(app_dir), rpc_port=free_port())
     app = create_app(settings, load(app_dir))
     lines = describe_routes(app)
@@ -38,14 +40,17 @@ def test_factory_serves_triggers_and_durable_api(tmp_path: Path, monkeypatch: py
             assert (await client.get("/v1/items/3")).status == 401
             found = await client.get("/v1/items/3", headers={"x-functions-key": "key"})
             assert await found.json() == {"id": "3", "rest": None}
-            started = await client.post("/runtime/webhooks/durabletask/orchestrators/approval/a1?code=key",
+            assert (await client.get("/runtime/webhooks/durabletask/instances?code=key")).status == 401
+            started = await client.post("/runtime/webhooks/durabletask/orchestrators/approval/a1?code=system-key",
                                         json={"n": 1})
             assert started.status == 202
             body = await started.json()
-            assert body["statusQueryGetUri"].endswith("instances/a1?taskHub=TriggersHub&connection=Storage&code=key")
-            missing = await client.get("/runtime/webhooks/durabletask/instances/nope?code=key")
+            assert body["statusQueryGetUri"].endswith(
+                "instances/a1?taskHub=TriggersHub&connection=Storage&code=system-key")
+            missing = await client.get("/runtime/webhooks/durabletask/instances/nope?code=master-key")
             assert missing.status == 404
-            listed = await client.get("/runtime/webhooks/durabletask/instances?code=key&runtimeStatus=Pending,Running")
+            listed = await client.get(
+                "/runtime/webhooks/durabletask/instances?code=system-key&runtimeStatus=Pending,Running")
             assert [i["instanceId"] for i in await listed.json()] == ["a1"]
 
     asyncio.run(scenario())

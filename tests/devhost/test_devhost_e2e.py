@@ -40,7 +40,7 @@ def expected_fanout(count: int) -> dict[str, object]:
 def test_fan_out_with_retry_sub_orchestrator_and_timer(devhost_factory: DevhostFactory, tmp_path: Path) -> None:
     host = devhost_factory(APPS / "fanout", env=fanout_env(tmp_path))
     links = start_fanout(host, {"count": 50})
-    assert f"code={host.function_key}" in links["statusQueryGetUri"]
+    assert f"code={host.function_key}" not in links["statusQueryGetUri"]  # the system key, as on Azure
     status = host.wait_for_status(links["statusQueryGetUri"], timeout=60)
     assert status["runtimeStatus"] == "Completed", status
     assert status["output"] == expected_fanout(50)
@@ -72,7 +72,7 @@ def test_sigkill_mid_run_resumes_without_lost_or_duplicated_results(devhost_fact
 
     again = devhost_factory(APPS / "fanout", state_dir=state, env=env)
     status = again.wait_for_status(f"{again.base_url}/runtime/webhooks/durabletask/instances/crash-run"
-                                   f"?code={again.function_key}", timeout=60)
+                                   f"?code={again.master_key}", timeout=60)
     assert status["runtimeStatus"] == "Completed", status
     assert status["output"] == expected_fanout(50)
     history = again.get("runtime/webhooks/durabletask/instances/crash-run?showHistory=true").json()
@@ -91,9 +91,11 @@ def test_http_auth_routes_and_prefix(devhost_factory: DevhostFactory, tmp_path: 
     assert ok.status_code == 200 and ok.json() == {"id": "5", "rest": "a/b"}
     assert ok.headers["Content-Type"].startswith("application/json")
     assert host.get("v1/items/five").status_code == 404  # {id:int} does not match
-    assert host.post("v1/items/5/x").status_code == 405
+    assert host.post("v1/items/5/x").status_code == 404  # no function has this route and method
     assert requests.get(f"{base}/v1/admin-only", headers={"x-functions-key": "wrong"}, timeout=10).status_code == 401
-    assert host.get("v1/admin-only").text == "secret area"
+    assert host.get("v1/admin-only").status_code == 401  # an admin-level route needs the master key
+    admin = requests.get(f"{base}/v1/admin-only", headers={"x-functions-key": host.master_key}, timeout=10)
+    assert admin.text == "secret area"
     assert requests.get(f"{base}/v1/boom", timeout=10).status_code == 500
     assert requests.get(f"{base}/api/items/5", timeout=10).status_code == 404  # prefix is v1 here
     assert requests.get(f"{base}/runtime/webhooks/durabletask/instances", timeout=10).status_code == 401
@@ -129,7 +131,7 @@ def test_service_bus_trigger_via_admin_endpoint(devhost_factory: DevhostFactory,
     body = {"input": json.dumps({"requestId": "case-1"}), "messageId": "msg-1", "deliveryCount": 2,
             "applicationProperties": {"source": "test"}}
     assert host.invoke("on_message", body).status_code == 202
-    status_url = f"{host.base_url}/runtime/webhooks/durabletask/instances/msg-1?code={host.function_key}"
+    status_url = f"{host.base_url}/runtime/webhooks/durabletask/instances/msg-1?code={host.master_key}"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and requests.get(status_url, timeout=5).status_code == 404:
         time.sleep(0.1)

@@ -16,6 +16,7 @@ from azure.durable_functions.models.utils import http_utils
 from devhost.appstate import Settings
 from devhost.config import HostConfig
 from devhost.durable_api import client_binding
+from devhost.keys import KEY_FILE, HostKeys
 from localstack.devhost import Devhost
 from tests.fixtures.devhost import DevhostFactory
 
@@ -32,10 +33,16 @@ def host(devhost_factory: DevhostFactory, tmp_path: Path) -> Devhost:
     return devhost_factory(app_dir)
 
 
+def system_key(host: Devhost) -> str:
+    """The durabletask system key devhost generated and keeps in its state dir."""
+    return str(json.loads((host.state_dir / KEY_FILE).read_text())["systemKey"])
+
+
 def make_client(host: Devhost) -> df.DurableOrchestrationClient:
     """A client built from the same binding payload devhost gives a durableClient function."""
     settings = Settings(app_dir=host.app_dir, state_dir=host.state_dir, port=host.port,
-                        function_key=host.function_key, host=HostConfig(hub_name="TriggersHub"),
+                        keys=HostKeys(host.function_key, system_key(host), host.master_key),
+                        host=HostConfig(hub_name="TriggersHub"),
                         rpc_port=host.rpc_port)
     return df.DurableOrchestrationClient(client_binding(settings))
 
@@ -116,7 +123,7 @@ def test_check_status_response_carries_the_key(host: Devhost) -> None:
         payload = json.loads(response.get_body())
         assert payload["id"] == instance_id
         assert payload["statusQueryGetUri"].startswith(f"{host.base_url}/runtime/webhooks/durabletask/instances/")
-        assert f"code={host.function_key}" in payload["statusQueryGetUri"]
+        assert f"code={system_key(host)}" in payload["statusQueryGetUri"]  # as on Azure
         assert response.headers["Location"] == payload["statusQueryGetUri"]
         polled = host.wait_for_status(payload["statusQueryGetUri"], until=("Running",), timeout=10)
         assert polled["input"] == '"x"'  # the client posts SDK-serialized JSON, kept as the host does

@@ -160,10 +160,12 @@ async def async_double(value: int) -> int:
     return value * 2
 
 
-@app.orchestration_trigger(context_name="ctx", orchestration="NamedFanOut")
-def bounded_fan_out(ctx: df.DurableOrchestrationContext):
-    results = yield ctx.task_all([ctx.call_activity("slow", 0.05) for _ in range(12)])
-    doubled = yield ctx.task_all([ctx.call_activity("async_double", i) for i in range(3)])
+# DFApp's wrapper takes its parameter as `context`: with another context_name the worker refuses the function
+# (a "context" parameter that is not the binding must be azure.functions.Context), so the whole app.
+@app.orchestration_trigger(context_name="context", orchestration="NamedFanOut")
+def bounded_fan_out(context: df.DurableOrchestrationContext):
+    results = yield context.task_all([context.call_activity("slow", 0.05) for _ in range(12)])
+    doubled = yield context.task_all([context.call_activity("async_double", i) for i in range(3)])
     return [sum(results), doubled]
 
 

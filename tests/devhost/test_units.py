@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -12,6 +13,7 @@ import pytest
 
 from devhost.config import ConfigError, apply_local_settings, load_host_config, lock_state_dir, resolve_setting
 from devhost.http_triggers import compile_route
+from devhost.invoker import Invoker
 from devhost.keys import load_or_create
 from devhost.replay_protocol import EventType, event
 from devhost.store import InstanceExistsError, Store
@@ -55,12 +57,17 @@ def test_setting_references(monkeypatch: pytest.MonkeyPatch) -> None:
         resolve_setting("%NOT_SET_ANYWHERE%")
 
 
-def test_generated_key_is_private_and_stable(tmp_path: Path) -> None:
-    key, generated = load_or_create(tmp_path, None)
-    assert generated and len(key) >= 32
+def test_generated_keys_are_private_distinct_and_stable(tmp_path: Path) -> None:
+    keys, generated = load_or_create(tmp_path)
+    assert generated == ["function", "system", "master"]
+    values = (keys.function, keys.system, keys.master)
+    assert len(set(values)) == 3 and all(len(k) >= 32 for k in values)
     assert stat.S_IMODE(os.stat(tmp_path / "keys.json").st_mode) == 0o600
-    assert load_or_create(tmp_path, None) == (key, False)
-    assert load_or_create(tmp_path, "given") == ("given", False)
+    assert load_or_create(tmp_path) == (keys, [])
+    given, _ = load_or_create(tmp_path, function_key="given", master_key="given-master")
+    assert (given.function, given.system, given.master) == ("given", keys.system, "given-master")
+    with pytest.raises(ValueError, match="must differ"):
+        load_or_create(tmp_path, function_key="same", master_key="same")
 
 
 def test_ncrontab_and_timespan_schedules() -> None:
@@ -102,3 +109,14 @@ def test_state_dir_lock_is_exclusive(tmp_path: Path) -> None:
     finally:
         os.close(fd)
     os.close(lock_state_dir(tmp_path))
+
+
+def test_a_binding_may_be_named_like_the_invokers_own_arguments() -> None:
+    invoker = Invoker(activities=1, orchestrators=1)
+    try:
+        def greet(name: str, reason: str) -> str:
+            return f"{name}/{reason}"
+        result = asyncio.run(invoker.call("greet", greet, reason="log text", bound={"name": "n", "reason": "r"}))
+        assert result == "n/r"
+    finally:
+        invoker.close()

@@ -430,8 +430,8 @@ def run(server: Any, *argv: str, key: str = KEY) -> tuple[int, str, str]:
 
 
 def check_status_payload(request_id: str) -> dict[str, str]:
-    uri = f"http://127.0.0.1/runtime/webhooks/durabletask/instances/{request_id}?code={KEY}"
-    return {"id": request_id, "statusQueryGetUri": uri, "terminatePostUri": uri}
+    """The API's 202 body (DESIGN.md §3): the id and the request's own status link."""
+    return {"id": request_id, "statusUri": f"http://127.0.0.1/api/requests/{request_id}"}
 
 
 def test_export_runs_to_its_summary_without_showing_the_key(fake_api: Any) -> None:
@@ -520,3 +520,28 @@ def test_api_client_reads_problems_without_their_media_type() -> None:
     with pytest.raises(cli.ApiError) as caught:
         cli.ApiClient("http://h", None, session=Session()).submit({"operation": "export"})
     assert caught.value.status == 400 and caught.value.problem is not None
+
+
+def test_a_failed_request_shows_its_short_reason() -> None:
+    failed = status_of("Failed", error={"code": "RequestFailed", "message": "plan_request: PermissionError: denied"})
+    lines = cli.summary_lines(failed)
+    expected = "  the request failed before producing a result: RequestFailed: plan_request: PermissionError: denied"
+    assert expected in lines
+    assert cli.exit_code(failed) == cli.EXIT_FAILED
+
+
+def test_a_cancelled_delete_says_so_and_exits_1() -> None:
+    cancelled = completed({"images": {"status": "failed", "count": 3, "before": 5, "after": 2,
+                                      "error": {"code": "RequestCancelled", "message": "cancelled"}}},
+                          status="cancelled", receiptPath="receipts/case-1.json")
+    cancelled["operation"] = "delete"
+    text = "\n".join(cli.summary_lines(cancelled))
+    assert "the request was cancelled: nothing was deleted after that" in text
+    assert "Receipt: receipts/case-1.json in the export container" in text
+    assert cli.exit_code(cancelled) == cli.EXIT_FAILED
+
+
+def test_a_dry_run_points_to_its_per_project_plan() -> None:
+    dry = completed({"images": {"status": "complete", "count": 7, "before": 7, "after": None, "error": None}},
+                    status="dry_run", detailsPath="case-1/delete-plan.json")
+    assert "Per-project plan: case-1/delete-plan.json in the export container" in cli.summary_lines(dry)

@@ -61,9 +61,35 @@ def request(body: dict[str, Any]) -> DataRequest:
     return parse_request(json.dumps(body).encode(), settings=SETTINGS, new_id=lambda: "new-id")
 
 
+STATUS_BASE = "https://dsr.example.net/api/requests"
+
+
+def status_uri(request_id: str) -> str:
+    return f"{STATUS_BASE}/{request_id}"
+
+
+def accepted(request_id: str) -> Reply:
+    """The 202 of DESIGN.md §3: `{"id", "statusUri"}` and Location, both GET /api/requests/{id}."""
+    uri = status_uri(request_id)
+    return Reply(202, body={"id": request_id, "statusUri": uri}, headers={"Location": uri})
+
+
+class FakeCancellations:
+    """Recorded cancellation markers."""
+
+    def __init__(self) -> None:
+        self.marked: list[str] = []
+
+    def request(self, request_id: str) -> bool:
+        first = request_id not in self.marked
+        self.marked.append(request_id)
+        return first
+
+
 def run_submit(orchestrations: FakeOrchestrations, body: Any) -> Reply:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return asyncio.run(submit(raw, orchestrations=orchestrations, settings=SETTINGS, now=NOW, new_id=lambda: "new-id"))
+    return asyncio.run(submit(raw, orchestrations=orchestrations, settings=SETTINGS, now=NOW, new_id=lambda: "new-id",
+                              status_uri=status_uri))
 
 
 def test_orchestration_input_shape() -> None:
@@ -86,7 +112,8 @@ def test_decide() -> None:
 def test_submit_starts_with_request_id_as_instance_id() -> None:
     orchestrations = FakeOrchestrations()
     reply = run_submit(orchestrations, EXPORT)
-    assert reply == Reply(202, check_status_for="case-1")
+    assert reply == accepted("case-1")
+    assert "code=" not in json.dumps(reply.body) and "webhooks" not in json.dumps(reply.body)
     ((instance_id, started_input),) = orchestrations.started
     assert instance_id == "case-1"
     assert started_input == {"request": request(EXPORT).to_dict(), "receivedAt": "2026-11-22T15:00:00.000Z"}
@@ -94,14 +121,14 @@ def test_submit_starts_with_request_id_as_instance_id() -> None:
 
 def test_submit_generates_an_id_when_absent() -> None:
     orchestrations = FakeOrchestrations()
-    assert run_submit(orchestrations, {"operation": "export"}).check_status_for == "new-id"
+    assert run_submit(orchestrations, {"operation": "export"}) == accepted("new-id")
 
 
 def test_same_request_again_does_not_run_twice() -> None:
     orchestrations = FakeOrchestrations()
     run_submit(orchestrations, EXPORT)
     reordered = {"categories": ["tags"], "requestId": "case-1", "operation": "export", "resource": "default"}
-    assert run_submit(orchestrations, reordered) == Reply(202, check_status_for="case-1")
+    assert run_submit(orchestrations, reordered) == accepted("case-1")
     assert len(orchestrations.started) == 1
 
 
@@ -117,7 +144,7 @@ def test_same_id_different_body_is_409() -> None:
 def test_racing_identical_start_answers_with_the_existing_instance() -> None:
     orchestrations = FakeOrchestrations()
     orchestrations.fail_start_with = {"input": {"request": request(EXPORT).to_dict()}, "runtimeStatus": "Running"}
-    assert run_submit(orchestrations, EXPORT) == Reply(202, check_status_for="case-1")
+    assert run_submit(orchestrations, EXPORT) == accepted("case-1")
 
 
 def test_start_failure_without_an_instance_is_raised() -> None:
@@ -175,26 +202,65 @@ def test_lookup_without_signable_storage_still_answers() -> None:
 
 @pytest.mark.parametrize("runtime_status", ["Pending", "Running", "Suspended", "ContinuedAsNew"])
 def test_cancel_terminates_an_unfinished_request(runtime_status: str) -> None:
-    orchestrations = FakeOrchestrations()
+    orchestrations, cancellations = FakeOrchestrations(), FakeCancellations()
     orchestrations.instances["case-1"] = {"runtimeStatus": runtime_status}
-    reply = asyncio.run(cancel("case-1", orchestrations=orchestrations))
+    reply = asyncio.run(cancel("case-1", orchestrations=orchestrations, cancellations=cancellations))
     assert reply.status == 202 and orchestrations.terminated == [("case-1", CANCEL_REASON)]
+    assert cancellations.marked == []  # not a delete: nothing to stop but the orchestration
 
 
 @pytest.mark.parametrize("runtime_status", ["Completed", "Failed", "Terminated", "Canceled"])
 def test_cancel_a_finished_request_is_409(runtime_status: str) -> None:
     orchestrations = FakeOrchestrations()
     orchestrations.instances["case-1"] = {"runtimeStatus": runtime_status}
-    reply = asyncio.run(cancel("case-1", orchestrations=orchestrations))
+    reply = asyncio.run(cancel("case-1", orchestrations=orchestrations, cancellations=FakeCancellations()))
     assert reply.status == 409 and reply.content_type == CONTENT_TYPE
     assert orchestrations.terminated == []
 
 
 def test_cancel_unknown_is_404() -> None:
     orchestrations = FakeOrchestrations()
-    assert asyncio.run(cancel("nope", orchestrations=orchestrations)).status == 404
-    assert asyncio.run(cancel("a/b", orchestrations=orchestrations)).status == 404
+    assert asyncio.run(cancel("nope", orchestrations=orchestrations, cancellations=FakeCancellations())).status == 404
+    assert asyncio.run(cancel("a/b", orchestrations=orchestrations, cancellations=FakeCancellations())).status == 404
     assert orchestrations.terminated == []
+
+
+def test_cancelling_a_delete_records_the_marker_instead_of_terminating() -> None:
+    """On Azure a terminate leaves the scheduled deletes running: the marker stops them, the run ends itself."""
+    orchestrations, cancellations = FakeOrchestrations(), FakeCancellations()
+    run_submit(orchestrations, {"operation": "delete", "requestId": "del-1", "confirm": "default"})
+    first = asyncio.run(cancel("del-1", orchestrations=orchestrations, cancellations=cancellations))
+    assert (first.status, first.body) == (202, {"requestId": "del-1", "status": "Cancelling"})
+    assert cancellations.marked == ["del-1"] and orchestrations.terminated == []
+    again = asyncio.run(cancel("del-1", orchestrations=orchestrations, cancellations=cancellations))
+    assert again.body == {"requestId": "del-1", "status": "Terminating"}  # a second cancel forces it
+    assert orchestrations.terminated == [("del-1", CANCEL_REASON)]
+
+
+def test_cancelling_a_dry_run_terminates_it() -> None:
+    orchestrations, cancellations = FakeOrchestrations(), FakeCancellations()
+    run_submit(orchestrations, {"operation": "delete", "requestId": "dry-1", "dryRun": True})
+    reply = asyncio.run(cancel("dry-1", orchestrations=orchestrations, cancellations=cancellations))
+    assert reply.body == {"requestId": "dry-1", "status": "Terminating"} and cancellations.marked == []
+
+
+def test_lookup_reads_a_deletes_receipt_from_its_blob() -> None:
+    orchestrations = FakeOrchestrations()
+    run_submit(orchestrations, {"operation": "delete", "requestId": "del-2", "confirm": "default"})
+    output = {"status": "completed", "categories": {}, "receiptPath": "receipts/del-2.json"}
+    orchestrations.instances["del-2"].update(runtimeStatus="Completed", output=output)
+    stored = {"requestId": "del-2", "results": {}, "signature": {"alg": "HMAC-SHA256", "keyId": "k", "value": "v"}}
+    read: list[str] = []
+
+    def read_receipt(request_id: str) -> dict[str, Any]:
+        read.append(request_id)
+        return stored
+
+    reply = asyncio.run(lookup("del-2", orchestrations=orchestrations, settings=SETTINGS, now=NOW,
+                               read_receipt=read_receipt))
+    assert reply.body is not None and read == ["del-2"]
+    assert reply.body["result"]["receipt"]["requestId"] == "del-2"
+    assert reply.body["result"]["receiptPath"] == "receipts/del-2.json"
 
 
 def test_start_once_reports_what_happened() -> None:

@@ -143,12 +143,28 @@ def test_json_text_inputs_and_outputs_are_read() -> None:
     assert answer["progress"]["tags"] == {"done": 1, "total": 3}
 
 
-def test_failed_and_terminated_have_no_result_and_no_error_text() -> None:
+def test_failed_and_terminated_have_no_result_and_no_secret_text() -> None:
     for runtime_status in ("Failed", "Terminated"):
         status = {**RUNNING, "runtimeStatus": runtime_status, "output": "Exception: key=abc at ..."}
         answer = request_status(status, sign_manifest=signer([]))
         assert answer["status"] == runtime_status and answer["result"] is None
-        assert "key=abc" not in json.dumps(answer)
+        assert "abc" not in json.dumps(answer)
+    assert "error" not in request_status({**RUNNING, "runtimeStatus": "Terminated"}, sign_manifest=signer([]))
+
+
+def test_a_failed_request_shows_a_short_scrubbed_reason_instead_of_azures_serialized_exception() -> None:
+    """On Azure a failed orchestration's output is the failure as the host records it: the activity's
+    "Result: Failure / Exception / Stack" message and the .NET exception as JSON (kilobytes, stack traces)."""
+    details = json.dumps({"$type": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, X",
+                          "StackTraceString": "   at Microsoft.Azure.WebJobs.Script..." * 40})
+    output = ("Orchestrator function 'data_request' failed: Activity function 'plan_request' failed: Result: "
+              "Failure\nException: PermissionError: no access to https://a.blob.core.windows.net/c?sv=1&sig=c2VjcmV0"
+              "\nStack:   File \"/home/site/wwwroot/dsr/plan.py\", line 3, in plan\n    raise X\n \n " + details)
+    answer = request_status({**RUNNING, "runtimeStatus": "Failed", "output": output}, sign_manifest=signer([]))
+    assert answer["error"]["code"] == "RequestFailed"
+    message = answer["error"]["message"]
+    assert message.startswith("plan_request: PermissionError: no access to https://a.blob.core.windows.net/c?sv=1&sig=")
+    assert "c2VjcmV0" not in message and "Stack" not in message and "$type" not in message and len(message) <= 300
 
 
 def test_missing_input_falls_back_to_instance_and_created_time() -> None:

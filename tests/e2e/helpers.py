@@ -79,10 +79,17 @@ def truth_images(state: dict[str, Any]) -> dict[tuple[str, str], str]:
 
 def all_histories(host: Devhost) -> str:
     """Inputs, outputs, custom status and history of every orchestration instance, as one text."""
-    listing = host.get("runtime/webhooks/durabletask/instances", params={"showInput": "true"})
-    assert listing.status_code == 200, listing.text
-    texts = [listing.text]
-    for instance in listing.json():
+    texts, instances, token = [], [], ""
+    while True:  # instance listings come in pages of 100, as on Azure
+        listing = host.get("runtime/webhooks/durabletask/instances", params={"showInput": "true"},
+                           headers={"x-ms-continuation-token": token} if token else {})
+        assert listing.status_code == 200, listing.text
+        texts.append(listing.text)
+        instances.extend(listing.json())
+        token = listing.headers.get("x-ms-continuation-token", "")
+        if not token:
+            break
+    for instance in instances:
         detail = host.get(
             f"runtime/webhooks/durabletask/instances/{instance['instanceId']}",
             params={"showHistory": "true", "showHistoryOutput": "true", "showInput": "true"},

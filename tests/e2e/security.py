@@ -99,10 +99,16 @@ def security_stack(
 
 
 def instance_ids(host: Devhost) -> set[str]:
-    """Every orchestration instance the task hub holds (sub-orchestrations included)."""
-    response = host.get(INSTANCES)
-    assert response.status_code == 200, response.text
-    return {str(item["instanceId"]) for item in response.json()}
+    """Every orchestration instance the task hub holds (sub-orchestrations included), page after page."""
+    found: set[str] = set()
+    token = ""
+    while True:
+        response = host.get(INSTANCES, headers={"x-ms-continuation-token": token} if token else {})
+        assert response.status_code == 200, response.text
+        found |= {str(item["instanceId"]) for item in response.json()}
+        token = response.headers.get("x-ms-continuation-token", "")
+        if not token:
+            return found
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Auth end to end: the function key on every route, one request's status never answering for another,
-and the manifest SAS link: read-only, one blob, expiring (DESIGN.md §3)."""
+and the manifest SAS link: read-only, one blob, expiring (DESIGN.md §3). The function key opens the API and
+nothing else (Durable webhooks need the system or master key, /admin the master key, as on Azure), and no
+answer of the API hands out a Durable webhook URL (they carry the system key)."""
 
 from __future__ import annotations
 
@@ -115,12 +117,49 @@ def test_every_route_refuses_a_missing_or_wrong_key(
 def test_the_right_key_works_in_the_header_and_the_code_parameter(
     stack: SecurityStack, finished: dict[str, Any], where: str
 ) -> None:
-    """The control for the refusals above."""
-    key = stack.function_key
-    headers, query = ({"x-functions-key": key}, {}) if where == "header" else ({}, {"code": key})
-    for path in (f"api/requests/{A}", "api/openapi.json", INSTANCES):
-        response = requests.get(stack.devhost.url(path), headers=headers, params=query, timeout=30)
-        assert response.status_code == 200, (path, response.text[:300])
+    """The control for the refusals above: the function key opens the API, the master key the webhooks."""
+    for key, paths in ((stack.function_key, (f"api/requests/{A}", "api/openapi.json")),
+                       (stack.devhost.master_key, (INSTANCES, f"api/requests/{A}"))):
+        headers, query = ({"x-functions-key": key}, {}) if where == "header" else ({}, {"code": key})
+        for path in paths:
+            response = requests.get(stack.devhost.url(path), headers=headers, params=query, timeout=30)
+            assert response.status_code == 200, (path, response.text[:300])
+
+
+OPERATOR_ROUTES = [r for r in ROUTES if not r[1].startswith("api/")]
+
+
+@pytest.mark.parametrize(("method", "path", "payload"),
+                         [pytest.param(*r, id=f"{r[0]} {r[1]}") for r in OPERATOR_ROUTES])
+def test_the_function_key_does_not_open_the_webhooks_or_the_admin_api(
+    stack: SecurityStack, finished: dict[str, Any], method: str, path: str, payload: Any
+) -> None:
+    before = Snapshot.take(stack)
+    response = requests.request(method, stack.devhost.url(path), headers={"x-functions-key": stack.function_key},
+                                json=payload, timeout=30)
+    assert response.status_code == 401, (response.status_code, response.text[:300])
+    assert Snapshot.take(stack) == before
+
+
+def test_no_api_answer_hands_out_a_durable_webhook_url_or_another_key(
+    stack: SecurityStack, finished: dict[str, Any]
+) -> None:
+    """DESIGN.md §3: 202 {"id", "statusUri"} and Location point to GET /api/requests/{id}; on Azure the
+    check-status URLs would carry the durabletask system key, which can terminate or purge any instance."""
+    host = stack.devhost
+    body = {"operation": "export", "requestId": A, "projects": [stack.emulator.state()["projects"][0]["id"]],
+            "categories": ["projects", "tags"]}
+    again = host.post("api/requests", json=body)  # the same request again: its existing run
+    assert again.status_code == 202, again.text
+    assert again.json() == {"id": A, "statusUri": host.url(f"api/requests/{A}")}
+    assert again.headers["Location"] == again.json()["statusUri"]
+    answers = [again, host.get(f"api/requests/{A}"), host.get(f"api/requests/{B}"), host.delete(f"api/requests/{A}"),
+               host.get("api/openapi.json")]
+    system_key = json.loads((host.state_dir / "keys.json").read_text())["systemKey"]
+    for answer in answers:
+        text = answer.text + json.dumps(dict(answer.headers))
+        assert "webhooks" not in text and "statusQueryGetUri" not in text
+        assert system_key not in text and host.master_key not in text and stack.function_key not in text
 
 
 # --- one request, one id ------------------------------------------------------------------------------

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 from azure.durable_functions.models.PurgeHistoryResult import PurgeHistoryResult
 from azure.functions.timer import TimerRequest
 from azure.storage.blob import BlobServiceClient
@@ -18,14 +20,21 @@ from triggers import housekeeping
 
 
 class FakeDurableClient:
-    """Records purge-by-filter calls."""
+    """Two finished instances behind the paged listing; records the listing query and each purge."""
 
     def __init__(self) -> None:
-        self.purges: list[dict[str, Any]] = []
+        self.queries: list[dict[str, Any]] = []
+        self.purged: list[str] = []
 
-    async def purge_instance_history_by(self, **kwargs: Any) -> PurgeHistoryResult:
-        self.purges.append(kwargs)
-        return PurgeHistoryResult(instancesDeleted=2)
+    async def list_instances(self, **query: Any) -> AsyncIterator[DurableOrchestrationStatus]:
+        """Stands in for triggers.orchestrations.list_instances (the paged management API)."""
+        self.queries.append(query)
+        for instance_id in ("old-1", "old-2"):
+            yield DurableOrchestrationStatus.from_json({"instanceId": instance_id, "runtimeStatus": "Completed"})
+
+    async def purge_instance_history(self, instance_id: str) -> PurgeHistoryResult:
+        self.purged.append(instance_id)
+        return PurgeHistoryResult(instancesDeleted=1)
 
 
 def user_function(function: Any) -> Any:
@@ -51,13 +60,14 @@ def test_the_timer_expires_exports_and_purges_finished_history(azurite: Azurite,
     monkeypatch.setenv("EXPORT_RETENTION_DAYS", "0")
     monkeypatch.setenv("HISTORY_RETENTION_DAYS", "90")
     client = FakeDurableClient()
+    monkeypatch.setattr(housekeeping, "list_instances", lambda durable, **query: durable.list_instances(**query))
     before = datetime.now(UTC)
     timer = TimerRequest(past_due=False, schedule_status={}, schedule={})
     asyncio.run(user_function(housekeeping.housekeeping)(timer=timer, client=client))
 
     assert [b.name for b in container.list_blobs()] == ["receipts/r-1.json"]
-    (purge,) = client.purges
-    assert [s.value for s in purge["runtime_status"]] == ["Completed", "Failed", "Terminated"]
-    assert before - timedelta(days=90) <= purge["created_time_to"] <= datetime.now(UTC) - timedelta(days=90)
-    assert purge["created_time_from"] == housekeeping.EPOCH
+    (query,) = client.queries
+    assert list(query["statuses"]) == ["Completed", "Failed", "Terminated"]
+    assert before - timedelta(days=90) <= query["created_to"] <= datetime.now(UTC) - timedelta(days=90)
+    assert client.purged == ["old-1", "old-2"]
     container.delete_container()

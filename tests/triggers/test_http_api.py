@@ -119,14 +119,16 @@ def problem_of(response: func.HttpResponse, status: int) -> dict[str, Any]:
 # --- POST /api/requests ---
 
 
-def test_post_starts_the_orchestration_and_answers_with_check_status() -> None:
+def test_post_starts_the_orchestration_and_answers_with_its_own_status_link() -> None:
+    """DESIGN.md §3: 202 `{"id", "statusUri"}` + Location, both GET /api/requests/{id}; never the Durable
+    check-status payload, whose URLs carry the durabletask system key (it can terminate or purge anything)."""
     client = FakeDurableClient()
     response = post(client, {"operation": "export", "requestId": "case-1", "projects": [P1]})
     assert response.status_code == 202
     payload = json.loads(response.get_body())
-    assert payload["id"] == "case-1"
-    assert response.headers["Location"] == payload["statusQueryGetUri"]
-    assert "instances/case-1" in payload["statusQueryGetUri"]
+    assert payload == {"id": "case-1", "statusUri": "http://127.0.0.1:7071/api/requests/case-1"}
+    assert response.headers["Location"] == payload["statusUri"]
+    assert "KEY" not in response.get_body().decode() and "webhooks" not in response.get_body().decode()
     ((name, instance_id, started_input),) = client.started
     assert (name, instance_id) == (DATA_REQUEST_ORCHESTRATOR, "case-1") == ("data_request", "case-1")
     assert started_input["request"]["projects"] == [P1]
@@ -315,7 +317,7 @@ def conforms(body: Any, schema_name: str) -> None:
 
 def test_answers_conform_to_the_openapi_document() -> None:
     client = FakeDurableClient()
-    conforms(json.loads(post(client, {"operation": "export", "requestId": "c7"}).get_body()), "CheckStatus")
+    conforms(json.loads(post(client, {"operation": "export", "requestId": "c7"}).get_body()), "Accepted")
     conforms(json.loads(post(client, {"operation": "nope"}).get_body()), "Problem")
     conforms(json.loads(get(client, "missing").get_body()), "Problem")
     output = {"status": "completed", "categories": {"tags": {"status": "complete", "count": 1, "error": None}},

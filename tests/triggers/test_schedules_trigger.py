@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,11 +37,13 @@ class FakeDurableClient:
         found = self.instances.get(instance_id)
         return DurableOrchestrationStatus.from_json(dict(found) if found else "")
 
-    async def get_status_by(self, runtime_status: Any = None, instance_id_prefix: str | None = None,
-                            **_: Any) -> list[DurableOrchestrationStatus]:
-        self.queries.append({"runtime_status": [s.value for s in runtime_status], "prefix": instance_id_prefix})
-        return [DurableOrchestrationStatus.from_json(s) for i, s in self.instances.items()
-                if i.startswith(instance_id_prefix or "") and s["runtimeStatus"] in [r.value for r in runtime_status]]
+    async def list_instances(self, statuses: Any = (), prefix: str | None = None,
+                             **_: Any) -> AsyncIterator[DurableOrchestrationStatus]:
+        """Stands in for triggers.orchestrations.list_instances (the paged management API)."""
+        self.queries.append({"runtime_status": list(statuses), "prefix": prefix})
+        for i, s in self.instances.items():
+            if i.startswith(prefix or "") and s["runtimeStatus"] in statuses:
+                yield DurableOrchestrationStatus.from_json(s)
 
 
 def user_function(function: Any) -> Any:
@@ -56,6 +59,7 @@ def fire(client: FakeDurableClient, last: str | None = None) -> None:
 
 @pytest.fixture(autouse=True)
 def app_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schedules, "list_instances", lambda client, **query: client.list_instances(**query))
     monkeypatch.setenv("CUSTOMVISION_ENDPOINT", "http://127.0.0.1:1")
     monkeypatch.setenv("DSR_SCHEDULES", json.dumps(SCHEDULES))
     monkeypatch.delenv("SCHEDULER_TICK", raising=False)

@@ -1,19 +1,19 @@
-"""The Service Bus trigger at the SDK boundaries: a real ServiceBusMessage in, the real settlement client out.
+"""The Service Bus trigger at the SDK boundaries: a real ServiceBusMessage in, the host's settlement out.
 
-No broker runs here, so the settlement client's gRPC stub is replaced by one that records the protobuf
-requests `ServiceBusMessageActions` sends the host: exactly what would reach Service Bus.
+The host settles (autoCompleteMessages): the trigger completes by returning and refuses an invalid message by
+raising `InvalidMessageError`, which fails each delivery until the broker dead-letters it (MaxDeliveryCount).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 from typing import Any
 
 import pytest
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
-from azurefunctions.extensions.bindings.servicebus import ServiceBusMessageActions
 
 from devhost.admin import service_bus_message
 from dsr.names import DATA_REQUEST_ORCHESTRATOR
@@ -23,24 +23,6 @@ from triggers import service_bus
 ENV = {"CUSTOMVISION_ENDPOINT": "http://127.0.0.1:1", "CUSTOMVISION_TRAINING_KEY": "sb-test-key-3f9a",
        "CUSTOMVISION_RESOURCES": "{}"}
 EXPORT = {"operation": "export", "categories": ["tags"]}
-
-
-class RecordingSettlementStub:
-    """Stands in for the generated SettlementStub: keeps each request message, as the host would receive it."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Any]] = []
-
-    def __getattr__(self, method: str) -> Any:
-        return lambda request: self.calls.append((method, request))
-
-
-def message_actions() -> tuple[ServiceBusMessageActions, RecordingSettlementStub]:
-    """The real client class with its channel swapped (its constructor dials the host's gRPC endpoint)."""
-    actions = ServiceBusMessageActions.__new__(ServiceBusMessageActions)
-    stub = RecordingSettlementStub()
-    actions._client = stub  # type: ignore[assignment]
-    return actions, stub
 
 
 class FakeDurableClient:
@@ -71,10 +53,10 @@ def user_function(function: Any) -> Any:
     return getattr(code, "client_function", code)
 
 
-def deliver(client: FakeDurableClient, body: Any, *, actions: ServiceBusMessageActions | None, **fields: Any) -> Any:
+def deliver(client: FakeDurableClient, body: Any, **fields: Any) -> Any:
     message = service_bus_message({"input": body, **fields})
     run = user_function(service_bus.service_bus_request)
-    asyncio.run(run(msg=message, client=client, message_actions=actions))
+    asyncio.run(run(msg=message, client=client))
     return message
 
 
@@ -84,43 +66,43 @@ def app_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
-def test_binding_settles_explicitly_on_the_configured_queue() -> None:
-    bindings = json.loads(service_bus.service_bus_request.build().get_function_json())["bindings"]
+def test_the_host_settles_and_the_function_takes_only_its_bindings() -> None:
+    """No `message_actions` parameter: the worker refuses a parameter that is not a binding (see devhost's
+    indexing), and Python message settlement is not supported per Microsoft's docs."""
+    function = service_bus.service_bus_request.build()
+    bindings = json.loads(function.get_function_json())["bindings"]
     trigger = next(b for b in bindings if b["type"] == "serviceBusTrigger")
     assert trigger["name"] == "msg" and trigger["connection"] == "SERVICEBUS_CONNECTION"
-    assert trigger["autoCompleteMessages"] is False
+    assert trigger.get("autoCompleteMessages", True) is True
     assert trigger["queueName"] in ("dsr-requests", "%SERVICEBUS_QUEUE%")
     assert {"type": "durableClient", "name": "client", "direction": "IN"} in bindings
+    assert set(inspect.signature(user_function(service_bus.service_bus_request)).parameters) == {"msg", "client"}
 
 
-def test_a_valid_message_starts_its_request_and_is_completed() -> None:
-    client, (actions, stub) = FakeDurableClient(), message_actions()
-    message = deliver(client, {**EXPORT, "requestId": "case-sb-1"}, actions=actions, messageId="m-1")
+def test_a_valid_message_starts_its_request() -> None:
+    client = FakeDurableClient()
+    deliver(client, {**EXPORT, "requestId": "case-sb-1"}, messageId="m-1")
     (name, instance_id, started), = client.started
     assert (name, instance_id) == (DATA_REQUEST_ORCHESTRATOR, "case-sb-1")
     assert started["request"]["categories"] == ["tags"]
-    assert [(m, r.locktoken) for m, r in stub.calls] == [("Complete", message.lock_token)]
 
 
 def test_the_message_id_is_the_request_id_so_redeliveries_start_nothing() -> None:
-    client, (actions, stub) = FakeDurableClient(), message_actions()
+    client = FakeDurableClient()
     for delivery in (1, 2, 3):
-        deliver(client, EXPORT, actions=actions, messageId="order-42", deliveryCount=delivery)
+        deliver(client, EXPORT, messageId="order-42", deliveryCount=delivery)
     assert [instance_id for _, instance_id, _ in client.started] == ["order-42"]
-    assert [m for m, _ in stub.calls] == ["Complete", "Complete", "Complete"]
 
 
-def test_an_invalid_message_is_dead_lettered_with_the_validation_error(caplog: pytest.LogCaptureFixture) -> None:
-    client, (actions, stub) = FakeDurableClient(), message_actions()
+def test_an_invalid_message_raises_its_validation_error(caplog: pytest.LogCaptureFixture) -> None:
+    client = FakeDurableClient()
     body = {"operation": "delete", "dryrun": True, "confirm": "default", "projects": ["sb-secret-project-name"]}
-    with caplog.at_level(logging.INFO):
-        message = deliver(client, body, actions=actions, messageId="m-bad")
+    with caplog.at_level(logging.INFO), pytest.raises(InvalidMessageError) as refused:
+        deliver(client, body, messageId="m-bad")
     assert client.started == []
-    (method, request), = stub.calls
-    assert method == "Deadletter" and request.locktoken == message.lock_token
-    assert request.deadletterReason.value == INVALID_REASON
-    description = request.deadletterErrorDescription.value
-    assert "/dryrun: unknown field; did you mean 'dryRun'?" in description and "/projects/0:" in description
+    assert refused.value.reason == INVALID_REASON
+    assert "/dryrun: unknown field; did you mean 'dryRun'?" in refused.value.description
+    assert "/projects/0:" in refused.value.description
     assert "m-bad" in caplog.text and "/dryrun" in caplog.text
     assert "sb-secret-project-name" not in caplog.text  # logs name fields, never body values
 
@@ -131,38 +113,25 @@ def test_an_invalid_message_is_dead_lettered_with_the_validation_error(caplog: p
         ("not json", "(body): the body is not valid JSON"),
         ({"operation": "export", "resource": "elsewhere"}, "/resource: 'elsewhere' is not a configured resource"),
         ({"operation": "delete"}, "/confirm: is required for delete"),
+        ({"operation": "export", "confirm": "default"}, "/confirm: only allowed when operation is delete"),
     ],
 )
-def test_every_kind_of_invalid_message_is_dead_lettered(body: Any, expected: str) -> None:
-    client, (actions, stub) = FakeDurableClient(), message_actions()
-    deliver(client, body, actions=actions, messageId="m-x")
-    assert client.started == []
-    (method, request), = stub.calls
-    assert method == "Deadletter" and expected in request.deadletterErrorDescription.value
-
-
-def test_a_request_id_taken_by_another_request_is_dead_lettered() -> None:
-    client, (actions, stub) = FakeDurableClient(), message_actions()
-    deliver(client, {**EXPORT, "requestId": "case-7"}, actions=actions, messageId="m-1")
-    deliver(client, {"operation": "export", "requestId": "case-7"}, actions=actions, messageId="m-2")
-    assert len(client.started) == 1
-    method, request = stub.calls[-1]
-    assert method == "Deadletter" and request.deadletterReason.value == CONFLICT_REASON
-
-
-def test_a_failure_to_start_is_abandoned_and_raised_so_the_broker_retries() -> None:
-    client, (actions, stub) = FakeDurableClient(fail_start=True), message_actions()
-    with pytest.raises(ConnectionError):
-        deliver(client, EXPORT, actions=actions, messageId="m-1")
-    assert [m for m, _ in stub.calls] == ["Abandon"]
-
-
-def test_without_a_settlement_client_an_invalid_message_raises_for_the_broker_to_dead_letter() -> None:
+def test_every_kind_of_invalid_message_is_refused(body: Any, expected: str) -> None:
     client = FakeDurableClient()
-    with pytest.raises(InvalidMessageError) as info:
-        deliver(client, {"operation": "export", "confirm": "default"}, actions=None, messageId="m-1")
-    assert info.value.reason == INVALID_REASON
-    assert "/confirm: only allowed when operation is delete" in info.value.description
-    assert client.started == []
-    deliver(client, EXPORT, actions=None, messageId="m-2")  # a valid one needs nothing settled by us
-    assert [i for _, i, _ in client.started] == ["m-2"]
+    with pytest.raises(InvalidMessageError) as refused:
+        deliver(client, body, messageId="m-x")
+    assert client.started == [] and expected in refused.value.description
+
+
+def test_a_request_id_taken_by_another_request_is_refused() -> None:
+    client = FakeDurableClient()
+    deliver(client, {**EXPORT, "requestId": "case-7"}, messageId="m-1")
+    with pytest.raises(InvalidMessageError) as refused:
+        deliver(client, {"operation": "export", "requestId": "case-7"}, messageId="m-2")
+    assert len(client.started) == 1 and refused.value.reason == CONFLICT_REASON
+
+
+def test_a_failure_to_start_raises_so_the_broker_retries() -> None:
+    client = FakeDurableClient(fail_start=True)
+    with pytest.raises(ConnectionError):
+        deliver(client, EXPORT, messageId="m-1")
