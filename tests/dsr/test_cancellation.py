@@ -52,6 +52,7 @@ def test_a_step_stops_at_the_first_destructive_call_after_the_cancel(server: Emu
     server.reset(SYNTHETIC)
     project = server.state()["projects"][0]
     made: list[int] = []
+    sent: list[int] = []
 
     def cancelled_after_one() -> None:
         made.append(1)
@@ -61,10 +62,18 @@ def test_a_step_stops_at_the_first_destructive_call_after_the_cancel(server: Emu
     with TrainingClient(server.endpoint, server.training_key, retry_total=0) as client:
         before = client.get_image_count(project["id"])
         assert before > 256
+        delete = client.delete_images
+
+        def counted(project_id: str, image_ids: list[str], **kwargs: object) -> None:
+            sent.append(len(image_ids))  # a page can hold fewer than 256 ids: ties are taken whole
+            delete(project_id, image_ids, **kwargs)
+
+        client.delete_images = counted  # type: ignore[method-assign]
         with pytest.raises(DeleteCancelled):
             delete_images(GuardedClient(client, cancelled_after_one), project["id"])  # type: ignore[arg-type]
+        assert len(sent) == 1 and 0 < sent[0] <= 256  # one call went out before the marker, then nothing
         deadline = time.monotonic() + 15
-        while client.get_image_count(project["id"]) > before - 256 and time.monotonic() < deadline:
+        while client.get_image_count(project["id"]) > before - sent[0] and time.monotonic() < deadline:
             time.sleep(0.1)  # the service applies a 202 delete after a lag
-        assert client.get_image_count(project["id"]) == before - 256  # one batch, then nothing
+        assert client.get_image_count(project["id"]) == before - sent[0]  # one batch, then nothing
     assert {"delete_images", "delete_predictions", "delete_project"} <= DESTRUCTIVE_CALLS
