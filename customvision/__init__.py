@@ -24,6 +24,7 @@ from ._models import (
 )
 from ._policies import (
     CustomVisionRetryPolicy,
+    Pacer,
     RateLimitPolicy,
     TokenBucket,
     reset_shared_rate_limiters,
@@ -48,6 +49,7 @@ __all__ = [
     "Iteration",
     "IterationPerformance",
     "IterationPublishedError",
+    "Pacer",
     "PredictionQueryToken",
     "Project",
     "ProjectExport",
