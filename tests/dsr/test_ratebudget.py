@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
+from bench.windows import max_in_any_second as per_window
 from customvision import TokenBucket
 from dsr import ratebudget
 from dsr.ratebudget import MAX_AHEAD_SECONDS, RETRY_SHARED_SECONDS, Conflict, SharedBudget, pacer_for
@@ -67,17 +68,6 @@ class Clock:
 
     def sleep(self, seconds: float) -> None:
         self.world[0] += max(seconds, 0.0)
-
-
-def per_window(times: list[float]) -> int:
-    """The most calls in any 1 s window [t, t + 1) (sliding: stricter than fixed windows)."""
-    ordered = sorted(times)
-    best, start = 0, 0
-    for end, moment in enumerate(ordered):
-        while ordered[start] <= moment - 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def _call(budget: SharedBudget, world: list[float]) -> float:

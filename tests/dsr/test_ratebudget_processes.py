@@ -20,11 +20,11 @@ from collections.abc import Callable
 import pytest
 from azure.storage.blob import ContainerClient
 
+from bench.windows import max_in_any_second as per_window
 from dsr.ratebudget import CONTAINER, BlobSlotStore, SharedBudget, record_name
 from localstack.azurite import Azurite
 from localstack.emulator import Emulator
 from localstack.process import REPO_ROOT
-from tests.dsr.test_ratebudget import per_window
 
 pytestmark = pytest.mark.slow
 
