@@ -9,8 +9,10 @@ dozen activities. So the budget is one GCRA record per resource endpoint, a smal
 - bounded reservation: a process holds at most `max_held` slots it has not reached yet, and reserves only for
   threads that are waiting, so an idle process holds nothing and a process that dies wastes at most
   `max_held / tps` seconds of the budget (slots are times, not locks: nothing to expire or clean up);
-- a slot used more than `grace` (< 1/tps) after its time is forfeited, so calls never bunch up: any 1 s window
-  holds at most tps + 1 calls (alignment), whatever the number of processes;
+- a slot used more than `grace` after its time is forfeited, so calls do not bunch up: any 1 s window holds at
+  most tps + 1 calls (alignment) whatever the number of processes, for rates up to 37.5/s (grace = 0.75/tps, at
+  least 20 ms; above that rate a window may hold 2% more); slots start a little after the write that reserves
+  them is expected to finish (twice its running average), so they are not stale when they arrive;
 - a 429's Retry-After moves the shared `next` forward, so every process backs off, not only the one told;
 - processes' clocks are NTP-synchronised wall clocks; a skew of e lets a window hold about tps x (1 + 2e) + 1;
 - if the record cannot be read or written (storage down, no permission), the process paces itself alone, as
@@ -44,7 +46,10 @@ log = logging.getLogger("dsr.ratebudget")
 
 CONTAINER = "dsr-ratebudget"
 HOLD_SECONDS = 0.5  # a process holds at most this much of the budget ahead (max_held = ceil(tps x this))
-GRACE_SHARE = 0.75  # a slot may be used up to this share of one slot interval late, never later
+GRACE_SHARE = 0.75  # a slot may be used up to this share of one slot interval late...
+MIN_GRACE = 0.02  # ...and at least this late (seconds): at high rates, thread wake-up jitter is not a reason to waste
+LATE_AFTER_FORFEITS = 3  # a thread that missed its slot this many times in a row goes anyway (counted as "late")
+MAX_LEAD = 1.0  # slots never start more than this after now because of slow writes
 MAX_AHEAD_SECONDS = 600.0  # a record further ahead than this is a broken writer's (clock far in the future)
 MAX_CONFLICTS = 50  # 412s in a row before this process gives up on the record for a while
 RETRY_SHARED_SECONDS = 30.0  # after the record failed, pace alone this long before trying it again
@@ -125,8 +130,8 @@ class SharedBudget:
         self.tps = float(tps)
         self.interval = 1.0 / self.tps
         self.max_held = max_held or max(1, math.ceil(self.tps * HOLD_SECONDS))
-        self.grace = self.interval * GRACE_SHARE if grace is None else grace
-        if not 0 <= self.grace < self.interval:
+        self.grace = max(self.interval * GRACE_SHARE, MIN_GRACE) if grace is None else grace
+        if grace is not None and not 0 <= grace < self.interval:
             raise ValueError("grace must be below one slot interval (1/tps), or windows could hold tps + 2")
         self._clock, self._sleep = clock, sleep
         self._cond = threading.Condition()
@@ -138,7 +143,8 @@ class SharedBudget:
         self._alone_until = 0.0  # the record failed: pace alone until then
         self._local_next = 0.0  # this process's own schedule (fallback), never behind what it was given
         self._paused_until = 0.0
-        self.stats = {"reservations": 0, "conflicts": 0, "forfeited": 0, "alone": 0}
+        self._write_seconds: float | None = None  # running average of a reservation's write
+        self.stats = {"reservations": 0, "conflicts": 0, "forfeited": 0, "late": 0, "alone": 0}
 
     def rerate(self, tps: float) -> None:
         """Use another rate from now on (a resource configured again with another `tps`)."""
@@ -147,13 +153,14 @@ class SharedBudget:
         with self._cond:
             self.tps, self.interval = float(tps), 1.0 / tps
             self.max_held = max(1, math.ceil(self.tps * HOLD_SECONDS))
-            self.grace = self.interval * GRACE_SHARE
+            self.grace = max(self.interval * GRACE_SHARE, MIN_GRACE)
 
     # Pacer
 
     def acquire(self) -> float:
         """Wait for a slot of the shared budget; returns the seconds waited."""
         started = self._clock()
+        missed = 0
         while True:
             slot = self._take_slot()
             try:
@@ -167,7 +174,11 @@ class SharedBudget:
                     self._cond.notify_all()
             if now - slot <= self.grace:
                 return max(0.0, now - started)  # the caller goes at `now`: within `grace` of its slot
+            missed += 1
             with self._cond:
+                if missed >= LATE_AFTER_FORFEITS:  # an overloaded host: progress before the bound
+                    self.stats["late"] += 1
+                    return max(0.0, now - started)
                 self.stats["forfeited"] += 1  # woke too late: using it now could bunch with the next slot
 
     def pause(self, seconds: float) -> None:
@@ -200,7 +211,9 @@ class SharedBudget:
                     self._outstanding += 1
                     return self._free.popleft()
                 if not self._reserving and self._outstanding < self.max_held:
-                    want = min(self.max_held - self._outstanding, self._waiting + 1)
+                    # the threads waiting, or at high rates as many slots as pass during one write
+                    demand = max(self._waiting + 1, math.ceil(self.tps * self._lead()))
+                    want = min(self.max_held - self._outstanding, demand)
                     self._reserving = True
                     self._cond.release()
                     try:
@@ -234,12 +247,17 @@ class SharedBudget:
         self.stats["alone"] += count
         return [start + i * self.interval for i in range(count)]
 
+    def _lead(self) -> float:
+        """How long after now a reservation's first slot starts: twice the average write, so the slots are not
+        stale when the write returns them."""
+        return 0.0 if self._write_seconds is None else min(MAX_LEAD, 2 * self._write_seconds)
+
     def _advance(self, next_at: float, now: float, count: int) -> tuple[float, float]:
         """(new next, first slot) for `count` slots after a record saying `next_at`."""
         if next_at - now > MAX_AHEAD_SECONDS:
             log.warning("rate budget record is %.0f s ahead of this clock: restarting it from now", next_at - now)
             next_at = now
-        start = max(next_at, now, self._paused_until)
+        start = max(next_at, now + self._lead(), self._paused_until)
         return start + count * self.interval, start
 
     def _write(self, change: Callable[[float, float], tuple[float, float | None]]) -> float:
@@ -249,9 +267,12 @@ class SharedBudget:
             if self._known is None or attempt:
                 self._known = self.store.load()
             next_at, etag = self._known
-            new_next, first = change(next_at, self._clock())
+            now = self._clock()
+            new_next, first = change(next_at, now)
             try:
                 self._known = (new_next, self.store.save(new_next, etag))
+                took = self._clock() - now
+                self._write_seconds = took if self._write_seconds is None else 0.8 * self._write_seconds + 0.2 * took
                 return first if first is not None else new_next
             except Conflict:
                 self.stats["conflicts"] += 1

@@ -24,8 +24,9 @@ from dsr.settings import Settings, SettingsError
 class MemoryStore:
     """A `SlotStore` in memory: an etag per version, conditional writes like the Blob service's."""
 
-    def __init__(self, latency: float = 0.0) -> None:
-        self.latency = latency  # seconds each write takes (real time), like a storage round trip
+    def __init__(self, latency: float = 0.0, simulated: list[float] | None = None) -> None:
+        self.latency = latency  # seconds each write takes, like a storage round trip: real time...
+        self.simulated = simulated  # ...or, given the simulated world's clock, simulated time
         self.next_at = 0.0
         self.version = 0
         self.lock = threading.Lock()
@@ -42,7 +43,9 @@ class MemoryStore:
     def save(self, next_at: float, etag: str | None) -> str:
         if self.fail:
             raise self.fail
-        if self.latency:
+        if self.latency and self.simulated is not None:
+            self.simulated[0] += self.latency
+        elif self.latency:
             time.sleep(self.latency)
         with self.lock:
             if self.conflicts_to_inject:
@@ -144,6 +147,38 @@ def test_a_slot_reached_too_late_is_forfeited_not_used() -> None:
     budget._sleep = oversleep
     budget.acquire()  # the next slot is 0.1 s ahead: the thread wakes 0.2 s after it, and takes another
     assert budget.stats["forfeited"] == 4
+
+
+def test_slow_writes_at_a_high_rate_neither_stall_nor_waste_the_budget() -> None:
+    """At 1000/s a 7 ms write spans 7 slots: reservations start after the write and cover it."""
+    world = [1_000.0]
+    store = MemoryStore(latency=0.007, simulated=world)
+    clock = Clock(world)
+    budget = SharedBudget(store, 1000, clock=clock, sleep=clock.sleep)
+    times = [_call(budget, world) for _ in range(300)]
+    assert budget.stats["late"] == 0 and budget.stats["forfeited"] < 30
+    assert budget.stats["reservations"] < 100  # several slots per write
+    assert per_window(times) <= 1000 * (1 + ratebudget.MIN_GRACE) + 1
+
+
+class BusyStore(MemoryStore):
+    """Other processes always reserve 5 s of the budget right after each of our writes."""
+
+    def save(self, next_at: float, etag: str | None) -> str:
+        version = super().save(next_at, etag)
+        with self.lock:
+            self.next_at += 5.0
+            self.version += 1
+        return version
+
+
+def test_an_overloaded_thread_goes_anyway_after_missing_its_slot_three_times() -> None:
+    world = [1_000.0]
+    clock = Clock(world)
+    budget = SharedBudget(BusyStore(), 10, clock=clock, sleep=lambda seconds: clock.sleep(seconds + 1.0))
+    budget.acquire()  # the first slot is now: no sleep
+    budget.acquire()  # every later slot is ahead, and the thread wakes 1 s after it
+    assert budget.stats["forfeited"] == 2 and budget.stats["late"] == 1
 
 
 def test_a_429_pauses_every_process() -> None:
