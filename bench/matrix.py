@@ -9,7 +9,6 @@ reason and the matrix goes on.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -133,14 +132,4 @@ def table(document: dict[str, Any]) -> str:
 
 def write(document: dict[str, Any], out: Path, stamp: str) -> list[Path]:
     """matrix-<stamp>.json, matrix-latest.json and matrix-latest.png under `out`."""
-    from bench.chart import draw_matrix
-
-    out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
-    paths = [out / f"matrix-{stamp}.json", out / "matrix-latest.json", out / "matrix-latest.png"]
-    for path in paths[:2]:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
-    draw_matrix(document, paths[2])
-    return paths
+    return report.write(document, out, stamp, kind="matrix")

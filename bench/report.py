@@ -140,16 +140,18 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write(result: dict[str, Any], out: Path, stamp: str) -> list[Path]:
-    """bench-<stamp>.json, latest.json and latest.png under `out`; returns the paths written."""
-    from bench.chart import draw
+def write(result: dict[str, Any], out: Path, stamp: str, *, kind: str = "bench") -> list[Path]:
+    """`<kind>-<stamp>.json`, its `…latest.json` copy and chart under `out` (kind "bench": latest.json and
+    latest.png; "matrix": matrix-latest.json and matrix-latest.png); returns the paths written."""
+    from bench.chart import draw, draw_matrix
 
     out.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, sort_keys=True) + "\n"
-    paths = [out / f"bench-{stamp}.json", out / "latest.json", out / "latest.png"]
+    latest = "latest" if kind == "bench" else f"{kind}-latest"
+    paths = [out / f"{kind}-{stamp}.json", out / f"{latest}.json", out / f"{latest}.png"]
     for path in paths[:2]:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text)
         tmp.replace(path)
-    draw(result, paths[2])
+    (draw_matrix if kind == "matrix" else draw)(result, paths[2])
     return paths
