@@ -172,6 +172,8 @@ class SharedBudget:
                 with self._cond:
                     self._outstanding -= 1
                     self._cond.notify_all()
+            if slot < self._paused_until:  # a 429 came while this thread slept: its slot is void
+                continue
             if now - slot <= self.grace:
                 return max(0.0, now - started)  # the caller goes at `now`: within `grace` of its slot
             missed += 1

@@ -193,6 +193,23 @@ def test_a_429_pauses_every_process() -> None:
     assert world[0] - before >= 3.0 - 1e-9
 
 
+def test_a_429_voids_the_slots_this_process_handed_out_but_not_reached() -> None:
+    world = [1_000.0]
+    clock = Clock(world)
+    budget = SharedBudget(MemoryStore(), 10, clock=clock, sleep=clock.sleep)
+    budget.acquire()
+
+    def sleep_then_429(seconds: float) -> None:  # while this thread waits for its slot, another one got a 429
+        clock.sleep(seconds)
+        budget._sleep = clock.sleep
+        budget.pause(2.0)
+
+    budget._sleep = sleep_then_429
+    before = world[0]
+    budget.acquire()
+    assert world[0] - before >= 2.0  # it did not go at its old slot, in the middle of the pause
+
+
 def test_conflicting_writers_retry_with_the_new_record() -> None:
     world = [1_000.0]
     store = MemoryStore()
