@@ -11,10 +11,10 @@ PROC = Path("/proc")
 
 
 class MemoryPeak(TypedDict):
-    """Resident memory in MB: the largest sampled sum over the tree, and the main process's own high-water mark."""
+    """Resident memory in MB: the largest sampled sum over the tree(s), and the main processes' high-water marks."""
 
-    peakRssMb: float  # max over samples of sum(VmRSS) of the process and its descendants
-    vmHwmMb: float | None  # VmHWM of the main process (peak RSS since it started, includes start-up)
+    peakRssMb: float  # max over samples of sum(VmRSS) of the processes and their descendants
+    vmHwmMb: float | None  # sum of VmHWM of the main processes (peak RSS since each started, includes start-up)
     startRssMb: float  # tree RSS when sampling began
     samples: int
 
@@ -56,10 +56,11 @@ def tree_rss_kb(pid: int) -> int:
 
 
 class MemorySampler:
-    """Polls the tree's RSS every `interval` seconds on a thread; use as a context manager, then `.peak()`."""
+    """Polls the RSS of the trees of `pids` (e.g. every devhost worker) every `interval` seconds on a thread; use as
+    a context manager, then `.peak()`."""
 
-    def __init__(self, pid: int, *, interval: float = 0.1) -> None:
-        self.pid = pid
+    def __init__(self, pids: int | list[int], *, interval: float = 0.1) -> None:
+        self.pids = [pids] if isinstance(pids, int) else list(pids)
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
@@ -67,8 +68,11 @@ class MemorySampler:
         self._start_kb = 0
         self._samples = 0
 
+    def _rss_kb(self) -> int:
+        return sum(tree_rss_kb(pid) for pid in self.pids)
+
     def _sample(self) -> None:
-        rss = tree_rss_kb(self.pid)
+        rss = self._rss_kb()
         self._max_kb = max(self._max_kb, rss)
         self._samples += 1
 
@@ -77,7 +81,7 @@ class MemorySampler:
             self._sample()
 
     def __enter__(self) -> MemorySampler:
-        self._start_kb = tree_rss_kb(self.pid)
+        self._start_kb = self._rss_kb()
         self._max_kb = self._start_kb
         self._thread.start()
         return self
@@ -88,7 +92,8 @@ class MemorySampler:
         self._sample()
 
     def peak(self) -> MemoryPeak:
-        hwm = status_kb(self.pid, "VmHWM")
+        marks = [status_kb(pid, "VmHWM") for pid in self.pids]
+        hwm = None if None in marks else sum(m for m in marks if m is not None)
         return MemoryPeak(
             peakRssMb=round(self._max_kb / 1024, 1),
             vmHwmMb=round(hwm / 1024, 1) if hwm is not None else None,

@@ -7,7 +7,8 @@ import uuid
 from typing import Any, TypedDict
 
 from bench.memory import MemoryPeak, MemorySampler
-from localstack.stack import LocalStack
+from bench.stack import BenchStack
+from bench.windows import call_rate
 
 TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
 TIMED_OUT = "TimedOut"  # the bench gave up waiting (and cancelled the request)
@@ -46,63 +47,119 @@ def stats_delta(before: dict[str, Any], after: dict[str, Any]) -> EmulatorCounts
     )
 
 
-def run_request(
-    stack: LocalStack, body: dict[str, Any], *, timeout: float, measure_memory: bool = True
-) -> tuple[dict[str, Any], float, EmulatorCounts, MemoryPeak | None]:
-    """Submit `body`, poll to the end; (final status answer, wall seconds, emulator counts, memory peak)."""
+def run_requests(
+    stack: BenchStack, bodies: list[dict[str, Any]], *, timeout: float, measure_memory: bool = True
+) -> tuple[list[dict[str, Any]], list[float], float, EmulatorCounts, MemoryPeak | None, dict[str, Any]]:
+    """Submit every body at once, poll each to its end; (final answers, per-request wall seconds, total wall
+    seconds, emulator counts, memory peak of every devhost process, the network: Training calls per 1 s window
+    and storage requests, from the delay proxy)."""
     before = stack.emulator.stats()
-    sampler = MemorySampler(stack.devhost.pid) if measure_memory else None
+    sampler = MemorySampler(stack.devhost_pids) if measure_memory else None
     if sampler:
         sampler.__enter__()
     try:
+        started_at = time.time()
         started = time.perf_counter()
-        response = stack.devhost.post("api/requests", json=body)
-        if response.status_code != 202:
-            raise RuntimeError(f"POST /api/requests answered {response.status_code}: {response.text[:500]}")
-        request_id = response.json()["id"]
-        try:
-            answer = _wait(stack, request_id, timeout=timeout)
-        except TimeoutError:  # recorded, not raised: the rest of the run still measures
-            stack.devhost.delete(f"api/requests/{request_id}")
-            answer = {"status": TIMED_OUT, "result": None}
+        ids = []
+        for body in bodies:
+            response = stack.devhost.post("api/requests", json=body)
+            if response.status_code != 202:
+                raise RuntimeError(f"POST /api/requests answered {response.status_code}: {response.text[:500]}")
+            ids.append(response.json()["id"])
+        answers, walls = _wait_all(stack, ids, started, timeout=timeout)
         wall = time.perf_counter() - started
+        ended_at = time.time()
     finally:
         if sampler:
             sampler.__exit__(None, None, None)
     counts = stats_delta(before, stack.emulator.stats())
-    return answer, wall, counts, sampler.peak() if sampler else None
+    network = {"rttMs": stack.netem.rtt_ms if stack.netem else 0.0,
+               "trainingCallsPerSecond": call_rate(stack.training_requests(started_at, ended_at), started_at, ended_at),
+               "storageRequests": stack.storage_requests(started_at, ended_at)}
+    return answers, walls, wall, counts, sampler.peak() if sampler else None, network
 
 
-def _wait(stack: LocalStack, request_id: str, *, timeout: float) -> dict[str, Any]:
+def _wait_all(stack: BenchStack, request_ids: list[str], started: float, *,
+              timeout: float) -> tuple[list[dict[str, Any]], list[float]]:
+    """Poll every request (round robin over the devhost workers) until each is terminal or `timeout` passes;
+    a request still running then is cancelled and recorded as TimedOut."""
     deadline = time.monotonic() + timeout
-    answer: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        response = stack.devhost.get(f"api/requests/{request_id}")
-        if response.status_code == 200:
-            answer = response.json()
-            if answer["status"] in TERMINAL:
-                return answer
-        time.sleep(POLL_SECONDS)
-    raise TimeoutError(f"request {request_id} still {answer.get('status')!r} after {timeout:.0f}s")
+    answers: dict[str, dict[str, Any]] = {}
+    walls: dict[str, float] = {}
+    turn = 0
+    while len(answers) < len(request_ids) and time.monotonic() < deadline:
+        for request_id in request_ids:
+            if request_id in answers:
+                continue
+            worker = stack.devhosts[turn % len(stack.devhosts)]
+            turn += 1
+            response = worker.get(f"api/requests/{request_id}")
+            if response.status_code == 200 and response.json()["status"] in TERMINAL:
+                answers[request_id] = response.json()
+                walls[request_id] = time.perf_counter() - started
+        if len(answers) < len(request_ids):
+            time.sleep(POLL_SECONDS)
+    for request_id in request_ids:
+        if request_id not in answers:  # recorded, not raised: the rest of the run still measures
+            stack.devhost.delete(f"api/requests/{request_id}")
+            answers[request_id] = {"status": TIMED_OUT, "result": None}
+            walls[request_id] = time.perf_counter() - started
+    return [answers[i] for i in request_ids], [walls[i] for i in request_ids]
 
 
-def export(stack: LocalStack, categories: list[str], *, timeout: float) -> OursRun:
-    request_id = f"bench-export-{uuid.uuid4().hex[:12]}"
-    body = {"operation": "export", "resource": "default", "categories": categories, "requestId": request_id}
-    answer, wall, counts, memory = run_request(stack, body, timeout=timeout)
+def export(stack: BenchStack, categories: list[str], *, timeout: float, concurrent: int = 1,
+           projects: list[str] | None = None) -> OursRun:
+    """Our export of every project; with `concurrent` > 1, that many requests at once, on disjoint projects."""
+    return _operation(stack, "export", categories, timeout=timeout, concurrent=concurrent, projects=projects)
+
+
+def delete(stack: BenchStack, categories: list[str], *, timeout: float, concurrent: int = 1,
+           projects: list[str] | None = None) -> OursRun:
+    """Our delete of every project; with `concurrent` > 1, that many requests at once, on disjoint projects."""
+    return _operation(stack, "delete", categories, timeout=timeout, concurrent=concurrent, projects=projects)
+
+
+def split(projects: list[str], parts: int) -> list[list[str]]:
+    """`projects` dealt into `parts` non-empty groups (requests on one resource, each its own projects)."""
+    if parts > len(projects):
+        raise ValueError(f"{parts} concurrent requests need at least {parts} projects (got {len(projects)}): "
+                         "use --projects")
+    return [projects[i::parts] for i in range(parts)]
+
+
+def _operation(stack: BenchStack, operation: str, categories: list[str], *, timeout: float, concurrent: int,
+               projects: list[str] | None) -> OursRun:
+    tag = uuid.uuid4().hex[:12]
+    groups: list[list[str] | None] = [None] if concurrent == 1 else list(split(projects or [], concurrent))
+    bodies = []
+    for index, group in enumerate(groups):
+        body: dict[str, Any] = {"operation": operation, "resource": "default", "categories": categories,
+                                "requestId": f"bench-{operation}-{tag}" + (f"-{index}" if concurrent > 1 else "")}
+        if group is not None:
+            body["projects"] = group
+        if operation == "delete":
+            body["confirm"] = "default"
+        bodies.append(body)
+    answers, walls, wall, counts, memory, network = run_requests(stack, bodies, timeout=timeout)
+    runs = [_run(body["requestId"], operation, answer, one_wall, _images(answer), counts, memory)
+            for body, answer, one_wall in zip(bodies, answers, walls, strict=True)]
+    if concurrent == 1:
+        result = runs[0]
+    else:
+        statuses = {r["status"] for r in runs}
+        result = _run(f"bench-{operation}-{tag}", operation,
+                      {"status": statuses.pop() if len(statuses) == 1 else "Mixed", "result": None},
+                      wall, sum(r["images"] for r in runs), counts, memory)
+        result["requests"] = [{k: r[k] for k in ("requestId", "status", "resultStatus", "wallSeconds", "images",
+                                                  "categories")} for r in runs]  # type: ignore[typeddict-item]
+    result["network"] = network  # type: ignore[typeddict-unknown-key]
+    result["concurrent"] = concurrent  # type: ignore[typeddict-unknown-key]
+    return result
+
+
+def _images(answer: dict[str, Any]) -> int:
     result = answer.get("result") or {}
-    images = int(((result.get("categories") or {}).get("images") or {}).get("count") or 0)
-    return _run(request_id, "export", answer, wall, images, counts, memory)
-
-
-def delete(stack: LocalStack, categories: list[str], *, timeout: float) -> OursRun:
-    request_id = f"bench-delete-{uuid.uuid4().hex[:12]}"
-    body = {"operation": "delete", "resource": "default", "categories": categories, "requestId": request_id,
-            "confirm": "default"}
-    answer, wall, counts, memory = run_request(stack, body, timeout=timeout)
-    result = answer.get("result") or {}
-    images = int(((result.get("categories") or {}).get("images") or {}).get("count") or 0)
-    return _run(request_id, "delete", answer, wall, images, counts, memory)
+    return int(((result.get("categories") or {}).get("images") or {}).get("count") or 0)
 
 
 def _run(request_id: str, operation: str, answer: dict[str, Any], wall: float, images: int,

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
-EXPORT_SPEEDUP_TARGET = 10.0  # baseline / ours, at projects=1 images=10000
-FLOOR_RATIO_TARGET = 1.5  # ours / floor, export and delete
+SCHEMA_VERSION = 2  # 2: round trip (rttMs, scriptRttMs), workers, concurrent requests, calls per 1 s window
+FLOOR_RATIO_TARGET = 1.3  # ours / floor at the same round trip, export and delete (issue 17)
 MEMORY_RATIO_TARGET = 2.0  # devhost peak at N / at the reference size
-THROTTLED_SHARE_TARGET = 0.01  # "close to zero": at most 1% of our Training API calls answered 429
+THROTTLED_SHARE_TARGET = 0.01  # at most 1% of our Training API calls answered 429
+WINDOW_TOLERANCE = 1  # no 1 s window above the configured rate + 1
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -35,20 +35,29 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     export, delete, memory = result["export"], result["delete"], result["memory"]
     calls = export["ours"]["emulator"]["calls"] + delete["ours"]["emulator"]["calls"]
     throttled = export["ours"]["emulator"]["throttled"] + delete["ours"]["emulator"]["throttled"]
+    windows = [(section["ours"].get("network") or {}).get("trainingCallsPerSecond") for section in (export, delete)]
+    busiest = max((w["maxSliding"] for w in windows if w), default=None)
 
-    def target(name: str, value: float | None, limit: float, at_most: bool) -> dict[str, Any]:
-        met = None if value is None else (value <= limit if at_most else value >= limit)
+    def target(name: str, value: float | None, limit: float | None, at_most: bool) -> dict[str, Any]:
+        met = None if value is None or limit is None else (value <= limit if at_most else value >= limit)
         return {"name": name, "value": value, "limit": limit, "atMost": at_most, "met": met}
 
     return [
-        target("export: baseline / ours (speed-up)", export["ratios"]["baselineOverOurs"],
-               EXPORT_SPEEDUP_TARGET, False),
         target("export: ours / floor", export["ratios"]["oursOverFloor"], FLOOR_RATIO_TARGET, True),
         target("delete: ours / floor", delete["ratios"]["oursOverFloor"], FLOOR_RATIO_TARGET, True),
-        target("devhost peak memory: N / reference N", memory.get("ratio"), MEMORY_RATIO_TARGET, True),
+        target("Training calls in any 1 s window (ours)", busiest,
+               result["config"]["tps"] + WINDOW_TOLERANCE, True),
         target("429s during ours / our Training API calls", round(throttled / calls, 4) if calls else None,
                THROTTLED_SHARE_TARGET, True),
+        target("devhost peak memory: N / reference N", memory.get("ratio"), MEMORY_RATIO_TARGET, True),
+        # Reported as it comes out, no target: it depends on where each runs (issue 17).
+        target("export: baseline / ours (speed-up)", export["ratios"]["baselineOverOurs"], None, False),
+        target("delete: baseline / ours (speed-up)", delete["ratios"]["baselineOverOurs"], None, False),
     ]
+
+
+def _rate(rate: dict[str, Any] | None) -> str:
+    return "-" if not rate else f"{rate['median']:g}/{rate['max']}/{rate['maxSliding']}"
 
 
 def _num(value: float | None, digits: int = 1, mark: str = "") -> str:
@@ -60,7 +69,9 @@ def table(result: dict[str, Any]) -> str:
     cfg, data = result["config"], result["dataset"]
     lines = [
         f"bench: projects={cfg['projects']} images={cfg['images']} tps={cfg['tps']:g} "
-        f"latency={cfg['latencyMs']}ms categories={','.join(cfg['categories'])}",
+        f"latency={cfg['latencyMs']}ms rtt={cfg.get('rttMs', 0):g}ms (script {cfg.get('scriptRttMs', 0):g}ms) "
+        f"workers={cfg.get('workers', 1)} concurrent={cfg.get('concurrent', 1)} "
+        f"categories={','.join(cfg['categories'])}",
         f"data: {data['uniqueImages']} images ({data['workspaceImages']} in workspaces, "
         f"{data['iterationOnlyImages']} iteration-only), {len(data['imageSets'])} image sets, "
         f"{data['listingCalls']} listing calls at 256/page",
@@ -88,6 +99,11 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"{'':8}{'API calls':10}{ours['emulator']['calls']:>10}"
                      f"{_num(base and base['emulator'] and base['emulator']['calls'], 0):>12}"
                      f"{floor['listingCalls']:>10}")
+        rate = (ours.get("network") or {}).get("trainingCallsPerSecond")
+        base_rate = ((base or {}).get("network") or {}).get("trainingCallsPerSecond")
+        if rate:
+            lines.append(f"{'':8}{'calls/s':10}{_rate(rate):>10}{_rate(base_rate):>12}"
+                         f"   (median / max of 1 s windows / max in any 1 s)")
     if any(result[n].get("baseline") and result[n]["baseline"]["extrapolated"] for n in ("export", "delete")):
         base = result["export"]["baseline"]
         lines.append(f"* extrapolated: {base['sampledImages']} images downloaded+uploaded in "
@@ -115,22 +131,27 @@ def table(result: dict[str, Any]) -> str:
         lines.append("baseline: " + "; ".join(result["export"]["baseline"]["notes"]))
     lines.append("")
     for t in result["targets"]:
+        if t["limit"] is None:
+            lines.append(f"reported {t['name']}: {_num(t['value'], 3)} (no target)")
+            continue
         verdict = {True: "MET", False: "MISSED", None: "n/a"}[t["met"]]
         op = "<=" if t["atMost"] else ">="
         lines.append(f"target {t['name']}: {_num(t['value'], 3)} ({op} {t['limit']:g}) {verdict}")
     return "\n".join(lines)
 
 
-def write(result: dict[str, Any], out: Path, stamp: str) -> list[Path]:
-    """bench-<stamp>.json, latest.json and latest.png under `out`; returns the paths written."""
-    from bench.chart import draw
+def write(result: dict[str, Any], out: Path, stamp: str, *, kind: str = "bench") -> list[Path]:
+    """`<kind>-<stamp>.json`, its `…latest.json` copy and chart under `out` (kind "bench": latest.json and
+    latest.png; "matrix": matrix-latest.json and matrix-latest.png); returns the paths written."""
+    from bench.chart import draw, draw_matrix
 
     out.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, sort_keys=True) + "\n"
-    paths = [out / f"bench-{stamp}.json", out / "latest.json", out / "latest.png"]
+    latest = "latest" if kind == "bench" else f"{kind}-latest"
+    paths = [out / f"{kind}-{stamp}.json", out / f"{latest}.json", out / f"{latest}.png"]
     for path in paths[:2]:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text)
         tmp.replace(path)
-    draw(result, paths[2])
+    (draw_matrix if kind == "matrix" else draw)(result, paths[2])
     return paths

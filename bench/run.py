@@ -1,4 +1,5 @@
-"""One benchmark run on the local stack: ours, the SDK baseline and the floor, for export and then delete."""
+"""One benchmark run on the local stack: ours, the SDK baseline and the floor, for export and then delete, with
+`rtt_ms` of round trip on every storage and Training API request (bench/stack.py, bench/netem.py)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from azure.storage.blob import ContainerClient
 
 from bench import diagnose, floor, ours, profile, report, timeline
 from bench.baseline import Baseline
+from bench.stack import BenchStack
+from bench.windows import call_rate
 from localstack.azurite import ACCOUNT_KEY, Azurite
 from localstack.process import REPO_ROOT
-from localstack.stack import LocalStack
 
 STATE_ROOT = REPO_ROOT / ".state" / "bench"
 EXPORT_CONTAINER = "bench-exports"
@@ -33,6 +35,10 @@ class Options:
     images: int = 10_000
     tps: float = 10
     latency_ms: int = 30
+    rtt_ms: float = 0.0  # round trip added to every storage and Training API request (ours, the floor)
+    script_rtt_ms: float | None = None  # the SDK script's round trip when it differs (the honest deployment case)
+    workers: int = 1  # devhost processes on one state dir (scale-out)
+    concurrent: int = 1  # our requests at once on the one resource, each on its own projects
     baseline_sample: int | None = None  # download+upload only this many images and extrapolate
     skip_baseline: bool = False
     memory_images: int = 1_000  # reference size for the memory ratio (0: no reference run)
@@ -48,33 +54,46 @@ class Options:
     def seed(self) -> str:
         return f"synthetic:projects={self.projects},images={self.images}"
 
+    @property
+    def script_rtt(self) -> float:
+        return self.rtt_ms if self.script_rtt_ms is None else self.script_rtt_ms
+
 
 def log(message: str) -> None:
     print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
 @contextmanager
-def local_stack(options: Options, azurite: Azurite, name: str, images: int) -> Iterator[LocalStack]:
-    """Emulator seeded with P x `images` at the options' TPS and latency, and a fresh devhost, on shared Azurite.
+def local_stack(options: Options, azurite: Azurite, name: str, images: int) -> Iterator[BenchStack]:
+    """Emulator seeded with P x `images` at the options' TPS and latency, the delay proxy, and `workers` fresh
+    devhost processes, on shared Azurite; the round trip is `rtt_ms` once seeded.
 
     The app is told the same rate (`client_tps`) an operator would configure for the resource.
     """
-    stack = LocalStack(
-        STATE_ROOT / f"{os.getpid()}-{name}",
-        seed=f"synthetic:projects={options.projects},images={images}",
-        tps=options.tps,
-        client_tps=options.tps,
-        emulator_args=["--latency-ms", str(options.latency_ms)],
-        container=EXPORT_CONTAINER,
-        azurite=azurite,
-    )
+    stack = BenchStack(STATE_ROOT / f"{os.getpid()}-{name}",
+                       seed=f"synthetic:projects={options.projects},images={images}", tps=options.tps,
+                       latency_ms=options.latency_ms, container=EXPORT_CONTAINER, workers=options.workers,
+                       azurite=azurite)
     started = time.perf_counter()
-    stack.start(timeout=options.timeout)
-    log(f"stack {name} up in {time.perf_counter() - started:.1f} s (seed {stack.seed}, logs {stack.log_dir})")
     try:
+        stack.start(timeout=options.timeout)
+        stack.set_rtt(options.rtt_ms)
+        log(f"stack {name} up in {time.perf_counter() - started:.1f} s (seed {stack.seed}, {options.workers} devhost "
+            f"worker(s), rtt {options.rtt_ms:g} ms, logs {stack.log_dir})")
         yield stack
     finally:
         stack.stop()
+
+
+@contextmanager
+def rtt(stack: BenchStack, ms: float) -> Iterator[None]:
+    """Run a step at another round trip (seeding at 0, the script at its own), then go back."""
+    before = stack.netem.rtt_ms if stack.netem else 0.0
+    stack.set_rtt(ms)
+    try:
+        yield
+    finally:
+        stack.set_rtt(before)
 
 
 def dataset(state: dict[str, Any]) -> dict[str, Any]:
@@ -104,12 +123,14 @@ def workspace_left(state: dict[str, Any]) -> int:
     return sum(p["workspaceImageCount"] for p in state["projects"])
 
 
-def explain(stack: LocalStack, run: ours.OursRun) -> None:
-    """Add where the time went, from devhost's log: per function, and per Training API operation."""
-    log_path = stack.log_dir / "devhost.log"
-    run["functions"] = timeline.function_timeline(log_path, run["requestId"])  # type: ignore[typeddict-unknown-key]
-    run["trainingCalls"] = timeline.training_call_durations(log_path, run["requestId"])  # type: ignore[typeddict-unknown-key]
-    run["devhostLogLines"] = _count_lines(log_path)  # type: ignore[typeddict-unknown-key]
+def explain(stack: BenchStack, run: ours.OursRun) -> None:
+    """Add where the time went, from devhost's log(s): per function, and per Training API operation."""
+    logs = sorted(stack.log_dir.glob("devhost*.log"))
+    ids = [r["requestId"] for r in run.get("requests", [])] or [run["requestId"]]  # type: ignore[typeddict-item]
+    run["functions"] = {i: timeline.function_timeline(logs, i) for i in ids} if len(ids) > 1 else \
+        timeline.function_timeline(logs, ids[0])  # type: ignore[typeddict-unknown-key]
+    run["trainingCalls"] = timeline.training_call_durations(logs, ids[0])  # type: ignore[typeddict-unknown-key]
+    run["devhostLogLines"] = sum(_count_lines(path) for path in logs)  # type: ignore[typeddict-unknown-key]
 
 
 def _count_lines(path: Path) -> int:
@@ -137,7 +158,8 @@ def run(options: Options) -> dict[str, Any]:
         if options.memory_images and options.memory_images != options.images:
             with local_stack(options, azurite, "memory-ref", options.memory_images) as stack:
                 log(f"export (ours) at the reference size {options.projects}x{options.memory_images}")
-                ref = ours.export(stack, categories, timeout=options.timeout)
+                ref = ours.export(stack, categories, timeout=options.timeout, concurrent=options.concurrent,
+                                  projects=_project_ids(stack))
                 _check_ours(ref)
                 explain(stack, ref)
                 memory_runs.append(memory_entry(options.projects * options.memory_images, ref))
@@ -156,28 +178,39 @@ def _check_ours(run: ours.OursRun) -> None:
         raise RuntimeError(f"our {run['operation']} ended {run['status']}: {run['categories']}")
 
 
-def _main_runs(options: Options, stack: LocalStack, categories: list[str],
+def _project_ids(stack: BenchStack) -> list[str]:
+    assert stack.emulator is not None
+    return [p["id"] for p in stack.emulator.state()["projects"]]
+
+
+def _main_runs(options: Options, stack: BenchStack, categories: list[str],
                memory_runs: list[dict[str, Any]]) -> dict[str, Any]:
+    assert stack.emulator is not None
     state = stack.emulator.state()
     data = dataset(state)
     unique = data["uniqueImages"]
-    connection = stack.azurite.connection_string
+    connection = stack.connection_string  # through the delay proxy, like every client of the bench
     exports = ContainerClient.from_connection_string(connection, EXPORT_CONTAINER)
+    project_ids = [p["id"] for p in state["projects"]]
 
-    log(f"export (ours): {unique} images in {len(data['imageSets'])} image sets")
+    log(f"export (ours): {unique} images in {len(data['imageSets'])} image sets"
+        + (f", {options.concurrent} requests at once" if options.concurrent > 1 else ""))
     raw_profile = stack.state_dir / "export-py-spy.raw"
     with profile.Profiler(stack.devhost.pid, raw_profile) if options.py_spy else nullcontext():
-        export_ours = ours.export(stack, categories, timeout=options.timeout)
+        export_ours = ours.export(stack, categories, timeout=options.timeout, concurrent=options.concurrent,
+                                  projects=project_ids)
     explain(stack, export_ours)
     if options.py_spy:
         export_ours["profile"] = profile.summarize(raw_profile)  # type: ignore[typeddict-unknown-key]
     export_ours["imagesPerSecond"] = round(unique / export_ours["wallSeconds"], 1)
     log(f"  {export_ours['status']} in {export_ours['wallSeconds']:.1f} s, "
-        f"{export_ours['emulator']['throttled']} x 429, {export_ours['images']} images exported")
+        f"{export_ours['emulator']['throttled']} x 429, {export_ours['images']} images exported, "
+        f"Training calls/s max {export_ours['network']['trainingCallsPerSecond']['maxSliding']}")  # type: ignore[typeddict-item]
     _check_ours(export_ours)
     memory_runs.append(memory_entry(options.projects * options.images, export_ours))
 
-    files = exported_files(exports, export_ours["requestId"])
+    request_ids = [r["requestId"] for r in export_ours.get("requests", [])] or [export_ours["requestId"]]  # type: ignore[typeddict-item]
+    files = [f for request_id in request_ids for f in exported_files(exports, request_id)]
     workers = list(options.copy_workers)
     log(f"copy floor: {len(files)} blobs, best of {workers} workers")
     floor_container = floor.pooled_container(connection, "bench-floor", pool_size=max(workers))
@@ -196,16 +229,17 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
             log(f"  {row['strategy']:32} {row['workers']:>3} workers {row['blobsPerSecond']:>7.1f} blobs/s")
     _drop_container(floor_container)
 
-    project_ids = [p["id"] for p in state["projects"]]
     export_base = None
     if not options.skip_baseline:
         log("export (SDK baseline)" + (f", sampling {options.baseline_sample} images" if options.baseline_sample
-                                       else ""))
-        export_base = _baseline(stack, lambda b: b.export(project_ids, sample=options.baseline_sample))
+                                       else "") + f", rtt {options.script_rtt:g} ms")
+        with rtt(stack, options.script_rtt):
+            export_base = _baseline(stack, lambda b: b.export(project_ids, sample=options.baseline_sample))
         log(f"  {export_base['wallSeconds']:.1f} s{' (extrapolated)' if export_base['extrapolated'] else ''}")
         _drop_container(ContainerClient.from_connection_string(connection, BASELINE_CONTAINER))
     log("delete (ours)")
-    delete_ours = ours.delete(stack, categories, timeout=options.delete_timeout or options.timeout)
+    delete_ours = ours.delete(stack, categories, timeout=options.delete_timeout or options.timeout,
+                              concurrent=options.concurrent, projects=project_ids)
     explain(stack, delete_ours)
     delete_ours["imagesPerSecond"] = round(unique / delete_ours["wallSeconds"], 1)
     left = images_left(stack.emulator.state())
@@ -220,9 +254,11 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
     delete_base = None
     if not options.skip_baseline:
         log("reset the emulator to the same seed for the baseline delete")
-        stack.emulator.reset(stack.seed)
-        log("delete (SDK baseline)")
-        delete_base = _baseline(stack, lambda b: b.delete(project_ids))
+        with rtt(stack, 0):  # the emulator rewrites its images through the proxy: not part of any measurement
+            stack.emulator.reset(stack.seed)
+        log(f"delete (SDK baseline), rtt {options.script_rtt:g} ms")
+        with rtt(stack, options.script_rtt):
+            delete_base = _baseline(stack, lambda b: b.delete(project_ids))
         after = stack.emulator.state()
         delete_base["leftBehind"] = images_left(after)
         delete_base["leftInWorkspace"] = workspace_left(after)
@@ -237,7 +273,9 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
         "schemaVersion": report.SCHEMA_VERSION,
         "command": "python -m bench " + " ".join(sys.argv[1:]),
         "config": {"projects": options.projects, "images": options.images, "tps": options.tps,
-                   "latencyMs": options.latency_ms, "baselineSample": options.baseline_sample,
+                   "latencyMs": options.latency_ms, "rttMs": options.rtt_ms, "scriptRttMs": options.script_rtt,
+                   "workers": options.workers, "concurrent": options.concurrent,
+                   "baselineSample": options.baseline_sample,
                    "skipBaseline": options.skip_baseline, "memoryImages": options.memory_images,
                    "categories": categories, "copyWorkers": workers,
                    "diagnoseSample": options.diagnose_sample, "pySpy": options.py_spy},
@@ -257,6 +295,12 @@ def _main_runs(options: Options, stack: LocalStack, categories: list[str],
                         "runs": memory_runs, "ratio": ratio}
     result["throttledDuringOurs"] = {"export": export_ours["emulator"]["throttled"],
                                      "delete": delete_ours["emulator"]["throttled"]}
+    result["trainingCallsPerSecond"] = {  # as the emulator saw them (requests released by the delay proxy)
+        "export": export_ours["network"]["trainingCallsPerSecond"],  # type: ignore[typeddict-item]
+        "delete": delete_ours["network"]["trainingCallsPerSecond"],  # type: ignore[typeddict-item]
+        "baselineExport": (export_base or {}).get("network", {}).get("trainingCallsPerSecond"),
+        "baselineDelete": (delete_base or {}).get("network", {}).get("trainingCallsPerSecond"),
+    }
     result["targets"] = report.targets(result)
     return result
 
@@ -267,12 +311,18 @@ def _drop_container(container: ContainerClient) -> None:
         container.delete_container()
 
 
-def _baseline(stack: LocalStack, work: Any) -> dict[str, Any]:
+def _baseline(stack: BenchStack, work: Any) -> dict[str, Any]:
+    assert stack.emulator is not None
     before = stack.emulator.stats()
-    script = Baseline(stack.emulator.endpoint, stack.emulator.training_key, stack.azurite.connection_string,
-                      BASELINE_CONTAINER)
+    script = Baseline(stack.training_endpoint, stack.training_key, stack.connection_string, BASELINE_CONTAINER)
+    started_at = time.time()
     outcome = dict(work(script))
+    ended_at = time.time()
     outcome["emulator"] = ours.stats_delta(before, stack.emulator.stats())
+    outcome["network"] = {"rttMs": stack.netem.rtt_ms if stack.netem else 0.0,
+                          "trainingCallsPerSecond": call_rate(stack.training_requests(started_at, ended_at),
+                                                              started_at, ended_at),
+                          "storageRequests": stack.storage_requests(started_at, ended_at)}
     return outcome
 
 

@@ -22,15 +22,30 @@ def _time(text: str) -> float:
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S,%f").timestamp()
 
 
-def function_timeline(log_path: Path, request_id: str) -> dict[str, Any]:
+def _lines(log_paths: Path | list[Path]) -> list[str] | None:
+    """The lines of one log, or of several workers' logs merged by their timestamp prefix; None if none reads."""
+    paths = [log_paths] if isinstance(log_paths, Path) else log_paths
+    lines: list[str] = []
+    read = False
+    for path in paths:
+        try:
+            lines.extend(path.read_text(errors="replace").splitlines())
+            read = True
+        except OSError:
+            continue
+    if not read:
+        return None
+    return lines if len(paths) == 1 else sorted(lines, key=lambda line: line[:23])
+
+
+def function_timeline(log_path: Path | list[Path], request_id: str) -> dict[str, Any]:
     """Per function of `request_id` (and its sub-orchestrations): calls, summed and longest duration, first
     start and last end relative to the first invocation; orchestrator replays included."""
     starts: dict[str, tuple[str, float]] = {}
     stats: dict[str, dict[str, Any]] = {}
     origin: float | None = None
-    try:
-        lines = log_path.read_text(errors="replace").splitlines()
-    except OSError:
+    lines = _lines(log_path)
+    if lines is None:
         return {}
     for line in lines:
         match = _LINE.match(line)
@@ -78,7 +93,7 @@ def _operation(url: str) -> str | None:
     return "other"
 
 
-def training_call_durations(log_path: Path, request_id: str) -> dict[str, Any]:
+def training_call_durations(log_path: Path | list[Path], request_id: str) -> dict[str, Any]:
     """Per Training API operation, as the app saw it (request logged -> response logged, including the
     emulator's latency and work): calls, total and longest seconds. Pairs a request with the next response in
     the same invocation, so it is exact for sequential activities (delete steps, listing) and approximate for
@@ -86,9 +101,8 @@ def training_call_durations(log_path: Path, request_id: str) -> dict[str, Any]:
     invocations: set[str] = set()
     pending: dict[str, tuple[str, float]] = {}
     stats: dict[str, dict[str, Any]] = {}
-    try:
-        lines = log_path.read_text(errors="replace").splitlines()
-    except OSError:
+    lines = _lines(log_path)
+    if lines is None:
         return {}
     for line in lines:
         match = _LINE.match(line)

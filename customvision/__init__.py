@@ -25,6 +25,7 @@ from ._models import (
 from ._paging import created_runs, owned_pages
 from ._policies import (
     CustomVisionRetryPolicy,
+    Pacer,
     RateLimitPolicy,
     TokenBucket,
     reset_shared_rate_limiters,
@@ -50,6 +51,7 @@ __all__ = [
     "Iteration",
     "IterationPerformance",
     "IterationPublishedError",
+    "Pacer",
     "PredictionQueryToken",
     "Project",
     "ProjectExport",

@@ -5,7 +5,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy, NetworkTraceLoggingPolicy, RetryPolicy
@@ -49,6 +49,18 @@ def retry_after_seconds(http_response: HttpResponse | Any) -> float | None:
 def retry_after_of(response: PipelineResponse[Any, Any]) -> float | None:
     """`retry_after_seconds` for a pipeline response."""
     return retry_after_seconds(response.http_response)
+
+
+class Pacer(Protocol):
+    """What paces calls: this process's `TokenBucket`, or a budget shared by many processes (dsr.ratebudget)."""
+
+    def acquire(self) -> float:
+        """Wait for a slot; returns the seconds waited."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller for `seconds` (the service answered 429 + Retry-After)."""
+        ...
 
 
 class TokenBucket:
@@ -133,13 +145,13 @@ def reset_shared_rate_limiters() -> None:
 class RateLimitPolicy(HTTPPolicy):
     """Takes a token before each attempt (sits inside the retry policy); a 429 pauses the whole bucket."""
 
-    def __init__(self, bucket: TokenBucket | None = None, *, tps: float | None = None) -> None:
+    def __init__(self, bucket: Pacer | None = None, *, tps: float | None = None) -> None:
         super().__init__()
         if bucket is None:
             if tps is None:
                 raise ValueError("give a bucket or a tps")
             bucket = TokenBucket(tps)
-        self.bucket = bucket
+        self.bucket: Pacer = bucket
 
     def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
         """Pace, send, and on 429 make every sharer of the bucket wait the server's delay."""

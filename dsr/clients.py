@@ -1,28 +1,30 @@
-"""One Training API client per configured resource and process, sharing a rate limiter per endpoint."""
+"""One Training API client per configured resource and process, paced by the resource's one rate budget."""
 
 from __future__ import annotations
 
 import threading
 
 from customvision import TrainingClient
-from dsr.settings import ResourceConfig
+from dsr.ratebudget import pacer_for
+from dsr.settings import ResourceConfig, Settings
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str, str | None], TrainingClient] = {}
 
 
-def training_client(resource: ResourceConfig) -> TrainingClient:
-    """The client for `resource` (Training-Key when configured, else Entra ID), built once per process."""
+def training_client(resource: ResourceConfig, settings: Settings | None = None) -> TrainingClient:
+    """The client for `resource` (Training-Key when configured, else Entra ID), built once per process;
+    `settings` (default: the environment's) say where the shared rate budget lives."""
     key = (resource.alias, resource.endpoint, resource.training_key)
     with _lock:
         client = _clients.get(key)
         if client is None:
-            client = _new_client(resource)
+            client = _new_client(resource, settings or Settings.from_env())
             _clients[key] = client
         return client
 
 
-def _new_client(resource: ResourceConfig) -> TrainingClient:
+def _new_client(resource: ResourceConfig, settings: Settings) -> TrainingClient:
     if resource.training_key:
         from azure.core.credentials import AzureKeyCredential
 
@@ -36,7 +38,7 @@ def _new_client(resource: ResourceConfig) -> TrainingClient:
     return TrainingClient(
         resource.endpoint,
         credential,
-        tps=resource.tps,
+        rate_limiter=pacer_for(resource, settings),  # type: ignore[arg-type]  # any customvision.Pacer
         timeout=resource.timeout,
         read_timeout=min(60.0, resource.timeout / 5),
         connection_timeout=min(10.0, resource.timeout / 5),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ DEFAULT_RESOURCE = "default"
 DEFAULT_CONTAINER = "dsr-exports"
 DEFAULT_SAS_HOURS = 24.0
 DEFAULT_TIMEOUT = 300.0
+DEFAULT_TPS = 10.0  # Training API calls/s of a resource (S0; F0 allows 2)
+RATE_BUDGET_SCOPES = ("shared", "process")  # one budget per resource for every process, or each process alone
 _ALLOW_DELETE = "CUSTOMVISION_ALLOW_ACCOUNT_DELETE"
 KEY_VAULT_SETTING = "SIGNING_KEY_VAULT_KEY_ID"  # Azure: Key Vault key (EC P-256) that signs receipts and manifests
 KEY_DIR_SETTING = "SIGNING_KEY_DIR"  # locally: directory of the signing key, created on first use
@@ -29,7 +32,7 @@ class ResourceConfig:
     training_key: str | None = field(default=None, repr=False)  # None: use Entra ID
     arm_id: str | None = None  # ARM resource id, enables the account category
     allow_account_delete: bool = False  # ARM delete + purge only when explicitly enabled
-    tps: float = 10.0  # Training API calls per second allowed for this resource
+    tps: float = DEFAULT_TPS  # Training API calls per second allowed for this resource, by all instances together
     timeout: float = DEFAULT_TIMEOUT  # seconds one Training API call may take, retries included
 
     def to_safe_dict(self) -> dict[str, object]:
@@ -58,6 +61,7 @@ class Settings:
     signing_key_dir: str | None = None
     receipt_account_url: str | None = None  # receipts' own (write-once) account; None: the export account
     receipt_container: str | None = None  # None: the export container
+    rate_budget_scope: str = "shared"  # RATE_BUDGET_SCOPE: see dsr/ratebudget.py
 
     @property
     def receipts_container(self) -> str:
@@ -79,6 +83,7 @@ class Settings:
             signing_key_dir=env.get(KEY_DIR_SETTING) or None,
             receipt_account_url=env.get("RECEIPT_STORAGE_ACCOUNT_URL") or None,
             receipt_container=env.get("RECEIPT_CONTAINER") or None,
+            rate_budget_scope=_choice(env, "RATE_BUDGET_SCOPE", RATE_BUDGET_SCOPES),
         )
 
     def resource(self, alias: str) -> ResourceConfig:
@@ -103,6 +108,27 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first when unset)."""
+    raw = env.get(name) or choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _tps(raw: object, name: str) -> float:
+    """A positive number of calls per second."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise SettingsError(f"{name} must be a positive number, got {raw!r}")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a positive number, got {raw!r}") from None
+    if not value > 0 or math.isinf(value):
+        raise SettingsError(f"{name} must be a positive number, got {raw!r}")
+    return value
+
+
 def _resources(env: Mapping[str, str]) -> dict[str, ResourceConfig]:
     resources: dict[str, ResourceConfig] = {}
     timeout = _float(env, "CUSTOMVISION_TIMEOUT_SECONDS", DEFAULT_TIMEOUT)
@@ -114,6 +140,7 @@ def _resources(env: Mapping[str, str]) -> dict[str, ResourceConfig]:
             training_key=env.get("CUSTOMVISION_TRAINING_KEY") or None,
             arm_id=env.get("CUSTOMVISION_ARM_ID") or None,
             allow_account_delete=_bool(env.get(_ALLOW_DELETE), _ALLOW_DELETE),
+            tps=_tps(env.get("CUSTOMVISION_TPS") or DEFAULT_TPS, "CUSTOMVISION_TPS"),
             timeout=timeout,
         )
     raw = env.get("CUSTOMVISION_RESOURCES") or "{}"
@@ -144,7 +171,7 @@ def _resource(alias: str, spec: object, env: Mapping[str, str], timeout: float) 
         training_key=key,
         arm_id=spec.get("armId") or None,
         allow_account_delete=_bool(spec.get("allowAccountDelete"), f"{where}.allowAccountDelete"),
-        tps=float(spec.get("tps", 10.0)),
+        tps=_tps(spec.get("tps", DEFAULT_TPS), f"{where}.tps"),
         timeout=float(spec.get("timeoutSeconds", timeout)),
     )
 

@@ -2,7 +2,9 @@
 //
 // One resource group holding:
 //   - a user-assigned managed identity: the app's only identity (storage, Service Bus, Key Vault, ARM, telemetry)
-//   - storage account "hub": AzureWebJobsStorage (Durable task hub queues/tables/blobs) + the Flex deployment package
+//   - storage account "hub": AzureWebJobsStorage (Durable task hub queues/tables/blobs, unless taskHubBackend says
+//     the Durable Task Scheduler) + the Flex deployment package
+//   - optionally a Durable Task Scheduler + task hub (taskHubBackend = 'durableTaskScheduler')
 //   - storage account "exports": exports; blob soft delete, versioning, change feed and container
 //     soft delete all off, so a delete of an export really deletes it
 //   - Service Bus namespace + request queue (its dead-letter queue receives invalid messages)
@@ -63,6 +65,29 @@ param grantCustomVisionAccess bool = true
 @minValue(1)
 @description('Seconds one Training API call may take, retries included (CUSTOMVISION_TIMEOUT_SECONDS).')
 param customVisionTimeoutSeconds int = 300
+
+@minValue(1)
+@description('Training API calls/s the resource "default" allows (CUSTOMVISION_TPS): 10 on S0, 2 on F0. Shared by all instances.')
+param customVisionTps int = 10
+
+@allowed(['shared', 'process'])
+@description('RATE_BUDGET_SCOPE: shared = one Training API budget per resource for every instance (a blob in the export account); process = each instance paces itself.')
+param rateBudgetScope string = 'shared'
+
+// ---- Task hub backend (docs/operations.md#task-hub-backend) ----
+
+@allowed(['azureStorage', 'durableTaskScheduler'])
+@description('Where the Durable task hub lives: azureStorage (queues and tables of the hub account) or durableTaskScheduler (a Microsoft.DurableTask scheduler, identity-only). Same code and host.json either way.')
+param taskHubBackend string = 'azureStorage'
+
+@allowed(['Consumption', 'Dedicated'])
+@description('Durable Task Scheduler SKU (taskHubBackend = durableTaskScheduler).')
+param durableTaskSchedulerSku string = 'Consumption'
+
+@minValue(1)
+@maxValue(3)
+@description('Capacity units of a Dedicated Durable Task Scheduler.')
+param durableTaskSchedulerCapacity int = 1
 
 // ---- Exports ----
 
@@ -153,6 +178,10 @@ var keyVaultName = take('${abbrs.keyVault}dsr-${resourceToken}', 24)
 var hubStorageName = take('${abbrs.storage}hub${resourceToken}', 24)
 var exportStorageName = take('${abbrs.storage}exp${resourceToken}', 24)
 var receiptStorageName = take('${abbrs.storage}rcp${resourceToken}', 24)
+var schedulerName = take('dts-dsr-${resourceToken}', 64)
+// One place for the task hub's name: host.json (the extension uses it with either backend).
+var taskHubName = loadJsonContent('../host.json').extensions.durableTask.hubName
+var useScheduler = taskHubBackend == 'durableTaskScheduler'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourceGroup}${environmentName}'
@@ -220,6 +249,24 @@ module hubStorage 'br/public:avm/res/storage/storage-account:0.33.0' = {
         { name: deploymentContainerName }
       ]
     }
+  }
+}
+
+// ---- Durable Task Scheduler (when chosen) ----
+
+module durableTaskScheduler 'modules/durable-task-scheduler.bicep' = if (useScheduler) {
+  name: 'durableTaskScheduler'
+  scope: rg
+  params: {
+    name: schedulerName
+    location: location
+    tags: tags
+    taskHubName: taskHubName
+    skuName: durableTaskSchedulerSku
+    capacity: durableTaskSchedulerCapacity
+    appPrincipalId: identity.outputs.principalId
+    operatorPrincipalId: principalId
+    operatorPrincipalType: principalType
   }
 }
 
@@ -405,6 +452,9 @@ module app 'modules/function-app.bicep' = {
     customVisionAllowAccountDelete: customVisionAllowAccountDelete
     customVisionResources: customVisionResources
     customVisionTimeoutSeconds: customVisionTimeoutSeconds
+    customVisionTps: customVisionTps
+    rateBudgetScope: rateBudgetScope
+    durableTaskSchedulerEndpoint: useScheduler ? durableTaskScheduler!.outputs.endpoint : ''
     dsrSchedules: dsrSchedules
     schedulerTick: schedulerTick
     housekeepingSchedule: housekeepingSchedule
@@ -471,3 +521,5 @@ output APPLICATIONINSIGHTS_NAME string = appInsights.outputs.name
 output RECEIPT_STORAGE_ACCOUNT_URL string = receiptStorage.outputs.blobEndpoint
 output RECEIPT_CONTAINER string = receiptStorage.outputs.containerName
 output DSR_KEYS_URL string = 'https://${app.outputs.defaultHostname}/api/keys'
+output TASK_HUB_BACKEND string = taskHubBackend
+output DURABLE_TASK_SCHEDULER_ENDPOINT string = useScheduler ? durableTaskScheduler!.outputs.endpoint : ''

@@ -20,3 +20,9 @@ param grantCustomVisionAccess = bool(readEnvironmentVariable('GRANT_CUSTOMVISION
 param exportSasValidityHours = int(readEnvironmentVariable('EXPORT_SAS_VALIDITY_HOURS', '24'))
 param dsrSchedules = readEnvironmentVariable('DSR_SCHEDULES', '[]')
 param maximumInstanceCount = int(readEnvironmentVariable('MAXIMUM_INSTANCE_COUNT', '40'))
+
+// Training API rate of "default" (all instances together) and how it is shared; the task hub backend.
+param customVisionTps = int(readEnvironmentVariable('CUSTOMVISION_TPS', '10'))
+param rateBudgetScope = readEnvironmentVariable('RATE_BUDGET_SCOPE', 'shared')
+param taskHubBackend = readEnvironmentVariable('TASK_HUB_BACKEND', 'azureStorage')
+param durableTaskSchedulerSku = readEnvironmentVariable('DURABLE_TASK_SCHEDULER_SKU', 'Consumption')

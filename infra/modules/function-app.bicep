@@ -38,6 +38,10 @@ param customVisionArmId string
 param customVisionAllowAccountDelete bool
 param customVisionResources string
 param customVisionTimeoutSeconds int
+param customVisionTps int
+param rateBudgetScope string
+@description('Endpoint of the Durable Task Scheduler holding the task hub; empty: the task hub is in AzureWebJobsStorage.')
+param durableTaskSchedulerEndpoint string
 param dsrSchedules string
 param schedulerTick string
 param housekeepingSchedule string
@@ -76,6 +80,10 @@ var appSettings = {
   CUSTOMVISION_ALLOW_ACCOUNT_DELETE: customVisionAllowAccountDelete ? 'true' : 'false'
   CUSTOMVISION_RESOURCES: customVisionResources
   CUSTOMVISION_TIMEOUT_SECONDS: string(customVisionTimeoutSeconds)
+  CUSTOMVISION_TPS: string(customVisionTps)
+
+  // One Training API budget per resource for every instance: a blob in the export account (dsr/ratebudget.py).
+  RATE_BUDGET_SCOPE: rateBudgetScope
 
   // Exports and receipts: identity-based (no EXPORT_STORAGE_CONNECTION_STRING in Azure).
   EXPORT_STORAGE_ACCOUNT_URL: exportBlobEndpoint
@@ -101,6 +109,18 @@ var appSettings = {
   HOUSEKEEPING_SCHEDULE: housekeepingSchedule
   EXPORT_RETENTION_DAYS: string(exportRetentionDays)
   HISTORY_RETENTION_DAYS: string(historyRetentionDays)
+}
+
+// Task hub backend. host.json names no storage provider type, so the Durable extension picks its default,
+// Azure Storage (AzureWebJobsStorage). For the Durable Task Scheduler, app settings override host.json
+// (AzureFunctionsJobHost__<path>, "Override host.json values" in the host.json reference): the extension matches
+// storageProvider.type against its providers' names ("azureManaged" is the scheduler's) and reads the
+// connection string from the setting connectionStringName names. Identity only: the user-assigned identity's
+// client id, no key (the scheduler has none). Same code, same host.json.
+var taskHubSettings = empty(durableTaskSchedulerEndpoint) ? {} : {
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+  DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
 }
 
 // Extra aliases' training keys: the setting named by trainingKeySetting holds a Key Vault reference.
@@ -149,7 +169,7 @@ module site 'br/public:avm/res/web/site:0.24.0' = {
         name: 'appsettings'
         // Bicep is the source of truth: settings added by hand are dropped on the next `azd provision`.
         retainCurrentAppSettings: false
-        properties: union(appSettings, extraKeySettings)
+        properties: union(appSettings, extraKeySettings, taskHubSettings)
       }
     ]
   }

@@ -57,3 +57,11 @@ var cognitiveServicesContributor = '25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68'
 @export()
 @description('Cognitive Services Custom Vision Contributor: Training API with Entra ID when no training key is set.')
 var customVisionContributor = 'c1ff6cc2-c111-46fe-8896-e0ef812ad9f3'
+
+@export()
+@description('Durable Task Data Contributor: the app identity on its task hub in the Durable Task Scheduler (taskHubBackend).')
+var durableTaskDataContributor = '0ad04412-c4d5-4796-b79c-f76d14c8d402'
+
+@export()
+@description('Durable Task Data Reader: given to the operator (principalId) to watch the task hub in the scheduler\'s dashboard.')
+var durableTaskDataReader = 'd6a5505f-6ebb-45a4-896e-ac8274cfc0ac'

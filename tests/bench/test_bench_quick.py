@@ -1,4 +1,5 @@
-"""`python -m bench --quick` end to end on the local stack: it runs, prints the table, and writes the JSON/PNG.
+"""`python -m bench --quick` end to end on the local stack (with a round trip through the delay proxy): it runs,
+prints the table, and writes the JSON/PNG; `--workers N` refuses clearly until devhost can scale out.
 
 Only the shape of the result is checked, never a timing: speed depends on the machine.
 """
@@ -30,7 +31,8 @@ OUT_ROOT = REPO_ROOT / ".state" / "test-bench"  # not pytest's tmp: a concurrent
 def quick_run() -> Iterator[QuickRun]:
     out = OUT_ROOT / str(os.getpid())
     shutil.rmtree(out, ignore_errors=True)
-    argv = [sys.executable, "-m", "bench", "--quick", "--images", "200", "--baseline-sample", "50", "--out", str(out)]
+    argv = [sys.executable, "-m", "bench", "--quick", "--images", "200", "--baseline-sample", "50", "--rtt-ms", "5",
+            "--out", str(out)]
     done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-4000:]
     yield done, out
@@ -51,8 +53,10 @@ def test_quick_run_writes_json_png_and_prints_the_table(quick_run: QuickRun) -> 
     with Image.open(out / "latest.png") as png:
         assert png.format == "PNG" and png.width > 100 and png.height > 100
 
-    assert latest["schemaVersion"] == 1
+    assert latest["schemaVersion"] == 2
     assert latest["config"]["images"] == 200 and latest["config"]["projects"] == 1
+    assert (latest["config"]["rttMs"], latest["config"]["scriptRttMs"]) == (5.0, 5.0)
+    assert (latest["config"]["workers"], latest["config"]["concurrent"]) == (1, 1)
     assert latest["config"]["baselineSample"] == 50
     assert latest["dataset"]["uniqueImages"] == 200
     assert {s["set"] for s in latest["dataset"]["imageSets"]} >= {"workspace"}
@@ -64,6 +68,14 @@ def test_quick_run_writes_json_png_and_prints_the_table(quick_run: QuickRun) -> 
         _numbers(ours, "wallSeconds", "imagesPerSecond")
         _numbers(ours["emulator"], "calls", "throttled")
         assert ours["functions"] and ours["trainingCalls"]
+        network = ours["network"]
+        assert network["rttMs"] == 5.0
+        rate = network["trainingCallsPerSecond"]
+        assert rate["calls"] > 0 and rate["windows"] >= 1 and rate["maxSliding"] > 0 and rate["max"] >= rate["median"]
+        # every Training API call went through the shared budget's record in the (proxied) export account
+        assert 0 < network["storageRequests"]["rateBudget"] <= network["storageRequests"]["total"]
+        assert latest["trainingCallsPerSecond"][name] == rate
+        assert section["baseline"]["network"]["trainingCallsPerSecond"]["calls"] > 0
         base = section["baseline"]
         _numbers(base, "wallSeconds", "measuredSeconds", "images", "imagesPerSecond")
         assert base["notes"] and "throttled" in base["emulator"]
@@ -92,6 +104,20 @@ def test_quick_run_writes_json_png_and_prints_the_table(quick_run: QuickRun) -> 
     _numbers(memory["runs"][0], "peakRssMb", "startRssMb")
     assert set(latest["throttledDuringOurs"]) == {"export", "delete"}
     assert [t["name"] for t in latest["targets"]] and all(t["met"] in (True, False, None) for t in latest["targets"])
+    names = {t["name"] for t in latest["targets"]}
+    assert {"Training calls in any 1 s window (ours)", "export: ours / floor", "delete: ours / floor"} <= names
 
     for text in ("ours/floor", "export", "delete", "extrapolated", "target"):
         assert text in done.stdout
+
+
+@pytest.mark.timeout(180)
+def test_workers_beyond_one_say_they_need_devhost_scale_out() -> None:
+    """Until several devhost processes can share one --state-dir (issue 17, point 2), `--workers 2` stops with the
+    reason instead of measuring something else; phase 2 replaces this with the shape check of a 3-worker run."""
+    out = OUT_ROOT / f"{os.getpid()}-workers"
+    argv = [sys.executable, "-m", "bench", "--quick", "--images", "20", "--workers", "2", "--out", str(out)]
+    done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=150)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "--workers 2 needs scale-out" in done.stderr and "is in use by another devhost" in done.stderr
+    assert not out.exists() or not list(out.glob("*.json"))

@@ -41,6 +41,8 @@ BUILT_IN_ROLES = {
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
     "Cognitive Services Contributor": "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68",
     "Cognitive Services Custom Vision Contributor": "c1ff6cc2-c111-46fe-8896-e0ef812ad9f3",
+    "Durable Task Data Contributor": "0ad04412-c4d5-4796-b79c-f76d14c8d402",
+    "Durable Task Data Reader": "d6a5505f-6ebb-45a4-896e-ac8274cfc0ac",
 }
 
 # Roles the issue requires the app identity to hold (role-ids.bicep constant names).

@@ -1,0 +1,339 @@
+"""One Training API rate budget per Custom Vision resource, shared by every process of the app.
+
+The limit belongs to the resource, not to a process: Flex Consumption runs up to 40 instances, each with a
+dozen activities. So the budget is one GCRA record per resource endpoint, a small JSON blob
+`{"next": <epoch seconds of the next free slot>}` in container `dsr-ratebudget` of the export account:
+- a process reserves a few consecutive slots (`next`, `next + 1/tps`, ...) with ONE ETag-conditional write
+  (If-Match; a 412 means another process won the race: read it again, retry) and hands them to its own
+  waiting threads; each thread sleeps until its slot, then calls;
+- bounded reservation: a process holds at most `max_held` slots it has not reached yet, and reserves only for
+  threads that are waiting, so an idle process holds nothing and a process that dies wastes at most
+  `max_held / tps` seconds of the budget (slots are times, not locks: nothing to expire or clean up);
+- a slot used more than `grace` after its time is forfeited, so calls do not bunch up: any 1 s window holds at
+  most tps + 1 calls (alignment) whatever the number of processes, for rates up to 37.5/s (grace = 0.75/tps, at
+  least 20 ms; above that rate a window may hold 2% more); slots start a little after the write that reserves
+  them is expected to finish (twice its running average), so they are not stale when they arrive;
+- a 429's Retry-After moves the shared `next` forward, so every process backs off, not only the one told;
+- processes' clocks are NTP-synchronised wall clocks; a skew of e lets a window hold about tps x (1 + 2e) + 1;
+- if the record cannot be read or written (storage down, no permission), the process paces itself alone, as
+  before this budget existed, and tries the record again after `RETRY_SHARED_SECONDS`.
+Why a blob and not a Durable entity or the orchestrators: docs/architecture.md#one-rate-budget-per-resource.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+
+from customvision import Pacer, shared_rate_limiter
+from dsr.settings import ResourceConfig, Settings
+
+log = logging.getLogger("dsr.ratebudget")
+
+CONTAINER = "dsr-ratebudget"
+HOLD_SECONDS = 0.5  # a process holds at most this much of the budget ahead (max_held = ceil(tps x this))
+GRACE_SHARE = 0.75  # a slot may be used up to this share of one slot interval late...
+MIN_GRACE = 0.02  # ...and at least this late (seconds): at high rates, thread wake-up jitter is not a reason to waste
+LATE_AFTER_FORFEITS = 3  # a thread that missed its slot this many times in a row goes anyway (counted as "late")
+MAX_LEAD = 1.0  # slots never start more than this after now because of slow writes
+MAX_AHEAD_SECONDS = 600.0  # a record further ahead than this is a broken writer's (clock far in the future)
+MAX_CONFLICTS = 50  # 412s in a row before this process gives up on the record for a while
+RETRY_SHARED_SECONDS = 30.0  # after the record failed, pace alone this long before trying it again
+
+
+class Conflict(Exception):
+    """The record changed since it was read (412), or was created by someone else first (409)."""
+
+
+class SlotStore(Protocol):
+    """The shared record: the next free slot time and a version tag for conditional writes."""
+
+    def load(self) -> tuple[float, str | None]:
+        """(next free slot, etag); (0.0, None) when there is no record yet."""
+        ...
+
+    def save(self, next_at: float, etag: str | None) -> str:
+        """Write `next_at` if the record is still at `etag` (None: only if there is none); the new etag,
+        or `Conflict`."""
+        ...
+
+
+class BlobSlotStore:
+    """The record as a block blob, written with If-Match / If-None-Match: * (Blob service conditional headers)."""
+
+    def __init__(self, container: Any, name: str, *, endpoint: str) -> None:
+        self.container = container  # azure.storage.blob.ContainerClient
+        self.blob = container.get_blob_client(name)
+        self.endpoint = endpoint
+        self._writer = f"{socket.gethostname()}:{os.getpid()}"
+
+    def load(self) -> tuple[float, str | None]:
+        try:
+            download = self.blob.download_blob()
+        except ResourceNotFoundError:
+            return 0.0, None
+        body = json.loads(download.readall() or b"{}")
+        return float(body.get("next") or 0.0), download.properties.etag
+
+    def save(self, next_at: float, etag: str | None) -> str:
+        data = json.dumps({"next": round(next_at, 6), "endpoint": self.endpoint, "writer": self._writer})
+        conditions: dict[str, Any] = (
+            {"overwrite": False} if etag is None
+            else {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
+        )
+        try:
+            try:
+                result = self.blob.upload_blob(data, **conditions)
+            except ResourceNotFoundError:  # no container yet: make it (once per account) and write again
+                with contextlib.suppress(ResourceExistsError):
+                    self.container.create_container()
+                result = self.blob.upload_blob(data, **conditions)
+        except (ResourceModifiedError, ResourceExistsError) as exc:
+            raise Conflict(str(exc.reason)) from None
+        except HttpResponseError as exc:
+            if exc.status_code in (409, 412):
+                raise Conflict(str(exc.reason)) from None
+            raise
+        return str(result["etag"])
+
+
+class SharedBudget:
+    """A `customvision.Pacer` whose slots come from a `SlotStore` shared by every process (see the module doc)."""
+
+    def __init__(
+        self,
+        store: SlotStore,
+        tps: float,
+        *,
+        max_held: int | None = None,
+        grace: float | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if tps <= 0:
+            raise ValueError("tps must be > 0")
+        self.store = store
+        self.tps = float(tps)
+        self.interval = 1.0 / self.tps
+        self.max_held = max_held or max(1, math.ceil(self.tps * HOLD_SECONDS))
+        self.grace = max(self.interval * GRACE_SHARE, MIN_GRACE) if grace is None else grace
+        if grace is not None and not 0 <= grace < self.interval:
+            raise ValueError("grace must be below one slot interval (1/tps), or windows could hold tps + 2")
+        self._clock, self._sleep = clock, sleep
+        self._cond = threading.Condition()
+        self._free: deque[float] = deque()  # reserved slots no thread has taken yet, in order
+        self._outstanding = 0  # slots taken by threads still waiting for their time
+        self._waiting = 0  # threads waiting for a slot to be reserved
+        self._reserving = False
+        self._known: tuple[float, str | None] | None = None  # what this process last read or wrote
+        self._alone_until = 0.0  # the record failed: pace alone until then
+        self._local_next = 0.0  # this process's own schedule (fallback), never behind what it was given
+        self._paused_until = 0.0
+        self._write_seconds: float | None = None  # running average of a reservation's write
+        self.stats = {"reservations": 0, "conflicts": 0, "forfeited": 0, "late": 0, "alone": 0}
+
+    def rerate(self, tps: float) -> None:
+        """Use another rate from now on (a resource configured again with another `tps`)."""
+        if tps <= 0:
+            raise ValueError("tps must be > 0")
+        with self._cond:
+            self.tps, self.interval = float(tps), 1.0 / tps
+            self.max_held = max(1, math.ceil(self.tps * HOLD_SECONDS))
+            self.grace = max(self.interval * GRACE_SHARE, MIN_GRACE)
+
+    # Pacer
+
+    def acquire(self) -> float:
+        """Wait for a slot of the shared budget; returns the seconds waited."""
+        started = self._clock()
+        missed = 0
+        while True:
+            slot = self._take_slot()
+            try:
+                wait = slot - self._clock()
+                if wait > 0:
+                    self._sleep(wait)
+                now = self._clock()
+            finally:
+                with self._cond:
+                    self._outstanding -= 1
+                    self._cond.notify_all()
+            if slot < self._paused_until:  # a 429 came while this thread slept: its slot is void
+                continue
+            if now - slot <= self.grace:
+                return max(0.0, now - started)  # the caller goes at `now`: within `grace` of its slot
+            missed += 1
+            with self._cond:
+                if missed >= LATE_AFTER_FORFEITS:  # an overloaded host: progress before the bound
+                    self.stats["late"] += 1
+                    return max(0.0, now - started)
+                self.stats["forfeited"] += 1  # woke too late: using it now could bunch with the next slot
+
+    def pause(self, seconds: float) -> None:
+        """Move every process's next slot to now + `seconds` (the service answered 429 + Retry-After)."""
+        until = self._clock() + seconds
+        with self._cond:
+            if until <= self._paused_until:
+                return
+            self._paused_until = until
+            while self._free and self._free[0] < until:
+                self._free.popleft()
+            self._local_next = max(self._local_next, until)
+        if self._clock() < self._alone_until:
+            return
+        try:
+            self._write(lambda next_at, now: (max(next_at, until), None))
+        except Exception as exc:  # the record is unavailable: this process still waits (above)
+            self._go_alone(exc)
+
+    # Slots
+
+    def _take_slot(self) -> float:
+        with self._cond:
+            while True:
+                now = self._clock()
+                while self._free and self._free[0] < now - self.grace:
+                    self._free.popleft()  # reserved for a thread that did not come in time
+                    self.stats["forfeited"] += 1
+                if self._free:
+                    self._outstanding += 1
+                    return self._free.popleft()
+                if not self._reserving and self._outstanding < self.max_held:
+                    # the threads waiting, or at high rates as many slots as pass during one write
+                    demand = max(self._waiting + 1, math.ceil(self.tps * self._lead()))
+                    want = min(self.max_held - self._outstanding, demand)
+                    self._reserving = True
+                    self._cond.release()
+                    try:
+                        slots = self._reserve(want)
+                    finally:
+                        self._cond.acquire()
+                        self._reserving = False
+                        self._cond.notify_all()
+                    self._free.extend(slots)
+                    continue
+                self._waiting += 1
+                try:
+                    self._cond.wait(timeout=self.interval)
+                finally:
+                    self._waiting -= 1
+
+    def _reserve(self, count: int) -> list[float]:
+        """`count` consecutive slots: from the shared record, or this process's own schedule when it fails."""
+        if self._clock() >= self._alone_until:
+            try:
+                start = self._write(lambda next_at, now: self._advance(next_at, now, count))
+                self.stats["reservations"] += 1
+                slots = [start + i * self.interval for i in range(count)]
+                self._local_next = max(self._local_next, slots[-1] + self.interval)
+                return slots
+            except Exception as exc:
+                self._go_alone(exc)
+        now = self._clock()
+        start = max(self._local_next, now, self._paused_until)
+        self._local_next = start + count * self.interval
+        self.stats["alone"] += count
+        return [start + i * self.interval for i in range(count)]
+
+    def _lead(self) -> float:
+        """How long after now a reservation's first slot starts: twice the average write, so the slots are not
+        stale when the write returns them."""
+        return 0.0 if self._write_seconds is None else min(MAX_LEAD, 2 * self._write_seconds)
+
+    def _advance(self, next_at: float, now: float, count: int) -> tuple[float, float]:
+        """(new next, first slot) for `count` slots after a record saying `next_at`."""
+        if next_at - now > MAX_AHEAD_SECONDS:
+            log.warning("rate budget record is %.0f s ahead of this clock: restarting it from now", next_at - now)
+            next_at = now
+        start = max(next_at, now + self._lead(), self._paused_until)
+        return start + count * self.interval, start
+
+    def _write(self, change: Callable[[float, float], tuple[float, float | None]]) -> float:
+        """Read-modify-write the record with its etag until no one else wrote in between; returns the
+        second value `change` gave (the first slot)."""
+        for attempt in range(MAX_CONFLICTS):
+            if self._known is None or attempt:
+                self._known = self.store.load()
+            next_at, etag = self._known
+            now = self._clock()
+            new_next, first = change(next_at, now)
+            try:
+                self._known = (new_next, self.store.save(new_next, etag))
+                took = self._clock() - now
+                self._write_seconds = took if self._write_seconds is None else 0.8 * self._write_seconds + 0.2 * took
+                return first if first is not None else new_next
+            except Conflict:
+                self.stats["conflicts"] += 1
+                self._sleep(random.uniform(0, min(0.05, 0.002 * (attempt + 1))))
+        raise RuntimeError(f"rate budget record changed {MAX_CONFLICTS} times in a row")
+
+    def _go_alone(self, exc: Exception) -> None:
+        self._known = None
+        self._alone_until = self._clock() + RETRY_SHARED_SECONDS
+        # The reason, never the blob URL with credentials: storage errors name the operation and status.
+        log.warning("rate budget record unavailable (%s); pacing this process alone for %.0f s",
+                    type(exc).__name__, RETRY_SHARED_SECONDS)
+
+
+def record_name(endpoint: str) -> str:
+    """The blob holding a resource's record: one per endpoint, whatever alias names it."""
+    return hashlib.sha256(endpoint.rstrip("/").lower().encode()).hexdigest()[:32] + ".json"
+
+
+_lock = threading.Lock()
+_budgets: dict[tuple[str, str], SharedBudget] = {}
+
+
+def pacer_for(resource: ResourceConfig, settings: Settings) -> Pacer:
+    """The pacer every client of `resource` in this process uses: the shared budget (RATE_BUDGET_SCOPE=shared,
+    the default, when an export account is configured), else this process's own bucket."""
+    account = settings.export_connection_string or settings.export_account_url
+    if settings.rate_budget_scope != "shared" or not account:
+        return shared_rate_limiter(resource.endpoint, resource.tps)
+    key = (resource.endpoint.rstrip("/").lower(), account)
+    with _lock:
+        budget = _budgets.get(key)
+        if budget is None:
+            store = BlobSlotStore(_container(settings), record_name(resource.endpoint), endpoint=resource.endpoint)
+            budget = _budgets[key] = SharedBudget(store, resource.tps)
+        elif budget.tps != resource.tps:
+            budget.rerate(resource.tps)  # the limit belongs to the resource: the last configuration wins
+        return budget
+
+
+def reset_budgets() -> None:
+    """Forget this process's budgets (tests)."""
+    with _lock:
+        _budgets.clear()
+
+
+def _container(settings: Settings) -> Any:
+    """The budget container on its own client: short timeouts and few retries, so a storage outage turns into
+    pacing alone within seconds instead of stalling every Training API call."""
+    from azure.storage.blob import BlobServiceClient
+
+    from dsr.storage import client_options
+
+    options = {**client_options(), "connection_timeout": 5, "read_timeout": 10, "retry_total": 2,
+               "retry_backoff_factor": 0.2}
+    if settings.export_connection_string:
+        service = BlobServiceClient.from_connection_string(settings.export_connection_string, **options)
+    else:
+        from azure.identity import DefaultAzureCredential
+
+        service = BlobServiceClient(str(settings.export_account_url), credential=DefaultAzureCredential(), **options)
+    return service.get_container_client(CONTAINER)

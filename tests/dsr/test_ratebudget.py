@@ -1,0 +1,320 @@
+"""The shared rate budget's logic (dsr/ratebudget.py) on an in-memory record and simulated clocks.
+
+Several `SharedBudget`s on one store stand for several processes. Assertions are on counts of calls per 1 s
+window of the granted times, with the tolerance the design gives (+1 for window alignment; + tps x 2e for a
+clock skew of e), never on how long something took on this machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from bench.windows import max_in_any_second as per_window
+from customvision import TokenBucket
+from dsr import ratebudget
+from dsr.ratebudget import MAX_AHEAD_SECONDS, RETRY_SHARED_SECONDS, Conflict, SharedBudget, pacer_for
+from dsr.settings import Settings, SettingsError
+
+
+class MemoryStore:
+    """A `SlotStore` in memory: an etag per version, conditional writes like the Blob service's."""
+
+    def __init__(self, latency: float = 0.0, simulated: list[float] | None = None) -> None:
+        self.latency = latency  # seconds each write takes, like a storage round trip: real time...
+        self.simulated = simulated  # ...or, given the simulated world's clock, simulated time
+        self.next_at = 0.0
+        self.version = 0
+        self.lock = threading.Lock()
+        self.saves = 0
+        self.fail: Exception | None = None
+        self.conflicts_to_inject = 0
+
+    def load(self) -> tuple[float, str | None]:
+        if self.fail:
+            raise self.fail
+        with self.lock:
+            return self.next_at, (str(self.version) if self.version else None)
+
+    def save(self, next_at: float, etag: str | None) -> str:
+        if self.fail:
+            raise self.fail
+        if self.latency and self.simulated is not None:
+            self.simulated[0] += self.latency
+        elif self.latency:
+            time.sleep(self.latency)
+        with self.lock:
+            if self.conflicts_to_inject:
+                self.conflicts_to_inject -= 1
+                self.version += 1
+                raise Conflict("injected")
+            current = str(self.version) if self.version else None
+            if etag != current:
+                raise Conflict(f"etag {etag} != {current}")
+            self.next_at, self.version = next_at, self.version + 1
+            self.saves += 1
+            return str(self.version)
+
+
+class Clock:
+    """Simulated time for one process: `offset` is its skew from true time; sleep advances true time."""
+
+    def __init__(self, world: list[float], offset: float = 0.0) -> None:
+        self.world, self.offset = world, offset
+
+    def __call__(self) -> float:
+        return self.world[0] + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.world[0] += max(seconds, 0.0)
+
+
+def _call(budget: SharedBudget, world: list[float]) -> float:
+    """Acquire, then the (true) time the call goes out."""
+    budget.acquire()
+    return world[0]
+
+
+def test_one_process_paces_at_the_configured_rate() -> None:
+    world = [1_000.0]
+    clock = Clock(world)
+    budget = SharedBudget(MemoryStore(), 10, clock=clock, sleep=clock.sleep)
+    times = [_call(budget, world) for _ in range(60)]
+    assert per_window(times) <= 10 + 1
+    assert times[-1] - times[0] >= 59 / 10 - 1e-9  # never faster than the rate
+
+
+def test_many_processes_on_one_record_share_one_rate() -> None:
+    world = [1_000.0]
+    store = MemoryStore()
+    clocks = [Clock(world) for _ in range(5)]
+    budgets = [SharedBudget(store, 10, clock=c, sleep=c.sleep) for c in clocks]
+    times = []
+    for round_ in range(40):  # the processes take turns calling, each as fast as it is allowed
+        for budget in budgets[round_ % 2:]:
+            budget.acquire()
+            times.append(world[0])
+    assert per_window(times) <= 10 + 1
+    assert times[-1] - times[0] >= (len(times) - 1) / 10 - 1e-9
+    # batches: fewer writes than calls (a process reserves for the calls it has waiting; here one at a time)
+    assert store.saves <= len(times)
+
+
+def test_clock_skew_widens_the_window_by_the_skew_only() -> None:
+    world = [1_000.0]
+    store = MemoryStore()
+    skew = 0.05  # one process 50 ms behind, one 50 ms ahead of true time
+    clocks = [Clock(world, -skew), Clock(world, +skew), Clock(world, 0.0)]
+    budgets = [SharedBudget(store, 10, clock=c, sleep=c.sleep) for c in clocks]
+    times = []
+    for round_ in range(60):
+        budget = budgets[round_ % 3]
+        budget.acquire()
+        times.append(world[0])  # true time of the call
+    assert per_window(times) <= 10 * (1 + 2 * skew) + 1
+
+
+def test_a_process_that_dies_holding_slots_wastes_at_most_its_bounded_share() -> None:
+    world = [1_000.0]
+    store = MemoryStore()
+    clock = Clock(world)
+    doomed = SharedBudget(store, 10, clock=clock, sleep=clock.sleep)
+    doomed._reserve(doomed.max_held)  # reserved for its waiting threads, then the process is killed
+    assert doomed.max_held == 5
+    survivor = SharedBudget(store, 10, clock=clock, sleep=clock.sleep)
+    before = world[0]
+    survivor.acquire()
+    assert world[0] - before <= doomed.max_held / 10 + 1e-9  # 0.5 s of the budget lost, nothing to clean up
+
+
+def test_a_slot_reached_too_late_is_forfeited_not_used() -> None:
+    world = [1_000.0]
+    clock = Clock(world)
+    budget = SharedBudget(MemoryStore(), 10, clock=clock, sleep=clock.sleep)
+    budget._free.extend(budget._reserve(3))
+    world[0] += 0.5  # the waiting threads went away; the slots are in the past now
+    budget.acquire()
+    assert budget.stats["forfeited"] == 3
+    late_sleep = clock.sleep
+
+    def oversleep(seconds: float) -> None:  # the OS wakes the thread 2 slots late
+        late_sleep(seconds + 0.2)
+
+    budget._sleep = oversleep
+    budget.acquire()  # the next slot is 0.1 s ahead: the thread wakes 0.2 s after it, and takes another
+    assert budget.stats["forfeited"] == 4
+
+
+def test_slow_writes_at_a_high_rate_neither_stall_nor_waste_the_budget() -> None:
+    """At 1000/s a 7 ms write spans 7 slots: reservations start after the write and cover it."""
+    world = [1_000.0]
+    store = MemoryStore(latency=0.007, simulated=world)
+    clock = Clock(world)
+    budget = SharedBudget(store, 1000, clock=clock, sleep=clock.sleep)
+    times = [_call(budget, world) for _ in range(300)]
+    assert budget.stats["late"] == 0 and budget.stats["forfeited"] < 30
+    assert budget.stats["reservations"] < 100  # several slots per write
+    assert per_window(times) <= 1000 * (1 + ratebudget.MIN_GRACE) + 1
+
+
+class BusyStore(MemoryStore):
+    """Other processes always reserve 5 s of the budget right after each of our writes."""
+
+    def save(self, next_at: float, etag: str | None) -> str:
+        version = super().save(next_at, etag)
+        with self.lock:
+            self.next_at += 5.0
+            self.version += 1
+        return version
+
+
+def test_an_overloaded_thread_goes_anyway_after_missing_its_slot_three_times() -> None:
+    world = [1_000.0]
+    clock = Clock(world)
+    budget = SharedBudget(BusyStore(), 10, clock=clock, sleep=lambda seconds: clock.sleep(seconds + 1.0))
+    budget.acquire()  # the first slot is now: no sleep
+    budget.acquire()  # every later slot is ahead, and the thread wakes 1 s after it
+    assert budget.stats["forfeited"] == 2 and budget.stats["late"] == 1
+
+
+def test_a_429_pauses_every_process() -> None:
+    world = [1_000.0]
+    store = MemoryStore()
+    clocks = [Clock(world), Clock(world)]
+    told, other = (SharedBudget(store, 10, clock=c, sleep=c.sleep) for c in clocks)
+    told.acquire()
+    told.pause(3.0)
+    before = world[0]
+    other.acquire()
+    assert world[0] - before >= 3.0 - 1e-9
+
+
+def test_a_429_voids_the_slots_this_process_handed_out_but_not_reached() -> None:
+    world = [1_000.0]
+    clock = Clock(world)
+    budget = SharedBudget(MemoryStore(), 10, clock=clock, sleep=clock.sleep)
+    budget.acquire()
+
+    def sleep_then_429(seconds: float) -> None:  # while this thread waits for its slot, another one got a 429
+        clock.sleep(seconds)
+        budget._sleep = clock.sleep
+        budget.pause(2.0)
+
+    budget._sleep = sleep_then_429
+    before = world[0]
+    budget.acquire()
+    assert world[0] - before >= 2.0  # it did not go at its old slot, in the middle of the pause
+
+
+def test_conflicting_writers_retry_with_the_new_record() -> None:
+    world = [1_000.0]
+    store = MemoryStore()
+    store.conflicts_to_inject = 3
+    clock = Clock(world)
+    budget = SharedBudget(store, 10, clock=clock, sleep=clock.sleep)
+    budget.acquire()
+    assert budget.stats["conflicts"] == 3 and budget.stats["reservations"] == 1
+
+
+def test_an_unavailable_record_falls_back_to_pacing_alone_then_retries(caplog: pytest.LogCaptureFixture) -> None:
+    world = [1_000.0]
+    store = MemoryStore()
+    store.fail = ConnectionError("storage down")
+    clock = Clock(world)
+    budget = SharedBudget(store, 10, clock=clock, sleep=clock.sleep)
+    with caplog.at_level(logging.WARNING, logger="dsr.ratebudget"):
+        times = []
+        for _ in range(20):
+            budget.acquire()
+            times.append(world[0])
+    assert per_window(times) <= 11 and budget.stats["alone"] >= 20
+    assert "pacing this process alone" in caplog.text and "storage down" not in caplog.text
+    store.fail = None
+    world[0] += RETRY_SHARED_SECONDS
+    budget.acquire()
+    assert budget.stats["reservations"] == 1 and store.saves == 1
+
+
+def test_a_record_far_in_the_future_is_restarted(caplog: pytest.LogCaptureFixture) -> None:
+    world = [1_000.0]
+    store = MemoryStore()
+    store.save(world[0] + MAX_AHEAD_SECONDS + 60, None)  # written by a process whose clock is an hour ahead
+    clock = Clock(world)
+    budget = SharedBudget(store, 10, clock=clock, sleep=clock.sleep)
+    with caplog.at_level(logging.WARNING, logger="dsr.ratebudget"):
+        budget.acquire()
+    assert world[0] - 1_000.0 < 1 and "ahead of this clock" in caplog.text
+
+
+def test_grace_must_stay_below_one_slot() -> None:
+    with pytest.raises(ValueError, match="grace"):
+        SharedBudget(MemoryStore(), 10, grace=0.1)
+    with pytest.raises(ValueError, match="tps"):
+        SharedBudget(MemoryStore(), 0)
+
+
+def test_threads_of_one_process_share_its_slots() -> None:
+    """Real threads and the real clock: the granted times still hold the per-window bound."""
+    budget = SharedBudget(MemoryStore(latency=0.01), 100)
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(15):
+            started = time.time()
+            waited = budget.acquire()
+            with lock:
+                times.append(started + waited)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(times) == 120
+    assert per_window(times) <= 100 + 1
+    # threads that came while a write was in flight got their slots from the next write, several at a time
+    assert budget.stats["reservations"] < 120
+
+
+def _settings(**env: str) -> Settings:
+    return Settings.from_env({"CUSTOMVISION_ENDPOINT": "https://cv.example", "CUSTOMVISION_TRAINING_KEY": "k", **env})
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"RATE_BUDGET_SCOPE": "cluster"}, "RATE_BUDGET_SCOPE must be one of shared, process"),
+    ({"CUSTOMVISION_TPS": "0"}, "CUSTOMVISION_TPS must be a positive number"),
+    ({"CUSTOMVISION_TPS": "fast"}, "CUSTOMVISION_TPS must be a positive number"),
+    ({"CUSTOMVISION_RESOURCES": '{"eu": {"endpoint": "https://eu.example", "tps": "-1"}}'},
+     "CUSTOMVISION_RESOURCES.eu.tps must be a positive number"),
+    ({"CUSTOMVISION_RESOURCES": '{"eu": {"endpoint": "https://eu.example", "tps": true}}'},
+     "CUSTOMVISION_RESOURCES.eu.tps must be a positive number"),
+])
+def test_bad_budget_settings_are_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        _settings(**env)
+
+
+def test_settings_choose_the_pacer() -> None:
+    ratebudget.reset_budgets()
+    settings = _settings(CUSTOMVISION_TPS="2", EXPORT_STORAGE_CONNECTION_STRING="UseDevelopmentStorage=true")
+    resource = settings.resource("default")
+    assert resource.tps == 2.0 and settings.rate_budget_scope == "shared"
+    shared = pacer_for(resource, settings)
+    assert isinstance(shared, SharedBudget) and shared.tps == 2.0 and shared.max_held == 1
+    assert pacer_for(resource, settings) is shared  # one budget per resource and process
+    alone = _settings(RATE_BUDGET_SCOPE="process", EXPORT_STORAGE_CONNECTION_STRING="UseDevelopmentStorage=true")
+    assert isinstance(pacer_for(alone.resource("default"), alone), TokenBucket)
+    no_account = _settings()
+    assert isinstance(pacer_for(no_account.resource("default"), no_account), TokenBucket)
+    ratebudget.reset_budgets()
+
+
+def test_one_record_per_endpoint_whatever_the_alias() -> None:
+    name: Callable[[str], str] = ratebudget.record_name
+    assert name("https://CV.example/") == name("https://cv.example")
+    assert name("https://a.example") != name("https://b.example")
