@@ -59,6 +59,7 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("DELETE", P + "/predictions", predictions.delete_prediction, "DeletePrediction"),
 ]
 
+
 async def get_ready(request: web.Request) -> web.Response:
     """200 once the seed is in place; 503 with Retry-After while seeding; 500 with the cause if seeding failed."""
     rt = runtime(request)
