@@ -62,7 +62,8 @@ class Schedule:
 
     def due_slot(self, *, since: datetime, now: datetime) -> datetime | None:
         """The newest slot in (since, now], or None when the schedule has no slot there."""
-        slot = croniter(self.expression, now + timedelta(seconds=1), second_at_beginning=True,
+        # get_prev is strictly before its start: start 1 µs after `now` so a slot at `now` itself counts
+        slot = croniter(self.expression, now + timedelta(microseconds=1), second_at_beginning=True,
                         day_or=False).get_prev(datetime)  # NCRONTAB: day-of-month AND day-of-week
         slot = slot.replace(tzinfo=UTC) if slot.tzinfo is None else slot.astimezone(UTC)
         return slot if since < slot <= now else None

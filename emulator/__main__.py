@@ -69,12 +69,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     config = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(config)
+    rt = app[RUNTIME]
 
-    def ready(_: str) -> None:
-        store = app[RUNTIME].store
+    def listening(_: str) -> None:
         print(
             f"emulator listening on http://{config.host}:{config.port} "
-            f"(seed {config.seed}, {len(store.projects)} projects, {store.image_count()} images)",
+            f"(seed {config.seed}: seeding in the background; GET /_emulator/ready answers 200 when done)",
             flush=True,
         )
 
@@ -84,13 +84,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             app,
             host=config.host,
             port=config.port,
-            print=ready,
+            print=listening,
             access_log=None,
             max_line_size=65536,
             max_field_size=65536,
         )
     except (BlobError, OSError) as exc:  # storage unreachable, port taken: one clear line, no traceback
         print(f"emulator: error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    if rt.failure:  # seeding failed after the server started listening
+        print(f"emulator: error: {rt.failure}", file=sys.stderr, flush=True)
         sys.exit(2)
 
 

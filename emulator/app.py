@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -58,7 +59,21 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("DELETE", P + "/predictions", predictions.delete_prediction, "DeletePrediction"),
 ]
 
+
+async def get_ready(request: web.Request) -> web.Response:
+    """200 once the seed is in place; 503 with Retry-After while seeding; 500 with the cause if seeding failed."""
+    rt = runtime(request)
+    body = {"ready": rt.ready, "pid": os.getpid(), "seed": rt.seed}
+    if rt.ready:
+        counts = {"projects": len(rt.store.projects), "images": rt.store.image_count()}
+        return web.json_response({**body, **counts, "seedSeconds": rt.seed_seconds})
+    if rt.failure:
+        return web.json_response({**body, "error": rt.failure}, status=500)
+    return web.json_response({**body, "seeding": True}, status=503, headers={"Retry-After": "1"})
+
+
 ADMIN_ROUTES: list[tuple[str, str, Handler, str]] = [
+    ("GET", "/_emulator/ready", get_ready, "emulator.ready"),
     ("GET", "/_emulator/state", admin.get_state, "emulator.state"),
     ("GET", "/_emulator/info", admin.get_info, "emulator.info"),
     ("GET", "/_emulator/stats", admin.get_stats, "emulator.stats"),
@@ -66,6 +81,7 @@ ADMIN_ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", "/_emulator/faults", admin.set_faults, "emulator.faults.set"),
     ("POST", "/_emulator/reset", admin.reset, "emulator.reset"),
 ]
+ANSWERED_BEFORE_READY = {"emulator.ready", "emulator.info"}
 
 
 def _operation(request: web.Request) -> str | None:
@@ -116,6 +132,9 @@ async def gate_middleware(request: web.Request, handler: Handler) -> web.StreamR
             "Access denied due to invalid subscription key or wrong API endpoint. "
             "Make sure to provide a valid key for an active subscription.",
         )
+    if not rt.ready and operation not in ANSWERED_BEFORE_READY:
+        raise errors.ApiError(503, "ServiceUnavailable", "The emulator is still seeding; retry shortly.",
+                              headers={"Retry-After": "1"})
     if not is_api:
         return await handler(request)
     if not rt.bucket.try_take():
@@ -156,7 +175,7 @@ def _api_app() -> web.Application:
 
 
 def create_app(config: Config) -> web.Application:
-    """The emulator app; seeding and blob storage start in its cleanup context."""
+    """The emulator app; blob storage opens in its cleanup context, which then seeds in the background."""
     app = web.Application(middlewares=[error_middleware, gate_middleware], client_max_size=8 * 1024 * 1024)
     rt = Runtime(config)
     app[RUNTIME] = rt
@@ -166,7 +185,11 @@ def create_app(config: Config) -> web.Application:
         app.router.add_route(method, path, handler, name=name)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        await rt.start()
+        try:
+            await rt.start()
+        except BaseException:  # stopped or failed while opening storage: close what was opened
+            await rt.close()
+            raise
         yield
         await rt.close()
 

@@ -222,15 +222,22 @@ class BlobStore:
 
     @staticmethod
     async def _bounded(coros: Iterable[Coroutine[Any, Any, None]], *, limit: int = UPLOAD_CONCURRENCY) -> None:
-        semaphore = asyncio.Semaphore(limit)
+        """Await `coros` at most `limit` at a time; the first error cancels the rest.
 
-        async def run(coro: Coroutine[Any, Any, None]) -> None:
-            async with semaphore:
+        `limit` workers draw from one iterator, so a lazily made coroutine (a generator's) exists only once a
+        worker awaits it: when the work stops early, none is left never awaited."""
+        pending = iter(coros)
+
+        async def worker() -> None:
+            for coro in pending:
                 await coro
 
-        tasks = [asyncio.ensure_future(run(c)) for c in coros]
+        workers = [asyncio.ensure_future(worker()) for _ in range(limit)]
         try:
-            await asyncio.gather(*tasks)
+            await asyncio.gather(*workers)
         finally:
-            for task in tasks:
+            for task in workers:
                 task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            for coro in pending:  # given as a list: close those never started
+                coro.close()

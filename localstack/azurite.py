@@ -1,4 +1,4 @@
-"""Azurite (Blob, Queue, Table) on free ports, with its data under the repo's ignored state dir."""
+"""Azurite (Blob, Queue, Table) on free ports, its data on disk under the repo's ignored state dir or in memory."""
 
 from __future__ import annotations
 
@@ -22,33 +22,59 @@ def azurite_binary() -> Path:
 
 
 class Azurite(ServerProcess):
-    """An Azurite process; `connection_string` points at its three services."""
+    """An Azurite process; `connection_string` points at its three services.
 
-    def __init__(self, data_dir: Path, *, log_path: Path | None = None, fresh: bool = True) -> None:
+    `in_memory=True` keeps every blob in memory (`--inMemoryPersistence`): nothing survives a restart, and
+    Azurite no longer re-serializes its whole blob index to disk every 5 s, which on disk costs CPU and
+    stalls requests in proportion to the number of blobs it holds. Tests share one such Azurite; a test
+    that restarts Azurite and expects the data back uses one on disk.
+    """
+
+    def __init__(
+        self, data_dir: Path, *, log_path: Path | None = None, fresh: bool = True, in_memory: bool = False
+    ) -> None:
         if fresh and data_dir.exists():
             shutil.rmtree(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        self.in_memory = in_memory
         self.blob_port, self.queue_port, self.table_port = free_port(), free_port(), free_port()
-        argv = [
+        super().__init__("azurite", port=self.blob_port, cwd=data_dir, log_path=log_path)
+        self._own_ports = True
+
+    def command(self) -> list[str]:
+        storage = ["--inMemoryPersistence"] if self.in_memory else ["--location", str(self.data_dir)]
+        return [
             str(azurite_binary()),
             "--silent",
             "--disableTelemetry",
             "--skipApiVersionCheck",
             "--loose",
-            "--location", str(data_dir),
+            *storage,
             "--blobHost", "127.0.0.1", "--blobPort", str(self.blob_port),
             "--queueHost", "127.0.0.1", "--queuePort", str(self.queue_port),
             "--tableHost", "127.0.0.1", "--tablePort", str(self.table_port),
         ]  # fmt: skip
-        super().__init__("azurite", argv, self.blob_port, log_path=log_path)
-        self.data_dir = data_dir
+
+    def choose_ports(self) -> None:
+        self.blob_port, self.queue_port, self.table_port = free_port(), free_port(), free_port()
+        self.port = self.blob_port
+
+    def wait_ready(self, deadline: float) -> None:
+        for port in (self.blob_port, self.queue_port, self.table_port):
+            self._wait_port(port, deadline)
+
+    def restart(self, *, timeout: float = 60.0) -> Azurite:
+        """Start again after `stop()`, on the same ports (clients keep their connection string)."""
+        self._own_ports = False
+        try:
+            self.start(timeout=timeout)
+        finally:
+            self._own_ports = True
+        return self
 
     def start(self, *, timeout: float = 60.0) -> Azurite:
         super().start(timeout=timeout)
-        from localstack.ports import wait_for_port
-
-        wait_for_port(self.queue_port, timeout=timeout)
-        wait_for_port(self.table_port, timeout=timeout)
         return self
 
     @property

@@ -25,13 +25,18 @@ class Devhost(ServerProcess):
         self.state_dir = Path(state_dir).resolve()
         self._function_key = function_key
         self.master_key = master_key or f"mk{secrets.token_urlsafe(24)}"  # admin API and Durable webhooks
-        port = port or free_port()
         self.rpc_port = free_port()  # loopback endpoint behind the durable client's rpcBaseUrl
-        argv = python_module("devhost", "--app-dir", str(self.app_dir), "--port", str(port),
-                             f"--function-key={function_key}", f"--master-key={self.master_key}",
+        super().__init__("devhost", port=port, cwd=REPO_ROOT, env=env, log_path=log_path)
+
+    def command(self) -> list[str]:
+        return python_module("devhost", "--app-dir", str(self.app_dir), "--port", str(self.port),
+                             f"--function-key={self._function_key}", f"--master-key={self.master_key}",
                              "--state-dir", str(self.state_dir),
                              "--rpc-port", str(self.rpc_port))
-        super().__init__("devhost", argv, port, cwd=REPO_ROOT, env=env, log_path=log_path)
+
+    def choose_ports(self) -> None:
+        super().choose_ports()
+        self.rpc_port = free_port()
 
     def start(self, *, timeout: float = 60.0) -> Devhost:
         super().start(timeout=timeout)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from localstack.ports import free_port
 from localstack.process import ServerProcess, python_module
 
 DEFAULT_TRAINING_KEY = "local-training-key"
+READY_POLL = 0.05  # seconds between readiness probes
 
 
 class Emulator(ServerProcess):
@@ -28,32 +30,48 @@ class Emulator(ServerProcess):
         extra_args: Sequence[str] = (),
         log_path: Path | None = None,
     ) -> None:
-        port = port or free_port()
-        argv = python_module(
-            "emulator",
-            "--port", str(port),
-            "--seed", seed,
-            "--training-key", training_key,
-            "--storage-connection-string", storage_connection_string,
-            "--tps", str(tps),
-            *extra_args,
-        )  # fmt: skip
-        super().__init__("emulator", argv, port, log_path=log_path)
+        super().__init__("emulator", port=port, log_path=log_path)
         self.seed = seed
+        self.tps = tps
+        self.extra_args = tuple(extra_args)
+        self._storage = storage_connection_string
         self._training_key = training_key
 
+    def command(self) -> list[str]:
+        return python_module(
+            "emulator",
+            "--port", str(self.port),
+            "--seed", self.seed,
+            "--training-key", self._training_key,
+            "--storage-connection-string", self._storage,
+            "--tps", str(self.tps),
+            *self.extra_args,
+        )  # fmt: skip
+
     def start(self, *, timeout: float = 120.0) -> Emulator:
-        """Start, wait for the port, then make sure it is this process answering there (not a port thief)."""
+        """Start, then wait until `GET /_emulator/ready` says the seed is in place (the server listens at once
+        and seeds in the background); StartError with the cause and the log's tail otherwise."""
         super().start(timeout=timeout)
-        try:
-            info = self.admin("info")
-        except OSError as exc:
-            self.stop()
-            raise RuntimeError(f"emulator on port {self.port} did not answer ({exc}); see {self.log_path}") from None
-        if info.get("pid") != self.pid:
-            self.stop()
-            raise RuntimeError(f"port {self.port} is served by another process; see {self.log_path}")
         return self
+
+    def wait_ready(self, deadline: float) -> None:
+        while True:
+            if not self.alive():
+                raise self.failure("exited before it was ready")
+            try:
+                info = self.admin("ready", timeout=5)
+            except urllib.error.HTTPError as exc:
+                if exc.code != 503:  # 500: seeding failed (the server stops); anything else: not our emulator
+                    raise self.failure(f"/_emulator/ready answered {exc.code}: {exc.read()[:500]!r}") from None
+            except OSError:
+                pass  # not listening yet
+            else:
+                if info.get("pid") != self.pid:
+                    raise self.failure(f"port {self.port} is served by another process", taken=True)
+                return
+            if time.monotonic() >= deadline:
+                raise self.failure("not ready in time (still starting or seeding)")
+            time.sleep(READY_POLL)
 
     @property
     def endpoint(self) -> str:

@@ -10,7 +10,6 @@ import json
 import secrets
 import shutil
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from localstack.azurite import Azurite
@@ -117,19 +116,14 @@ class LocalStack:
                 tps=self.tps,
                 extra_args=self.emulator_args,
                 log_path=self.log_dir / "emulator.log",
-            )
+            ).start(timeout=timeout)  # first: devhost's settings name its port, final once it runs
             self._devhost = Devhost(
                 app_dir=self.app_dir,
                 state_dir=self.state_dir / "devhost",
                 function_key=self.function_key,
                 env=self.env,
                 log_path=self.log_dir / "devhost.log",
-            )
-            # devhost needs only the emulator's address, so both start (and seed) side by side.
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                starts = [pool.submit(server.start, timeout=timeout) for server in (self._emulator, self._devhost)]
-                for started in starts:
-                    started.result()
+            ).start(timeout=timeout)
         except BaseException:
             self.stop()
             raise

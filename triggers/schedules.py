@@ -28,10 +28,15 @@ async def schedule_tick(timer: func.TimerRequest, client: df.DurableOrchestratio
         os.environ.get(SCHEDULES_SETTING),
         settings=Settings.from_env(),
         orchestrations=ScheduledOrchestrations(client),
-        now=datetime.now(UTC),
+        now=utcnow(),
         last=last_tick(timer),
         tick=os.environ.get(TICK_SETTING) or DEFAULT_TICK,
     )
+
+
+def utcnow() -> datetime:
+    """The tick's clock; tests replace it to tick at a chosen instant."""
+    return datetime.now(UTC)
 
 
 class ScheduledOrchestrations(DurableOrchestrations):

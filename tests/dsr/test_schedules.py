@@ -146,6 +146,10 @@ def test_due_slot_is_the_newest_in_the_window() -> None:
         == MONDAY_3AM
     assert schedule.due_slot(since=MONDAY_3AM, now=MONDAY_3AM + timedelta(minutes=1)) is None
     assert schedule.due_slot(since=MONDAY_3AM - timedelta(minutes=2), now=MONDAY_3AM - timedelta(minutes=1)) is None
+    # in the last second before the next slot, the current slot is still the one due (not "none")
+    every_minute = Schedule(name="m", expression="0 * * * * *", request={})
+    late = MONDAY_3AM + timedelta(seconds=59, milliseconds=900)
+    assert every_minute.due_slot(since=late - timedelta(minutes=1), now=late) == MONDAY_3AM
 
 
 def test_window_is_one_tick_back_or_the_last_tick_after_downtime() -> None:

@@ -54,7 +54,7 @@ def wait_finished(host: Devhost, request_id: str, *, timeout: float = 600) -> di
         body = response.json()
         if body["status"] in ("Completed", "Failed", "Terminated"):
             return body
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise TimeoutError(f"request {request_id} still {body.get('status')!r}: {body.get('progress')}")
 
 

@@ -7,7 +7,6 @@ import json
 import secrets
 import shutil
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +66,7 @@ def security_stack(
     settings: Mapping[str, str] | None = None,
     keep: bool = False,
 ) -> Iterator[SecurityStack]:
-    """Start an emulator (on `azurite`) and devhost side by side with a random function key; stop both after.
+    """Start an emulator (on `azurite`), then devhost with a random function key; stop both after.
 
     `settings` override the app settings (e.g. CUSTOMVISION_RESOURCES); `{emulator}` in a value is replaced
     by the emulator's endpoint. The state dir (logs) is removed afterwards unless `keep`.
@@ -77,22 +76,18 @@ def security_stack(
     logs.mkdir(parents=True, exist_ok=True)
     emulator = Emulator(storage_connection_string=azurite.connection_string, seed=seed, training_key=training_key,
                         tps=tps, log_path=logs / "emulator.log")
-    env = settings_for(emulator, azurite, container=container or f"sec-{name}")
-    env.update({k: v.replace("{emulator}", emulator.endpoint) for k, v in (settings or {}).items()})
     function_key = f"fk{secrets.token_urlsafe(24)}"  # a leading "-" would read as an option to devhost's argparse
-    for _ in range(5):  # free_port() can hand out one port twice: take a devhost whose ports are all distinct
-        devhost = Devhost(app_dir=REPO_ROOT, state_dir=state_dir / "devhost", function_key=function_key,
-                          env=env, log_path=logs / "devhost.log")
-        if len({emulator.port, devhost.port, devhost.rpc_port}) == 3:
-            break
+    devhost: Devhost | None = None
     try:
-        # devhost needs only the emulator's address (known before it starts), so both start side by side.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for started in [pool.submit(server.start, timeout=120) for server in (emulator, devhost)]:
-                started.result()
+        emulator.start(timeout=120)  # first: its port is final once it runs (a taken one is re-picked)
+        env = settings_for(emulator, azurite, container=container or f"sec-{name}")
+        env.update({k: v.replace("{emulator}", emulator.endpoint) for k, v in (settings or {}).items()})
+        devhost = Devhost(app_dir=REPO_ROOT, state_dir=state_dir / "devhost", function_key=function_key,
+                          env=env, log_path=logs / "devhost.log").start(timeout=120)
         yield SecurityStack(emulator=emulator, devhost=devhost, env=env, state_dir=state_dir)
     finally:
-        devhost.stop()
+        if devhost is not None:
+            devhost.stop()
         emulator.stop()
         if not keep:
             shutil.rmtree(state_dir, ignore_errors=True)

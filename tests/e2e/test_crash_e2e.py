@@ -121,7 +121,7 @@ def test_export_survives_azurite_restart(
         time.sleep(1.0)
         azurite.stop()  # the export account goes away mid-copy ...
         time.sleep(2.0)
-        azurite.start()  # ... and comes back with its data
+        azurite.restart()  # ... and comes back with its data, on the same ports
         status = wait_finished(host, "crash-azurite")
         assert status["status"] == "Completed", status
         assert all(r["status"] != "failed" for r in status["result"]["categories"].values()), status

@@ -38,13 +38,7 @@ SIGNATURE = re.compile(rb'(?i)(?<![a-z0-9])(sig(=|%3d)|"sig"\s*:\s*")(?!REDACTED
 def own_azurite() -> Iterator[Azurite]:
     """A fresh Azurite, so every blob in it comes from this test's run (and the scan covers all of them)."""
     base = STATE_ROOT / f"security-secrets-azurite-{time.monotonic_ns()}"
-    for _ in range(5):  # free_port() can hand out one port twice; Azurite then dies on EADDRINUSE
-        server = Azurite(base / "data", log_path=base / "azurite.log")
-        if len({server.blob_port, server.queue_port, server.table_port}) == 3:
-            break
-    else:
-        pytest.fail("no three distinct free ports for Azurite")
-    with server:
+    with Azurite(base / "data", log_path=base / "azurite.log", in_memory=True) as server:
         yield server
     shutil.rmtree(base, ignore_errors=True)
 

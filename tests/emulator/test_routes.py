@@ -10,6 +10,7 @@ from emulator.app import PREFIXES, ROUTES, create_app
 from emulator.config import Config
 from localstack.azurite import Azurite
 from tests.emulator.spec import SpecValidator
+from tests.emulator.test_startup import wait_ready
 
 
 def test_every_route_is_a_spec_operation(spec: SpecValidator) -> None:
@@ -26,6 +27,7 @@ def test_factory_serves_both_versions(azurite: Azurite) -> None:
     async def run() -> None:
         config = Config(seed="empty", storage_connection_string=azurite.connection_string, tps=0)
         async with TestClient(TestServer(create_app(config))) as client:
+            await wait_ready(client)  # the server listens first and seeds in the background
             for prefix in PREFIXES:
                 response = await client.get(prefix + "/projects", headers={"Training-Key": config.training_key})
                 assert (response.status, await response.json()) == (200, [])

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from localstack.azurite import Azurite
 from localstack.devhost import Devhost
-from localstack.process import REPO_ROOT
 from tests.e2e.helpers import app_env
-from tests.fixtures.devhost import DevhostFactory
+from tests.fixtures.devhost import DevhostFactory, app_with_scheduler_clock
 from tests.fixtures.emulator import EmulatorFactory
 
 pytestmark = pytest.mark.e2e
@@ -23,15 +23,21 @@ DAILY = {"name": "daily-export", "schedule": "0 0 0 * * *", "request": {"operati
 BROKEN = {"name": "broken", "schedule": "0 0 0 * * *", "request": {"operation": "delete"}}  # no confirm
 
 
+NOW = datetime(2026, 6, 15, 12, 34, 56, tzinfo=UTC)  # the scheduler's clock in this test: never near midnight
+SLOT = "sched-daily-export-20260615T0000Z"
+
+
 @pytest.fixture
-def host(devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite) -> Devhost:
+def host(
+    devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite, tmp_path: Path
+) -> Devhost:
     emulator = emulator_factory("demo", tps=1000)
     env = {
         **app_env(emulator, azurite, "schedules-e2e"),
         "DSR_SCHEDULES": json.dumps([BROKEN, DAILY]),
         "SCHEDULER_TICK": "0 0 0 * * *",  # a daily tick: its window is the last day, and devhost fires it at midnight
     }
-    return devhost_factory(REPO_ROOT, env=env)
+    return devhost_factory(app_with_scheduler_clock(tmp_path / "app", NOW), env=env)
 
 
 def wait_for_ticks(host: Devhost, count: int, *, timeout: float = 60) -> str:
@@ -47,7 +53,6 @@ def wait_for_ticks(host: Devhost, count: int, *, timeout: float = 60) -> str:
 
 
 def test_the_timer_firing_twice_for_a_slot_starts_one_run(host: Devhost) -> None:
-    before = datetime.now(UTC)
     assert host.invoke(FUNCTION, {}).status_code == 202
     wait_for_ticks(host, 1)
     assert host.invoke(FUNCTION, {}).status_code == 202  # the same slot again (a second host, a restart)
@@ -55,8 +60,7 @@ def test_the_timer_firing_twice_for_a_slot_starts_one_run(host: Devhost) -> None
 
     listing = host.get("runtime/webhooks/durabletask/instances", params={"instanceIdPrefix": "sched-"}).json()
     runs = [i["instanceId"] for i in listing if ":" not in i["instanceId"]]  # not sub-orchestrations
-    slots = {f"sched-daily-export-{day:%Y%m%d}T0000Z" for day in (before, datetime.now(UTC), before - timedelta(1))}
-    assert len(runs) == 1 and runs[0] in slots, runs
+    assert runs == [SLOT]
     run = runs[0]
     assert re.search(rf"schedule daily-export: slot {run} already started; nothing to do", text)
     assert "DSR_SCHEDULES[0] ('broken'): /request/confirm" in text  # named, and never started

@@ -71,14 +71,30 @@ def test_timer_binding_uses_the_tick_setting_or_every_minute() -> None:
     assert timer["name"] == "timer" and timer["schedule"] in ("0 */1 * * * *", "%SCHEDULER_TICK%")
 
 
-def test_each_tick_starts_the_slot_once() -> None:
+@pytest.mark.parametrize(
+    ("first", "second", "started"),
+    [
+        ("15:00:10", "15:00:40", "sched-every-minute-20261122T1500Z"),  # the same slot twice
+        ("15:00:00", "15:00:00.000001", "sched-every-minute-20261122T1500Z"),  # on the slot itself
+        ("15:00:59.9", "15:01:00.1", "sched-every-minute-20261122T1500Z"),  # straddling: the next slot waits
+    ],
+)
+def test_each_tick_starts_the_slot_once(
+    first: str, second: str, started: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = FakeDurableClient()
-    fire(client)
-    fire(client)  # the same slot again: the run exists (or, past a minute, the next slot waits for it)
-    (name, instance_id), = client.started
-    assert name == DATA_REQUEST_ORCHESTRATOR and instance_id.startswith("sched-every-minute-")
+    for moment in (first, second):  # the clock is injected: the outcome never depends on when the test runs
+        now = datetime.fromisoformat(f"2026-11-22T{moment}+00:00")
+        monkeypatch.setattr(schedules, "utcnow", lambda now=now: now)
+        fire(client)
+    assert client.started == [(DATA_REQUEST_ORCHESTRATOR, started)]
     assert client.queries[0] == {"runtime_status": ["Pending", "Running", "ContinuedAsNew", "Suspended"],
                                  "prefix": "sched-every-minute-"}
+
+
+def test_the_tick_reads_the_real_clock_by_default() -> None:
+    before = datetime.now(UTC)
+    assert before <= schedules.utcnow() <= datetime.now(UTC)
 
 
 @pytest.mark.parametrize(
