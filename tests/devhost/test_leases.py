@@ -237,7 +237,7 @@ def test_run_singleton_runs_the_listener_on_one_worker_and_hands_it_over(tmp_pat
     """Two workers supervise one timer listener on a shared lock (short real leases): it runs on one at a time; a
     graceful stop of the holder releases the lock and the other starts it."""
     path = tmp_path / "hub.sqlite3"
-    stores = [Store(path, owner=f"w{n}", lease_seconds=0.6) for n in range(2)]
+    stores = [Store(path, owner=f"w{n}", lease_seconds=3.0) for n in range(2)]  # renewed every 0.5 s: a wide margin
     running: list[str] = []
     overlap: list[list[str]] = []
 
@@ -267,10 +267,10 @@ def test_run_singleton_runs_the_listener_on_one_worker_and_hands_it_over(tmp_pat
 
         tasks = [asyncio.create_task(run_singleton("tick.Listener", listener(s.owner),
                                                    acquire=lambda s=s: acquire(s), release=lambda s=s: release(s),
-                                                   interval=0.2)) for s in stores]
+                                                   interval=0.5)) for s in stores]
         await until(lambda: len(running) == 1)
         first = running[0]
-        await asyncio.sleep(1.5)  # several renewals: still the same single holder
+        await asyncio.sleep(2.0)  # several renewals: still the same single holder
         assert running == [first]
         holder = tasks[int(first[1:])]
         holder.cancel()  # a graceful stop of the holder's devhost

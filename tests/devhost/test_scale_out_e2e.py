@@ -4,7 +4,7 @@ Three workers run one export of this repo's app against the emulator and Azurite
 work items is SIGKILLed mid-export. The others take its work over once its leases expire, and the export still
 completes byte-exact against the emulator's ground truth, with nothing duplicated or missing. From the three logs:
 no activity (and no orchestration episode) ran in two processes at the same time. A timer runs on one worker at a
-time and moves to another when its holder dies.
+time and moves to another when its holder dies. A worker stopped gracefully hands its work back at once.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from devhost.config import load_host_config
 from localstack.azurite import Azurite
 from localstack.devhost import Devhost
 from localstack.process import REPO_ROOT
-from tests.devhost.test_devhost_e2e import triggers_app
+from tests.devhost.test_devhost_e2e import APPS, expected_fanout, fanout_env, start_fanout, triggers_app
 from tests.e2e.helpers import app_env, exported_images, read_manifest, submit, truth_images
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SEED = "demo+synthetic:projects=1,images=1500"
-LEASE_SECONDS = 4  # short, so the takeover comes soon; Azure Storage's partition leases last 30 s
+LEASE_SECONDS = 6  # short, so the takeover comes soon (Azure Storage's partition leases last 30 s), renewed every 2 s
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ devhost \[(\S+) (\S+)\] (Executing|Executed) "
                       r"'Functions\.[^']+'(?: \(Reason='(instance [^']*)'\))?")
 
@@ -168,3 +168,22 @@ def test_a_timer_runs_on_one_worker_and_moves_when_it_dies(devhost_factory: Devh
     wait_until(lambda: sum(t["pid"] == other.pid for t in ticks()) >= 3, timeout=30, what="ticks on the survivor")
     late = [t for t in ticks() if t["pid"] == holder.pid and datetime.fromisoformat(t["at"]).timestamp() > killed_at]
     assert late == []
+
+
+def test_a_gracefully_stopped_worker_hands_its_work_back_at_once(devhost_factory: DevhostFactory,
+                                                                 tmp_path: Path) -> None:
+    """SIGTERM drains: work in flight finishes and its leases are released, so the next worker (here with leases of
+    120 s, which a leftover claim would have to wait out) finishes the orchestration at once."""
+    env = fanout_env(tmp_path)
+    state = tmp_path / "state"
+    first = devhost_factory(APPS / "fanout", state_dir=state, env={**env, "DEVHOST_LEASE_SECONDS": "120"})
+    start_fanout(first, {"count": 30, "delay": 0.3}, instance_id="handed-over")
+    ledger = tmp_path / "ledger"
+    wait_until(lambda: ledger.exists() and len(ledger.read_text().split()) >= 5, timeout=30, what="work under way")
+    first.stop()  # SIGTERM: a graceful stop
+    assert "work item(s) in flight" not in first.log_path.read_text()  # everything drained
+
+    second = devhost_factory(APPS / "fanout", state_dir=state, env={**env, "DEVHOST_LEASE_SECONDS": "120"})
+    status = second.wait_for_status(f"{second.base_url}/runtime/webhooks/durabletask/instances/handed-over"
+                                    f"?code={second.master_key}", timeout=60)
+    assert status["runtimeStatus"] == "Completed" and status["output"] == expected_fanout(30)
