@@ -21,7 +21,7 @@ import pytest
 
 from devhost import keys
 from devhost.replay_protocol import EventType, event
-from devhost.store import Outcome, Store
+from devhost.store import Episode, Outcome, Store
 from devhost.timers import run_singleton
 
 LEASE = 30.0
@@ -53,6 +53,15 @@ def queue_activity(store: Store, instance_id: str = "i1", task_id: int = 0) -> N
     assert current is not None
     store.db.execute("INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?,?,?,?,?)",
                      (instance_id, current.execution_id, task_id, "work", json.dumps(task_id)))
+
+
+def started_episode(store: Store, instance_id: str = "i1") -> Episode:
+    """A new instance, claimed by `store`, with its first episode loaded."""
+    store.create("orch", instance_id, None)
+    [claim] = store.claim_instances(5)
+    episode = store.load_episode(claim.instance_id)
+    assert episode is not None
+    return episode
 
 
 def done(task_id: int = 0) -> dict[str, Any]:
@@ -141,10 +150,7 @@ def test_an_expired_activity_lease_is_claimed_again_and_only_the_new_holder_comp
 def test_an_expired_instance_lease_is_taken_over_and_the_old_episode_does_not_commit(tmp_path: Path) -> None:
     clock = Clock()
     a, b = worker_pair(tmp_path / "hub.sqlite3", clock)
-    a.create("orch", "i1", None)
-    [claim] = a.claim_instances(5)
-    episode_a = a.load_episode(claim.instance_id)
-    assert episode_a is not None
+    episode_a = started_episode(a)
     assert b.claim_instances(5) == []  # one replay of an instance at a time
 
     clock.advance(LEASE + 1)
@@ -162,10 +168,7 @@ def test_an_expired_instance_lease_is_taken_over_and_the_old_episode_does_not_co
 def test_a_timer_fires_once_even_with_two_workers(tmp_path: Path) -> None:
     clock = Clock()
     a, b = worker_pair(tmp_path / "hub.sqlite3", clock)
-    a.create("orch", "i1", None)
-    [claim] = a.claim_instances(5)
-    episode = a.load_episode(claim.instance_id)
-    assert episode is not None
+    episode = started_episode(a)
     fired = event(EventType.TIMER_FIRED, datetime.now(UTC), TimerId=0, FireAt="x")
     a.commit_episode(episode, Outcome(new_history=episode.new_events, status="Running",
                                       timers=[(0, clock.now + 5, fired)]))
