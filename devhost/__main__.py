@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--state-dir", type=Path, default=None, help="default: <app-dir>/.state/devhost")
     parser.add_argument("--rpc-port", type=int, default=0, help="loopback port of the durable client RPC API")
     parser.add_argument("--lease-seconds", type=lease_seconds,
-                        default=lease_seconds(os.environ.get(LEASE_ENV) or str(DEFAULT_LEASE_SECONDS)),
+                        default=os.environ.get(LEASE_ENV) or str(DEFAULT_LEASE_SECONDS),  # argparse applies `type`
                         help="how long a claim on an orchestration, activity or timer lasts unless renewed: the time "
                              f"before another devhost on the state dir takes over a killed one's work (default: "
                              f"${LEASE_ENV} or {DEFAULT_LEASE_SECONDS:g})")

@@ -110,3 +110,18 @@ def test_a_binding_may_be_named_like_the_invokers_own_arguments() -> None:
         assert result == "n/r"
     finally:
         invoker.close()
+
+
+def test_lease_seconds_from_the_command_line_or_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from devhost.__main__ import parse_args
+
+    monkeypatch.delenv("DEVHOST_LEASE_SECONDS", raising=False)
+    assert parse_args([]).lease_seconds == 30.0  # Azure Storage's partition lease
+    monkeypatch.setenv("DEVHOST_LEASE_SECONDS", "2.5")
+    assert parse_args([]).lease_seconds == 2.5
+    assert parse_args(["--lease-seconds", "7"]).lease_seconds == 7.0
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(SystemExit):
+            parse_args(["--lease-seconds", bad])
+        assert "--lease-seconds" in capsys.readouterr().err
