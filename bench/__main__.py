@@ -10,7 +10,6 @@ from pathlib import Path
 
 from bench import matrix, report
 from bench.run import Options, log, run
-from bench.stack import NeedsScaleOut
 
 # --quick: a smoke run; options given explicitly still win
 QUICK = {"projects": 1, "images": 500, "memory_images": 0, "baseline_sample": 100, "diagnose_sample": 20}
@@ -29,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the SDK script's own round trip (default: --rtt-ms); e.g. 30 against ours at 2: a laptop "
                              "far from the region against the function in it")
     parser.add_argument("--workers", type=int, default=1,
-                        help="devhost processes on one --state-dir, as scaled-out instances (needs devhost scale-out)")
+                        help="devhost processes on one --state-dir, as scaled-out instances of one task hub")
     parser.add_argument("--concurrent", type=int, default=1,
                         help="our requests at once on the one resource, each on its own projects (--projects >= N)")
     parser.add_argument("--matrix", action="store_true",
@@ -132,11 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(matrix.table(document))
         log("wrote " + ", ".join(str(p) for p in paths))
         return 0
-    try:
-        result = run(options)
-    except NeedsScaleOut as exc:
-        print(f"python -m bench: error: {exc}", file=sys.stderr)
-        return 2
+    result = run(options)
     paths = report.write(result, options.out, stamp)
     print(report.table(result))
     log("wrote " + ", ".join(str(p) for p in paths))

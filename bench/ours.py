@@ -61,8 +61,8 @@ def run_requests(
         started_at = time.time()
         started = time.perf_counter()
         ids = []
-        for body in bodies:
-            response = stack.devhost.post("api/requests", json=body)
+        for index, body in enumerate(bodies):  # spread over the workers, as a load balancer would
+            response = stack.devhosts[index % len(stack.devhosts)].post("api/requests", json=body)
             if response.status_code != 202:
                 raise RuntimeError(f"POST /api/requests answered {response.status_code}: {response.text[:500]}")
             ids.append(response.json()["id"])

@@ -113,6 +113,11 @@ def table(result: dict[str, Any]) -> str:
         if ours.get("extrapolatedWallSeconds"):
             lines.append(f"+ {name} (ours) timed out after {ours['wallSeconds']:.0f} s with {ours['leftBehind']} "
                          f"images left; extrapolated from the share deleted")
+    if cfg.get("workers", 1) > 1:
+        for name in ("export", "delete"):
+            spread = result[name]["ours"].get("invocationsByWorker") or {}
+            lines.append(f"{name} work per devhost worker (episodes + activities): "
+                         + ", ".join(f"{log} {count}" for log, count in spread.items()))
     memory = result["memory"]
     lines.append("")
     lines.append("devhost peak RSS (process tree) during export: " + ", ".join(

@@ -131,6 +131,7 @@ def explain(stack: BenchStack, run: ours.OursRun) -> None:
         timeline.function_timeline(logs, ids[0])  # type: ignore[typeddict-unknown-key]
     run["trainingCalls"] = timeline.training_call_durations(logs, ids[0])  # type: ignore[typeddict-unknown-key]
     run["devhostLogLines"] = sum(_count_lines(path) for path in logs)  # type: ignore[typeddict-unknown-key]
+    run["invocationsByWorker"] = timeline.invocations_by_log(logs, ids)  # type: ignore[typeddict-unknown-key]
 
 
 def _count_lines(path: Path) -> int:

@@ -5,8 +5,8 @@ API request.
 Layout: clients -> netem "storage" -> Azurite (blob); clients -> netem "training" -> emulator. The emulator is
 given the proxied storage address, so the image URIs it hands out (SAS URLs into Azurite) go through the proxy as
 well; its own uploads at seeding run with the delay at 0. Queue and Table endpoints stay direct (nothing measured
-uses them). `--workers N` starts N devhost processes on one --state-dir, as scaled-out instances of one task hub;
-until devhost can share a state dir (issue 17, point 2), the second one refuses to start and the bench says so.
+uses them). `--workers N` starts N devhost processes on one --state-dir, as scaled-out instances of one task hub:
+they claim orchestrations and activities with leases in the shared SQLite hub (devhost/README.md, "Scale-out").
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import secrets
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,6 @@ from localstack.emulator import DEFAULT_TRAINING_KEY, Emulator
 from localstack.ports import free_port
 from localstack.process import REPO_ROOT, ServerProcess, python_module
 from localstack.stack import app_settings, sample_settings
-
-SCALE_OUT_REFUSAL = "is in use by another devhost"  # devhost's message for a second process on one state dir
-
-
-class NeedsScaleOut(RuntimeError):
-    """--workers N > 1 before devhost processes can share a --state-dir (issue 17, point 2)."""
 
 
 class Netem(ServerProcess):
@@ -82,7 +77,7 @@ class BenchStack:
 
     @property
     def devhost(self) -> Devhost:
-        """The first worker (requests are submitted there; status is polled from every worker)."""
+        """The first worker (requests are submitted to the workers in turn, status polled from each in turn)."""
         return self.devhosts[0]
 
     @property
@@ -136,7 +131,7 @@ class BenchStack:
                                log_path=self.log_dir / "netem.log")
             self.netem.start(timeout=timeout)
             self.netem.set_rtt(0)
-            self._start_devhosts(timeout)  # first: a refused second worker fails the run before seeding
+            self._start_devhosts(timeout)
             self.emulator = Emulator(storage_connection_string=self.connection_string, seed=self.seed,
                                      port=emulator_port, tps=self.tps,
                                      extra_args=["--latency-ms", str(self.latency_ms)],
@@ -148,6 +143,8 @@ class BenchStack:
         return self
 
     def _start_devhosts(self, timeout: float) -> None:
+        """`workers` devhost processes on one state dir, started at once (as instances of a scale-out are), with the
+        same function and master keys."""
         env = {**app_settings(
             emulator_endpoint=self.training_endpoint,
             training_key=self.training_key,
@@ -157,21 +154,23 @@ class BenchStack:
             client_tps=self.tps,
             defaults=sample_settings(REPO_ROOT),
         ), **self.extra_env}
-        for index in range(self.workers):
-            log_path = self.log_dir / (f"devhost-{index}.log" if index else "devhost.log")
-            devhost = Devhost(app_dir=REPO_ROOT, state_dir=self.state_dir / "devhost", function_key=self.function_key,
-                              env=env, log_path=log_path)
+        master_key = f"mk{secrets.token_urlsafe(24)}"
+        self.devhosts = [Devhost(app_dir=REPO_ROOT, state_dir=self.state_dir / "devhost",
+                                 function_key=self.function_key, master_key=master_key, env=env,
+                                 log_path=self.log_dir / (f"devhost-{index}.log" if index else "devhost.log"))
+                         for index in range(self.workers)]
+
+        def start(devhost: Devhost) -> None:
             try:
                 devhost.start(timeout=timeout)
             except RuntimeError as exc:
-                said = log_path.read_text(errors="replace") if log_path.exists() else ""
-                if index and SCALE_OUT_REFUSAL in said:
-                    line = next(ln for ln in said.splitlines() if SCALE_OUT_REFUSAL in ln)
-                    raise NeedsScaleOut(
-                        f"--workers {self.workers} needs scale-out: several devhost processes on one --state-dir "
-                        f"(issue 17, point 2). devhost worker {index + 1} refused to start: {line.strip()}") from None
+                assert devhost.log_path is not None
+                said = devhost.log_path.read_text(errors="replace") if devhost.log_path.exists() else ""
                 raise RuntimeError(f"{exc}\n{said[-2000:]}") from None
-            self.devhosts.append(devhost)
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            for started in [pool.submit(start, devhost) for devhost in self.devhosts]:
+                started.result()
 
     @property
     def devhost_pids(self) -> list[int]:

@@ -72,6 +72,17 @@ def function_timeline(log_path: Path | list[Path], request_id: str) -> dict[str,
     return dict(sorted(stats.items(), key=lambda kv: kv[1]["firstStart"]))
 
 
+def invocations_by_log(log_paths: list[Path], request_ids: list[str]) -> dict[str, int]:
+    """Per devhost worker's log: how many orchestrator episodes and activities of the requests it ran (how the
+    work spread over scaled-out workers)."""
+    counts: dict[str, int] = {}
+    for path in log_paths:
+        lines = _lines(path) or []
+        counts[path.name] = sum(1 for line in lines if (match := _LINE.match(line)) and match["what"] == "Executing"
+                                and any(f"instance {request_id}" in match["rest"] for request_id in request_ids))
+    return counts
+
+
 _HTTP = re.compile(
     r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO azure\.core\.pipeline\.policies\.http_logging_policy "
     r"\[\w+ (?P<inv>[0-9a-f-]{36})\] (?:Request URL: '(?P<url>[^']*)'|Response status: (?P<status>\d+))"

@@ -1,4 +1,7 @@
-"""`python -m devhost [--app-dir DIR] [--port 7071] [--function-key KEY] [--master-key KEY] [--state-dir DIR]`."""
+"""`python -m devhost [--app-dir DIR] [--port 7071] [--function-key KEY] [--master-key KEY] [--state-dir DIR]`.
+
+Several processes given the same --state-dir (each its own --port) share its task hub, as scaled-out instances.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +17,22 @@ from aiohttp import web
 from devhost import keys
 from devhost.app import create_app, describe_routes
 from devhost.appstate import Settings
-from devhost.config import ConfigError, apply_local_settings, load_host_config, lock_state_dir
+from devhost.config import ConfigError, apply_local_settings, load_host_config
 from devhost.http_triggers import RouteError
 from devhost.indexer import AppLoadError, load
 from devhost.invoker import InvocationFilter
+from devhost.store import DEFAULT_LEASE_SECONDS
 from devhost.timers import ScheduleError, schedule_of
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(function)s %(invocation_id)s] %(message)s"
+LEASE_ENV = "DEVHOST_LEASE_SECONDS"  # the --lease-seconds default, for tests and scripts that start devhost
+
+
+def lease_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a number of seconds above 0")
+    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,6 +44,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the master key: admin API, Durable webhooks and every route (default: generated)")
     parser.add_argument("--state-dir", type=Path, default=None, help="default: <app-dir>/.state/devhost")
     parser.add_argument("--rpc-port", type=int, default=0, help="loopback port of the durable client RPC API")
+    parser.add_argument("--lease-seconds", type=lease_seconds,
+                        default=os.environ.get(LEASE_ENV) or str(DEFAULT_LEASE_SECONDS),  # argparse applies `type`
+                        help="how long a claim on an orchestration, activity or timer lasts unless renewed: the time "
+                             f"before another devhost on the state dir takes over a killed one's work (default: "
+                             f"${LEASE_ENV} or {DEFAULT_LEASE_SECONDS:g})")
     return parser.parse_args(argv)
 
 
@@ -76,16 +93,17 @@ def main(argv: list[str] | None = None) -> int:
         index = load(app_dir)
         for info in index.of_kind("timer"):
             schedule_of(info)
-        lock_state_dir(state_dir)
         host_keys, generated = keys.load_or_create(state_dir, function_key=args.function_key,
                                                    master_key=args.master_key)
         settings = Settings(app_dir=app_dir, state_dir=state_dir, port=args.port, keys=host_keys, host=host,
-                            rpc_port=args.rpc_port or free_port())
+                            rpc_port=args.rpc_port or free_port(), lease_seconds=args.lease_seconds)
         app = create_app(settings, index)
     except (AppLoadError, ConfigError, RouteError, ScheduleError, ValueError) as exc:
         print(f"devhost: error: {exc}", file=sys.stderr)
         return 1
     print(f"devhost: serving {app_dir} on {settings.base_url} (state: {state_dir})")
+    print(f"Worker {settings.worker} on task hub {settings.store_path} (leases of {settings.lease_seconds:g} s; "
+          "every devhost on this state dir shares it)")
     print("Functions:")
     for line in describe_routes(app):
         print(line)

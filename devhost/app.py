@@ -30,7 +30,7 @@ from devhost.indexer import AppIndex
 from devhost.invoker import Invoker
 from devhost.keys import Level, allows, level
 from devhost.store import Store
-from devhost.timers import ScheduleMonitor, run_timer
+from devhost.timers import ScheduleMonitor, run_singleton, run_timer
 
 log = logging.getLogger("devhost.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -85,7 +85,7 @@ async def http_trigger(request: web.Request) -> web.StreamResponse:
 async def engine_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the task hub, start the engine and its pools; stop them on shutdown."""
     settings = app[SETTINGS]
-    store = Store(settings.store_path)
+    store = Store(settings.store_path, owner=settings.worker, lease_seconds=settings.lease_seconds)
     invoker = Invoker(activities=settings.host.max_activities, orchestrators=settings.host.max_orchestrators)
     engine = Engine(store, app[INDEX], invoker, max_activities=settings.host.max_activities,
                     max_orchestrators=settings.host.max_orchestrators, app_dir=settings.app_dir,
@@ -114,11 +114,19 @@ async def rpc_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def timers_ctx(app: web.Application) -> AsyncIterator[None]:
-    """One schedule loop per timer-triggered function."""
+    """One schedule loop per timer-triggered function, run only while this worker holds the function's singleton
+    listener lock (every devhost on a state dir may start; one fires each timer, as one instance does on Azure)."""
+    engine = app[ENGINE]
     monitor = ScheduleMonitor(app[SETTINGS].state_dir / "timers")
-    tasks = [asyncio.create_task(run_timer(info, functools.partial(invoke, app, info, reason="Timer fired"),
-                                           monitor=monitor))
-             for info in app[INDEX].of_kind("timer")]
+    tasks = []
+    for info in app[INDEX].of_kind("timer"):
+        fire = functools.partial(invoke, app, info, reason="Timer fired")
+        lock = f"{info.name}.Listener"
+        tasks.append(asyncio.create_task(run_singleton(
+            lock, functools.partial(run_timer, info, fire, monitor=monitor),
+            acquire=functools.partial(engine.db, engine.store.try_lock, lock),
+            release=functools.partial(engine.db, engine.store.release_lock, lock),
+            interval=engine.store.lease_seconds / 3)))
     yield
     for task in tasks:
         task.cancel()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -13,7 +13,7 @@ from devhost.http_triggers import HttpRoute
 from devhost.indexer import AppIndex
 from devhost.invoker import Invoker
 from devhost.keys import HostKeys
-from devhost.store import Store
+from devhost.store import DEFAULT_LEASE_SECONDS, Store, worker_id
 
 WEBHOOK_PREFIX = "/runtime/webhooks/durabletask"
 RPC_PREFIX = "/durabletask"
@@ -30,6 +30,8 @@ class Settings:
     host: HostConfig
     rpc_port: int
     bind: str = "127.0.0.1"
+    lease_seconds: float = DEFAULT_LEASE_SECONDS  # how long this worker's claims last unless renewed
+    worker: str = field(default_factory=worker_id)  # this process's name on its leases
 
     @property
     def base_url(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from dataclasses import dataclass, field
@@ -78,15 +77,3 @@ def resolve_setting(value: str) -> str:
             raise ConfigError(f"app setting {name!r} referenced by a binding is not set")
         return os.environ[name]
     return value
-
-
-def lock_state_dir(state_dir: Path) -> int:
-    """Hold an exclusive lock on the state dir for the process lifetime (released by the OS, even on SIGKILL)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state_dir / "devhost.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        raise ConfigError(f"state dir {state_dir} is in use by another devhost") from None
-    return fd

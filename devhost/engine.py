@@ -1,9 +1,12 @@
 """The durable engine: orchestration episodes and activity work items over the SQLite task hub.
 
-One loop picks instances with visible inbox messages, builds the orchestrator's context from
+One loop claims instances with visible inbox messages, builds the orchestrator's context from
 the stored history, calls the orchestrator (off the event loop) and commits the actions it
-returned in one transaction. Another loop runs queued activities in the activity pool and posts
-their results. After a crash both queues are simply read again.
+returned in one transaction; it also claims queued activities, runs them in the activity pool and
+posts their results. Claims are leases in the shared store, renewed by a heartbeat while the work
+runs, so several devhost processes on one task hub split the work as scaled-out instances do, and
+a process's work is taken over by another once its leases expire (after a crash; a graceful stop
+drains and releases them). After a crash both queues are simply read again.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from devhost import replay_protocol as protocol
 from devhost.indexer import AppIndex, FunctionInfo
 from devhost.invoker import Context, Invoker
 from devhost.replay_protocol import EventType, event, parse_iso, utc_now
-from devhost.store import Activity, ChildStart, Episode, Outcome, Store
+from devhost.store import Activity, ChildStart, Claim, Episode, Outcome, Store
 
 log = logging.getLogger("devhost.engine")
 T = TypeVar("T")
+POLL_SECONDS = 1.0  # the longest a worker waits before looking for work queued by another process
+DRAIN_SECONDS = 5.0  # a graceful stop waits this long for work in flight to finish before it lets go
 
 
 class Engine:
@@ -55,6 +60,11 @@ class Engine:
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
 
+    @property
+    def worker(self) -> str:
+        """This process's name on the leases it holds."""
+        return self.store.owner
+
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store call on the single store thread."""
         return await asyncio.get_running_loop().run_in_executor(self._db, lambda: fn(*args, **kwargs))
@@ -64,14 +74,41 @@ class Engine:
         self._wake.set()
 
     def start(self) -> None:
-        self._loops = [asyncio.create_task(self._dispatch_loop())]
+        self._loops = [asyncio.create_task(self._dispatch_loop()), asyncio.create_task(self._renew_loop())]
 
-    async def stop(self) -> None:
+    async def stop(self, *, drain: float = DRAIN_SECONDS) -> None:
+        """Stop claiming work, let work in flight finish for up to `drain` seconds (its results committed, its
+        leases released), then cancel the rest: what is cancelled keeps its leases until they expire, since an
+        activity's thread cannot be stopped and must not run beside a second copy on another worker."""
         self._stopping = True  # Python 3.11's wait_for can swallow a cancel; the loop also checks this
+        self.wake()
+        dispatcher = self._loops[0]
+        await asyncio.wait([dispatcher], timeout=max(drain, 0.1))  # it ends at its next turn: no claim left half-done
+        if self._tasks and drain > 0:
+            await asyncio.wait(list(self._tasks), timeout=drain)
+        in_flight = [t for t in self._tasks if not t.done()]
         for task in [*self._loops, *self._tasks]:
             task.cancel()
         await asyncio.gather(*self._loops, *self._tasks, return_exceptions=True)
         self._db.shutdown(wait=True)
+        if in_flight:
+            log.warning("stopped with %d work item(s) in flight: their leases expire within %g s, then another "
+                        "worker (or this one, restarted) runs them again", len(in_flight), self.store.lease_seconds)
+
+    async def _renew_loop(self) -> None:
+        """The heartbeat: renew the leases of everything this worker runs, a third of a lease before it expires."""
+        while not self._stopping:
+            await asyncio.sleep(self.store.lease_seconds / 3)
+            try:
+                lost_instances, lost_activities = await self.db(
+                    self.store.renew, frozenset(self._running_instances), frozenset(self._running_activities))
+            except Exception:
+                log.exception("could not renew leases")
+                continue
+            for instance_id in lost_instances:
+                log.warning("lost the lease of instance %s: its episode will not commit", instance_id)
+            for activity_id in lost_activities:
+                log.warning("lost the lease of activity work item %d: its result will be dropped", activity_id)
 
     async def _dispatch_loop(self) -> None:
         while not self._stopping:
@@ -82,20 +119,19 @@ class Engine:
             except Exception:
                 log.exception("dispatcher error")
                 due = None
-            timeout = 1.0 if due is None else min(1.0, max(0.0, due - time.time()))
+            timeout = POLL_SECONDS if due is None else min(POLL_SECONDS, max(0.0, due - time.time()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 
     async def _dispatch_once(self) -> None:
         free = self.max_orchestrators - len(self._running_instances)
         if free > 0:
-            for instance_id in await self.db(self.store.ready_instances, frozenset(self._running_instances), free):
-                self._running_instances.add(instance_id)
-                self._spawn(self._episode(instance_id), lambda i=instance_id: self._running_instances.discard(i))
+            for claim in await self.db(self.store.claim_instances, free):
+                self._running_instances.add(claim.instance_id)
+                self._spawn(self._episode(claim), lambda i=claim.instance_id: self._running_instances.discard(i))
         free = self.max_activities - len(self._running_activities)
         if free > 0:
-            for activity in await self.db(self.store.pending_activities, frozenset(self._running_activities),
-                                              free):
+            for activity in await self.db(self.store.claim_activities, free):
                 self._running_activities.add(activity.id)
                 self._spawn(self._activity(activity), lambda i=activity.id: self._running_activities.discard(i))
 
@@ -107,18 +143,33 @@ class Engine:
             self._tasks.discard(t)
             done()
             if not t.cancelled() and t.exception() is not None:
-                log.error("engine work item failed; it stays queued and is retried",
-                          exc_info=t.exception())
+                log.error("engine work item failed; it was released and is retried", exc_info=t.exception())
             self.wake()
 
         task.add_done_callback(finished)
 
     # --- orchestrations ------------------------------------------------------------------------
 
-    async def _episode(self, instance_id: str) -> None:
+    async def _episode(self, claim: Claim) -> None:
+        """One episode of a claimed instance; the lease is released by the commit, or here when nothing commits."""
+        instance_id = claim.instance_id
+        if claim.previous_owner and claim.previous_owner != self.worker:
+            log.warning("instance %s taken over from worker %s, whose lease expired", instance_id,
+                        claim.previous_owner, extra={"function": "-", "invocation_id": instance_id})
+        try:
+            committed = await self._run_episode(instance_id)
+        except asyncio.CancelledError:
+            raise  # stopping: the orchestrator may still run in its thread, so the lease stays until it expires
+        except Exception:
+            await self.db(self.store.release_instance, instance_id)
+            raise
+        if not committed:
+            await self.db(self.store.release_instance, instance_id)
+
+    async def _run_episode(self, instance_id: str) -> bool:
         episode = await self.db(self.store.load_episode, instance_id)
         if episode is None:
-            return
+            return False
         info = self.app.get(episode.instance.name, "orchestrator")
         now = utc_now()
         if info is None:
@@ -133,6 +184,7 @@ class Engine:
             level = logging.INFO if outcome.status == "Completed" else logging.WARNING
             log.log(level, "Orchestration %s '%s' %s", instance_id, episode.instance.name,
                     outcome.status.lower(), extra={"function": episode.instance.name, "invocation_id": instance_id})
+        return committed
 
     async def run_orchestrator(self, info: FunctionInfo, episode: Episode, now: Any) -> protocol.OrchestratorResult:
         """Call the orchestrator with the context JSON; decode its actions or its failure."""
@@ -150,15 +202,29 @@ class Engine:
     # --- activities ----------------------------------------------------------------------------
 
     async def _activity(self, activity: Activity) -> None:
-        info = self.app.get(activity.name, "activity")
-        now = utc_now()
-        if info is None:
-            outcome = event(EventType.TASK_FAILED, now, TaskScheduledId=activity.task_id,
-                            Reason=f"The activity function '{activity.name}' doesn't exist.", Details="")
-        else:
-            outcome = await self.run_activity(info, activity)
+        """Run a claimed activity and post its result while the lease is still this worker's; abandon it (for any
+        worker to run again) if devhost itself fails."""
+        if activity.previous_owner and activity.previous_owner != self.worker:
+            log.warning("activity %s (instance %s task %d) taken over from worker %s, whose lease expired "
+                        "(claim %d)", activity.name, activity.instance_id, activity.task_id, activity.previous_owner,
+                        activity.dequeue_count, extra={"function": activity.name, "invocation_id": "-"})
+        try:
+            info = self.app.get(activity.name, "activity")
+            now = utc_now()
+            if info is None:
+                outcome = event(EventType.TASK_FAILED, now, TaskScheduledId=activity.task_id,
+                                Reason=f"The activity function '{activity.name}' doesn't exist.", Details="")
+            else:
+                outcome = await self.run_activity(info, activity)
+        except Exception:
+            await self.db(self.store.release_activity, activity.id)
+            raise
         if await self.db(self.store.complete_activity, activity.id, outcome):
             self.wake()
+        else:
+            log.warning("activity %s (instance %s task %d) finished after its lease passed to another worker: "
+                        "result dropped", activity.name, activity.instance_id, activity.task_id,
+                        extra={"function": activity.name, "invocation_id": "-"})
 
     async def run_activity(self, info: FunctionInfo, activity: Activity) -> dict[str, Any]:
         """Invoke the activity with its decoded input; a TaskCompleted or TaskFailed event."""

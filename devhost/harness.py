@@ -39,7 +39,7 @@ class LocalDurableHost:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.engine.stop()
+        await self.engine.stop(drain=0)  # one worker on its own store: nothing to hand over
         self.invoker.close()
         self.store.close()
 

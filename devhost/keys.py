@@ -7,15 +7,20 @@ in Azure/azure-functions-host). A route needs its level: a function-level HTTP t
 or the master key, never the system key (AuthUtility.PrincipalHasAuthLevelClaim); the Durable webhooks
 (`/runtime/webhooks/durabletask`) accept the system key or the master key; `/admin` only the master key.
 
-Keys given on the command line win; a key not given is generated once and kept in `<state-dir>/keys.json`.
+Keys given on the command line win; a key not given is generated once and kept in `<state-dir>/keys.json`, which
+every devhost on the state dir shares (on Azure every instance reads the same keys from `azure-webjobs-secrets`):
+it is read and, when needed, written under an exclusive file lock, so processes starting together agree.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hmac
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -23,6 +28,7 @@ from pathlib import Path
 from aiohttp import web
 
 KEY_FILE = "keys.json"
+LOCK_FILE = ".keys.lock"
 KEY_HEADER = "x-functions-key"
 KEY_QUERY = "code"
 SYSTEM_KEY_NAME = "durabletask_extension"  # the name the Durable extension's system key has on Azure
@@ -59,29 +65,48 @@ class HostKeys:
 def load_or_create(state_dir: Path, *, function_key: str | None = None,
                    master_key: str | None = None) -> tuple[HostKeys, list[str]]:
     """(keys, names of the keys generated now): given keys win, then stored ones, else new ones saved 0600."""
+    state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / KEY_FILE
-    stored: dict[str, str] = {}
-    if path.exists():
-        stored = {k: str(v) for k, v in json.loads(path.read_text()).items() if v}
-    given = {"function": function_key, "master": master_key}
-    values: dict[str, str] = {}
-    generated: list[str] = []
-    for name, field in _STORED.items():
-        value = given.get(name) or stored.get(field)
-        if not value:
-            value = secrets.token_urlsafe(32)
-            stored[field] = value
-            generated.append(name)
-        values[name] = value
-    if generated:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(stored, handle)
+    with _locked(state_dir / LOCK_FILE):
+        stored: dict[str, str] = {}
+        if path.exists():
+            stored = {k: str(v) for k, v in json.loads(path.read_text()).items() if v}
+        given = {"function": function_key, "master": master_key}
+        values: dict[str, str] = {}
+        generated: list[str] = []
+        for name, field in _STORED.items():
+            value = given.get(name) or stored.get(field)
+            if not value:
+                value = secrets.token_urlsafe(32)
+                stored[field] = value
+                generated.append(name)
+            values[name] = value
+        if generated:
+            _write_private(path, json.dumps(stored))
     keys = HostKeys(**values)
     if len({keys.function, keys.system, keys.master}) != 3:
         raise ValueError("the function, system and master keys must differ")
     return keys, generated
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """An exclusive lock across processes (released by the OS if the holder dies)."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace `path` whole (readers never see half a file), readable by the owner only."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    temporary.replace(path)
 
 
 def presented_key(request: web.Request) -> str | None:

@@ -3,16 +3,25 @@
 Every state change is one transaction, so a devhost killed at any point restarts from a
 consistent state: inbox rows not yet consumed by an episode are replayed, activity rows not
 yet completed are run again (at-least-once, as on Azure). Timers are inbox rows that become
-visible at their due time. Not thread-safe: the engine calls it from one thread.
+visible at their due time.
+
+Several devhost processes may share one file, as scaled-out instances share a task hub: work is
+claimed with a lease (`lease_owner`, `lease_expires`) in a `BEGIN IMMEDIATE` transaction, so two
+workers never hold the same instance or activity; a worker renews the leases of what it runs, and
+a lease that was not renewed (its worker died) can be claimed by another after it expires. An
+episode commits, and an activity completes, only while its worker still holds the lease.
+Not thread-safe: a process calls it from one thread.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +31,9 @@ from devhost.replay_protocol import EventType, event, iso, utc_now
 
 TERMINAL = ("Completed", "Failed", "Terminated")
 RUNNING = ("Pending", "Running", "ContinuedAsNew", "Suspended")
+# How long a claim lasts unless renewed: DTFx Azure Storage's partition LeaseInterval (30 s, renewed every 10 s).
+DEFAULT_LEASE_SECONDS = 30.0
+BUSY_TIMEOUT_SECONDS = 30.0  # how long a writer waits for another process's write transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -36,7 +48,9 @@ CREATE TABLE IF NOT EXISTS instances (
     last_updated_time TEXT NOT NULL,
     parent_instance_id TEXT,
     parent_execution_id TEXT,
-    parent_task_id INTEGER
+    parent_task_id INTEGER,
+    lease_owner TEXT,
+    lease_expires REAL
 );
 CREATE INDEX IF NOT EXISTS instances_created ON instances (created_time);
 CREATE TABLE IF NOT EXISTS history (
@@ -61,10 +75,29 @@ CREATE TABLE IF NOT EXISTS activities (
     execution_id TEXT NOT NULL,
     task_id INTEGER NOT NULL,
     name TEXT NOT NULL,
-    input TEXT
+    input TEXT,
+    lease_owner TEXT,
+    lease_expires REAL,
+    dequeue_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS activities_instance ON activities (instance_id);
+CREATE TABLE IF NOT EXISTS locks (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires REAL NOT NULL
+);
 """
+# Columns a hub file written before scale-out lacks (added in place when such a file is opened).
+ADDED_COLUMNS = {
+    "instances": ("lease_owner TEXT", "lease_expires REAL"),
+    "activities": ("lease_owner TEXT", "lease_expires REAL", "dequeue_count INTEGER NOT NULL DEFAULT 0"),
+}
+
+
+def worker_id() -> str:
+    """This process's name on leases: host, pid and a random suffix (a restarted process is a new worker)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
 
 
 class InstanceExistsError(Exception):
@@ -87,6 +120,8 @@ class Instance:
     parent_instance_id: str | None
     parent_execution_id: str | None
     parent_task_id: int | None
+    lease_owner: str | None = None
+    lease_expires: float | None = None
 
 
 @dataclass
@@ -101,13 +136,23 @@ class Episode:
 
 @dataclass
 class Activity:
-    """A queued activity invocation."""
+    """A queued activity invocation, as claimed by this worker."""
 
     id: int
     instance_id: str
     task_id: int
     name: str
     input: str | None
+    dequeue_count: int = 1  # how many times a worker has claimed it (more than 1: taken over or retried)
+    previous_owner: str | None = None  # the worker whose lease expired, when this claim took it over
+
+
+@dataclass
+class Claim:
+    """An orchestration instance claimed by this worker, and the worker whose expired lease it took over."""
+
+    instance_id: str
+    previous_owner: str | None = None
 
 
 @dataclass
@@ -138,17 +183,35 @@ class Outcome:
 
 
 class Store:
-    """The task hub in one SQLite file (WAL mode)."""
+    """The task hub in one SQLite file (WAL mode), shared by every worker given the same file.
 
-    def __init__(self, path: Path | str):
+    `owner` names this worker on its leases; a lease lasts `lease_seconds` unless renewed; `clock` gives the
+    epoch seconds leases and timers are measured in (the same on every process of a machine).
+    """
+
+    def __init__(self, path: Path | str, *, owner: str | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+                 clock: Callable[[], float] = time.time):
         self.path = str(path)
+        self.owner = owner or worker_id()
+        self.lease_seconds = lease_seconds
+        self.clock = clock
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                  timeout=BUSY_TIMEOUT_SECONDS)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        with self._tx():
+            for table, columns in ADDED_COLUMNS.items():
+                present = {row["name"] for row in self.db.execute(f"PRAGMA table_info({table})")}
+                for column in columns:
+                    if column.split()[0] not in present:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     def close(self) -> None:
         self.db.close()
@@ -180,7 +243,9 @@ class Store:
         self._delete_instance(child.instance_id)
         execution_id = uuid.uuid4().hex
         self.db.execute(
-            "INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO instances (instance_id, name, execution_id, status, input, output, custom_status, "
+            "created_time, last_updated_time, parent_instance_id, parent_execution_id, parent_task_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (child.instance_id, child.name, execution_id, "Pending", child.input, None, None, iso(now), iso(now),
              parent.instance_id if parent else None, parent.execution_id if parent else None,
              child.task_id if parent else None),
@@ -195,8 +260,14 @@ class Store:
               visible_at: float | None = None, timer_id: int | None = None) -> None:
         self.db.execute(
             "INSERT INTO inbox (instance_id, execution_id, event, visible_at, timer_id) VALUES (?,?,?,?,?)",
-            (instance_id, execution_id, json.dumps(message), visible_at or time.time(), timer_id),
+            (instance_id, execution_id, json.dumps(message), visible_at or self.clock(), timer_id),
         )
+
+    def _deliver(self, instance_id: str, execution_id: str, message: dict[str, Any]) -> None:
+        """Post a result to an execution that is still running; one that ended, was replaced or purged drops it."""
+        current = self.get(instance_id)
+        if current is not None and current.execution_id == execution_id and current.status not in TERMINAL:
+            self._post(instance_id, execution_id, message)
 
     def _delete_instance(self, instance_id: str) -> None:
         """Drop an instance's state; its queued activities run anyway (as on Azure), their results dropped."""
@@ -205,20 +276,33 @@ class Store:
 
     # --- orchestrator work -------------------------------------------------------------------
 
-    def ready_instances(self, exclude: Iterable[str], limit: int) -> list[str]:
-        """Instances with visible messages, oldest first, not already being run."""
-        busy = set(exclude)
-        rows = self.db.execute(
-            "SELECT instance_id, MIN(id) AS first FROM inbox WHERE visible_at <= ? AND instance_id NOT IN "
-            "(SELECT instance_id FROM instances WHERE status = 'Suspended') "
-            "GROUP BY instance_id ORDER BY first LIMIT ?",
-            (time.time(), limit + len(busy)),
-        ).fetchall()
-        return [r["instance_id"] for r in rows if r["instance_id"] not in busy][:limit]
+    def claim_instances(self, limit: int) -> list[Claim]:
+        """Lease up to `limit` instances with visible messages, oldest message first, that no worker holds (or
+        whose holder's lease expired): the instance lock that makes one worker at a time replay an instance."""
+        query = ("SELECT i.instance_id, i.lease_owner, MIN(m.id) AS first FROM inbox m "
+                 "JOIN instances i ON i.instance_id = m.instance_id "
+                 "WHERE m.visible_at <= ? AND i.status != 'Suspended' "
+                 "AND (i.lease_owner IS NULL OR i.lease_expires <= ?) "
+                 "GROUP BY i.instance_id ORDER BY first LIMIT ?")
+        now = self.clock()
+        if limit <= 0 or not self.db.execute(query, (now, now, 1)).fetchone():  # a read first: idle polls never write
+            return []
+        with self._tx():
+            now = self.clock()
+            rows = self.db.execute(query, (now, now, limit)).fetchall()
+            self.db.executemany("UPDATE instances SET lease_owner = ?, lease_expires = ? WHERE instance_id = ?",
+                                [(self.owner, now + self.lease_seconds, r["instance_id"]) for r in rows])
+        return [Claim(r["instance_id"], r["lease_owner"]) for r in rows]
+
+    def release_instance(self, instance_id: str) -> None:
+        """Give up this worker's lease on an instance (its episode did not commit): any worker may claim it now."""
+        with self._tx():
+            self.db.execute("UPDATE instances SET lease_owner = NULL, lease_expires = NULL "
+                            "WHERE instance_id = ? AND lease_owner = ?", (instance_id, self.owner))
 
     def next_due(self) -> float | None:
         """When the earliest not-yet-visible message (a timer) becomes visible."""
-        row = self.db.execute("SELECT MIN(visible_at) FROM inbox WHERE visible_at > ?", (time.time(),)).fetchone()
+        row = self.db.execute("SELECT MIN(visible_at) FROM inbox WHERE visible_at > ?", (self.clock(),)).fetchone()
         return row[0]
 
     def load_episode(self, instance_id: str) -> Episode | None:
@@ -233,7 +317,7 @@ class Store:
                             (instance_id, instance.execution_id))
         rows = self.db.execute(
             "SELECT id, event FROM inbox WHERE instance_id = ? AND visible_at <= ? ORDER BY visible_at, id",
-            (instance_id, time.time()),
+            (instance_id, self.clock()),
         ).fetchall()
         if not rows:
             return None
@@ -242,14 +326,18 @@ class Store:
         return Episode(instance, history, [r["id"] for r in rows], [json.loads(r["event"]) for r in rows])
 
     def commit_episode(self, episode: Episode, outcome: Outcome) -> bool:
-        """Apply an episode's outcome atomically; False if the instance changed meanwhile."""
+        """Apply an episode's outcome atomically and release the instance; False (nothing applied) if the instance
+        changed meanwhile or this worker no longer holds its lease (another worker took it over)."""
         instance = episode.instance
         with self._tx():
             current = self.get(instance.instance_id)
             if current is None or current.execution_id != instance.execution_id or current.status in TERMINAL:
                 return False
+            if current.lease_owner != self.owner:
+                return False
             marks = ",".join("?" * len(episode.inbox_ids))
             self.db.execute(f"DELETE FROM inbox WHERE id IN ({marks})", episode.inbox_ids)
+            self.release_instance(instance.instance_id)
             if outcome.continued:
                 self._continue_as_new(current, outcome)
                 return True
@@ -321,28 +409,79 @@ class Store:
                 note = event(EventType.SUB_ORCHESTRATION_INSTANCE_FAILED, now,
                              TaskScheduledId=current.parent_task_id,
                              Reason=str(output) if output is not None else status, Details=details or "")
-            self._post(current.parent_instance_id, current.parent_execution_id, note)
+            self._deliver(current.parent_instance_id, current.parent_execution_id, note)
 
     # --- activities --------------------------------------------------------------------------
 
-    def pending_activities(self, exclude: Iterable[int], limit: int) -> list[Activity]:
-        """Queued activities not already running in this process, oldest first."""
-        busy = set(exclude)
-        rows = self.db.execute(
-            "SELECT id, instance_id, task_id, name, input FROM activities ORDER BY id LIMIT ?",
-            (limit + len(busy),)).fetchall()
-        return [Activity(**dict(r)) for r in rows if r["id"] not in busy][:limit]
+    def claim_activities(self, limit: int) -> list[Activity]:
+        """Lease up to `limit` queued activities no worker holds (or whose holder's lease expired), oldest first:
+        a work item is invisible to other workers while its lease lasts, as a dequeued queue message is."""
+        query = ("SELECT id, instance_id, task_id, name, input, lease_owner, dequeue_count FROM activities "
+                 "WHERE lease_owner IS NULL OR lease_expires <= ? ORDER BY id LIMIT ?")
+        if limit <= 0 or not self.db.execute(query, (self.clock(), 1)).fetchone():  # idle polls never write
+            return []
+        with self._tx():
+            now = self.clock()
+            rows = self.db.execute(query, (now, limit)).fetchall()
+            self.db.executemany("UPDATE activities SET lease_owner = ?, lease_expires = ?, "
+                                "dequeue_count = dequeue_count + 1 WHERE id = ?",
+                                [(self.owner, now + self.lease_seconds, r["id"]) for r in rows])
+        return [Activity(r["id"], r["instance_id"], r["task_id"], r["name"], r["input"],
+                         dequeue_count=r["dequeue_count"] + 1, previous_owner=r["lease_owner"]) for r in rows]
 
     def complete_activity(self, activity_id: int, outcome: dict[str, Any]) -> bool:
-        """Remove the work item and post its TaskCompleted/TaskFailed in one transaction."""
+        """Remove the work item and post its TaskCompleted/TaskFailed in one transaction, if this worker still
+        holds it; False (nothing changed) when it is gone or another worker took it over."""
         with self._tx():
-            row = self.db.execute("SELECT instance_id, execution_id FROM activities WHERE id = ?",
-                                  (activity_id,)).fetchone()
+            row = self.db.execute("SELECT instance_id, execution_id FROM activities WHERE id = ? AND lease_owner = ?",
+                                  (activity_id, self.owner)).fetchone()
             if row is None:
                 return False
             self.db.execute("DELETE FROM activities WHERE id = ?", (activity_id,))
-            self._post(row["instance_id"], row["execution_id"], outcome)
+            self._deliver(row["instance_id"], row["execution_id"], outcome)
         return True
+
+    def release_activity(self, activity_id: int) -> None:
+        """Abandon a claimed activity: any worker may run it again now."""
+        with self._tx():
+            self.db.execute("UPDATE activities SET lease_owner = NULL, lease_expires = NULL "
+                            "WHERE id = ? AND lease_owner = ?", (activity_id, self.owner))
+
+    # --- leases ------------------------------------------------------------------------------
+
+    def renew(self, instance_ids: Iterable[str], activity_ids: Iterable[int]) -> tuple[list[str], list[int]]:
+        """Extend this worker's leases on what it is running; (instances, activities) it no longer holds."""
+        instances, activities = list(instance_ids), list(activity_ids)
+        lost_instances: list[str] = []
+        lost_activities: list[int] = []
+        with self._tx():
+            expires = self.clock() + self.lease_seconds
+            for instance_id in instances:
+                if not self.db.execute("UPDATE instances SET lease_expires = ? "
+                                       "WHERE instance_id = ? AND lease_owner = ?",
+                                       (expires, instance_id, self.owner)).rowcount:
+                    lost_instances.append(instance_id)
+            for activity_id in activities:
+                if not self.db.execute("UPDATE activities SET lease_expires = ? WHERE id = ? AND lease_owner = ?",
+                                       (expires, activity_id, self.owner)).rowcount:
+                    lost_activities.append(activity_id)
+        return lost_instances, lost_activities
+
+    def try_lock(self, name: str) -> bool:
+        """Take or renew the named singleton lock (a timer's listener lock); False while another worker holds it."""
+        with self._tx():
+            now = self.clock()
+            row = self.db.execute("SELECT owner, expires FROM locks WHERE name = ?", (name,)).fetchone()
+            if row is not None and row["owner"] != self.owner and row["expires"] > now:
+                return False
+            self.db.execute("INSERT INTO locks (name, owner, expires) VALUES (?,?,?) "
+                            "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires",
+                            (name, self.owner, now + self.lease_seconds))
+        return True
+
+    def release_lock(self, name: str) -> None:
+        with self._tx():
+            self.db.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, self.owner))
 
     # --- management API ----------------------------------------------------------------------
 

@@ -4,6 +4,11 @@ NCRONTAB matches a date only when day-of-month AND day-of-week both match (NCron
 not cron's OR. The schedule monitor (`useMonitor`, default on for schedules of a minute or more) keeps each
 timer's Last/Next (on Azure in AzureWebJobsStorage, here in `<state-dir>/timers/`); a host starting after a
 missed occurrence runs the function once at once with IsPastDue true.
+
+A timer runs on one instance of a scaled-out app at a time: the host starts its listener only while it holds the
+function's singleton listener lock (`{function}.Listener`, a blob lease in AzureWebJobsStorage; SingletonOptions:
+`listenerLockPeriod` 60 s, retried every `listenerLockRecoveryPollingInterval`, 1 min). `run_singleton` does the
+same with a lock in the task hub, so every devhost process on a state dir may start and only one fires each timer.
 """
 
 from __future__ import annotations
@@ -124,6 +129,48 @@ async def run_timer(info: FunctionInfo, fire: Callable[[TimerRequest], Awaitable
                                               upcoming=upcoming))
         last, due = due, schedule.next_after(max(datetime.now(UTC), due))
         _record(monitor, info, last, due)
+
+
+async def run_singleton(name: str, run: Callable[[], Awaitable[Any]], *, acquire: Callable[[], Awaitable[bool]],
+                        release: Callable[[], Awaitable[None]], interval: float) -> None:
+    """Run `run()` only while this worker holds the singleton lock `name`: try to take it every `interval` seconds,
+    renew it as often while `run()` runs, stop `run()` if the lock is lost, and release it when `run()` ends or this
+    is cancelled (a graceful stop)."""
+    held = False
+    listener: asyncio.Task[Any] | None = None
+    try:
+        while True:
+            held = await _try(acquire, name)
+            if not held:
+                await asyncio.sleep(interval)
+                continue
+            log.info("acquired the singleton lock %s: this worker runs it", name)
+            listener = asyncio.create_task(run())
+            while held and not listener.done():
+                await asyncio.wait([listener], timeout=interval)
+                if not listener.done():
+                    held = await _try(acquire, name)
+            if listener.done():  # it never ends on its own unless it failed; the lock is released below
+                if not listener.cancelled() and listener.exception() is not None:
+                    log.error("the listener under %s failed", name, exc_info=listener.exception())
+                return
+            log.warning("lost the singleton lock %s: another worker runs it now", name)
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+    finally:
+        if listener is not None and not listener.done():
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        if held:
+            await release()
+
+
+async def _try(acquire: Callable[[], Awaitable[bool]], name: str) -> bool:
+    try:
+        return await acquire()
+    except Exception:  # the store was busy or failed: count as not held, as a lease that could not be renewed
+        log.exception("could not take or renew the singleton lock %s", name)
+        return False
 
 
 def _record(monitor: ScheduleMonitor | None, info: FunctionInfo, last: datetime, upcoming: datetime) -> None:

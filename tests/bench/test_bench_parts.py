@@ -175,14 +175,14 @@ def test_the_matrix_document_table_and_chart(tmp_path: Path) -> None:
     plan = matrix.Plan(rtts=(0.0, 20.0), workers=(1, 3))
     base = parse_args(["--quick"])
     rows = [matrix.summary("grid", base, result, None),
-            matrix.summary("grid", base, None, "--workers 3 needs scale-out: ...")]
+            matrix.summary("grid", base, None, "devhost did not start (exited with 1); see devhost-2.log")]
     document = {"config": {"projects": 1, "images": 500, "tps": 10, "latencyMs": 30}, "cells": rows,
                 "plan": {"rtts": list(plan.rtts)}}
     row = rows[0]
     assert row["export"]["oursOverFloor"] == 1.25 and row["export"]["trainingCallsPerSecond"]["maxSliding"] == 11
     assert row["delete"]["scriptSeconds"] is None and row["devhostPeakRssMb"] == 150.0
     text = matrix.table(document)
-    assert "skipped: --workers 3 needs scale-out" in text and "10/10/11" in text
+    assert "skipped: devhost did not start" in text and "10/10/11" in text
     paths = matrix.write(document, tmp_path, "20260101T000000Z")
     assert json.loads(paths[0].read_text()) == json.loads(paths[1].read_text())
     with Image.open(paths[2]) as png:

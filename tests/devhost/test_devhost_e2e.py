@@ -21,7 +21,9 @@ pytestmark = pytest.mark.e2e
 
 
 def fanout_env(tmp_path: Path) -> dict[str, str]:
-    return {"FANOUT_ATTEMPTS": str(tmp_path / "attempts"), "FANOUT_LEDGER": str(tmp_path / "ledger")}
+    """The sample's ledgers, and short leases: a restarted devhost takes a killed one's work over after 3 s."""
+    return {"FANOUT_ATTEMPTS": str(tmp_path / "attempts"), "FANOUT_LEDGER": str(tmp_path / "ledger"),
+            "DEVHOST_LEASE_SECONDS": "3"}
 
 
 def start_fanout(host: Devhost, body: dict[str, object], instance_id: str | None = None) -> dict[str, str]:

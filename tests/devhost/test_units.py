@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from devhost.config import ConfigError, apply_local_settings, load_host_config, lock_state_dir, resolve_setting
+from devhost.config import ConfigError, apply_local_settings, load_host_config, resolve_setting
 from devhost.http_triggers import compile_route
 from devhost.invoker import Invoker
 from devhost.keys import load_or_create
@@ -93,22 +93,12 @@ def test_store_keeps_queued_work_across_a_restart(tmp_path: Path) -> None:
     store.db.close()  # a crash: nothing committed beyond this point
 
     reopened = Store(path)
-    assert reopened.ready_instances([], 10) == ["i1"]  # the ExecutionStarted message is still queued
-    [pending] = reopened.pending_activities([], 10)
+    assert [c.instance_id for c in reopened.claim_instances(10)] == ["i1"]  # ExecutionStarted is still queued
+    [pending] = reopened.claim_activities(10)
     done = event(EventType.TASK_COMPLETED, datetime.now(UTC), TaskScheduledId=0, Result="2")
     assert reopened.complete_activity(pending.id, done)
     assert not reopened.complete_activity(pending.id, done)  # a second completion is dropped
-    assert reopened.pending_activities([], 10) == []
-
-
-def test_state_dir_lock_is_exclusive(tmp_path: Path) -> None:
-    fd = lock_state_dir(tmp_path)
-    try:
-        with pytest.raises(ConfigError, match="in use"):
-            lock_state_dir(tmp_path)
-    finally:
-        os.close(fd)
-    os.close(lock_state_dir(tmp_path))
+    assert reopened.claim_activities(10) == []
 
 
 def test_a_binding_may_be_named_like_the_invokers_own_arguments() -> None:
@@ -120,3 +110,18 @@ def test_a_binding_may_be_named_like_the_invokers_own_arguments() -> None:
         assert result == "n/r"
     finally:
         invoker.close()
+
+
+def test_lease_seconds_from_the_command_line_or_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from devhost.__main__ import parse_args
+
+    monkeypatch.delenv("DEVHOST_LEASE_SECONDS", raising=False)
+    assert parse_args([]).lease_seconds == 30.0  # Azure Storage's partition lease
+    monkeypatch.setenv("DEVHOST_LEASE_SECONDS", "2.5")
+    assert parse_args([]).lease_seconds == 2.5
+    assert parse_args(["--lease-seconds", "7"]).lease_seconds == 7.0
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(SystemExit):
+            parse_args(["--lease-seconds", bad])
+        assert "--lease-seconds" in capsys.readouterr().err

@@ -59,7 +59,8 @@ def check_export(container: ContainerClient, emulator: Emulator, request_id: str
 
 
 def restarted(devhost_factory: DevhostFactory, env: dict[str, str], state_dir: Path) -> Devhost:
-    return devhost_factory(REPO_ROOT, env=env, state_dir=state_dir)
+    # short leases: a restarted devhost takes a killed one's work over after 3 s (default 30 s, as on Azure)
+    return devhost_factory(REPO_ROOT, env={**env, "DEVHOST_LEASE_SECONDS": "3"}, state_dir=state_dir)
 
 
 @pytest.mark.parametrize("crash_after", [0.0, 1.5, 4.0])

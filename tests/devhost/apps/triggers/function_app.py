@@ -22,7 +22,7 @@ def _append(setting: str, record: dict) -> None:
 def tick(timer: func.TimerRequest) -> None:
     """Record each firing."""
     logging.info("tick fired")
-    _append("TICK_LEDGER", {"at": datetime.now(UTC).isoformat(), "pastDue": timer.past_due})
+    _append("TICK_LEDGER", {"at": datetime.now(UTC).isoformat(), "pastDue": timer.past_due, "pid": os.getpid()})
 
 
 @app.service_bus_queue_trigger(arg_name="msg", queue_name="requests", connection="SERVICEBUS_CONNECTION")
