@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dsr.cancellation import DeleteCancelled, guard
+from dsr.cancellation import DeleteCancelled, guard, is_cancelled
 from dsr.delete import steps
 from dsr.delete.account import delete_account_category
 from dsr.delete.order import Step
 from dsr.delete.plan import plan_project
 from dsr.delete.results import plan_path
 from dsr.delete.scope import parse_time
-from dsr.delete.verify import verify_project
+from dsr.delete.verify import CANCELLED_MAX_WAIT, DEFAULT_MAX_WAIT, verify_project
 from dsr.envelope import CategoryResult, complete, failed
 from dsr.job import Job
 from dsr.receipt import build_receipt, issue_receipt, receipt_path, receipts_container
@@ -60,7 +60,10 @@ def step(job: Job, payload: Payload) -> dict[str, Any]:
 
 def verify(job: Job, payload: Payload) -> dict[str, Any]:
     """`{"status", "count", "error", "verification": Verification}`: what is left after deleting."""
-    checked = verify_project(job.client, job.project_id, payload["categories"], older_than=_older_than(payload))
+    # After a cancel the images never sent for deletion stay: wait only for the 202s sent before it to land.
+    wait = CANCELLED_MAX_WAIT if is_cancelled(job.sink.container, job.request_id) else DEFAULT_MAX_WAIT
+    checked = verify_project(job.client, job.project_id, payload["categories"], older_than=_older_than(payload),
+                             max_wait=wait)
     return {**complete(1), "verification": checked}
 
 

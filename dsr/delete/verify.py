@@ -32,6 +32,7 @@ class Verification(TypedDict):
 
 
 DEFAULT_MAX_WAIT = 120.0  # seconds verification waits for a 202 DeleteImages to take effect
+CANCELLED_MAX_WAIT = 14.0  # a cancelled request: only the DeleteImages sent before the cancel are awaited
 
 
 def verify_project(

@@ -31,17 +31,22 @@ def images_left(state: dict[str, Any]) -> int:
 def test_a_cancelled_delete_stops_deleting_and_its_receipt_says_what_went(
     devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite
 ) -> None:
-    emulator = emulator_factory(SEED, tps=1000, latency_ms=150)  # slow enough to cancel mid-way
+    emulator = emulator_factory(SEED, tps=1000, latency_ms=250)  # ~5 DeleteImages a project: seconds to cancel
     host = start_app(devhost_factory, emulator, azurite, CONTAINER)
     before = images_left(emulator.state())
     body = {"operation": "delete", "requestId": "e2e-cancel-del", "confirm": "default",
             "categories": ["images", "tags"]}
     assert host.post("api/requests", json=body).status_code == 202
 
+    def deletes_sent() -> int:
+        return int(emulator.stats()["byOperation"].get("DeleteImages", 0))
+
+    # The first DeleteImages is the sign that deleting has begun: the service answers 202 and the images stay
+    # listed (and in the ground truth) for a while after it (docs/real-service.md), so the count can't tell.
     deadline = time.monotonic() + 120
-    while images_left(emulator.state()) == before and time.monotonic() < deadline:
-        time.sleep(0.2)  # wait until deleting has begun
-    assert images_left(emulator.state()) < before, "the delete never started"
+    while deletes_sent() == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert deletes_sent() > 0, "the delete never started"
     cancelled = host.delete("api/requests/e2e-cancel-del")
     assert (cancelled.status_code, cancelled.json()["status"]) == (202, "Cancelling")
 
