@@ -24,6 +24,7 @@ from croniter import croniter
 from dsr.intake import Decision, Orchestrations, start_once
 from dsr.request import DataRequest, RequestValidationError, parse_request
 from dsr.settings import Settings
+from dsr.subject.store import BlobSelectors
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +216,9 @@ async def fire(
         log.warning("schedule %s: slot %s skipped, previous run %s is still going", schedule.name, instance_id,
                     ", ".join(sorted(running)))
         return Fired.SKIPPED
-    decision = await start_once(request_for(schedule, slot, settings), orchestrations=orchestrations, now=now)
+    request = request_for(schedule, slot, settings)
+    decision = await start_once(request, orchestrations=orchestrations, now=now,
+                                selectors=BlobSelectors(settings) if request.subject else None)
     if decision is Decision.CONFLICT:
         log.warning("schedule %s: slot %s already holds a different request; not started", schedule.name,
                     instance_id)
