@@ -213,7 +213,9 @@ def summary_lines(status: Mapping[str, Any]) -> list[str]:
     result: Mapping[str, Any] = status.get("result") or {}
     operation = str(status.get("operation") or "?") + (" dry run" if status.get("dryRun") else "")
     outcome = f"{runtime} ({result['status']})" if result.get("status") else runtime
-    lines = [f"Request {status.get('requestId')}: {operation} of resource {status.get('resource')!s}: {outcome}"]
+    resources = status.get("resources") or [status.get("resource")]
+    target = f"resource {resources[0]!s}" if len(resources) == 1 else f"resources {', '.join(map(str, resources))}"
+    lines = [f"Request {status.get('requestId')}: {operation} of {target}: {outcome}"]
     error = status.get("error") if isinstance(status.get("error"), Mapping) else None
     if runtime == "Failed" and not result:
         reason = f": {_error_text(error)}" if error else "; the host's logs say why"
