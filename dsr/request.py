@@ -326,7 +326,8 @@ def _describe(error: ValidationError) -> list[FieldError]:
         missing = [name for name in expected if name not in instance]
         return [_problem(_pointer([*path, name]), _required(name)) for name in missing]
     if keyword == "type":
-        return [_problem(field, f"must be {_TYPE_NAMES.get(expected, expected)}, not {_json_type(instance)}")]
+        kinds = " or ".join(_TYPE_NAMES.get(k, k) for k in (expected if isinstance(expected, list) else [expected]))
+        return [_problem(field, f"must be {kinds}, not {_json_type(instance)}")]
     if keyword == "enum":
         allowed = ", ".join(str(v) for v in expected)
         return [_problem(field, f"{_show(instance)} is not one of: {allowed}")]

@@ -33,7 +33,7 @@ def targets(document: Mapping[str, Any], settings: Settings) -> list[str]:
     resources = document.get("resources", document.get("resource", ALL))
     if resources == ALL:
         return list(settings.resources)
-    chosen = [resources] if isinstance(resources, str) else list(resources)
+    chosen = [resources] if isinstance(resources, str) else resources if isinstance(resources, list) else []
     return [alias for alias in settings.resources if alias in chosen]
 
 
@@ -102,7 +102,7 @@ def _resources_problems(document: Mapping[str, Any], settings: Settings) -> list
         if resources != ALL:
             return [FieldError(field="/resources", reason='must be a list of aliases, or "*" for every resource')]
         return [] if settings.resources else [FieldError(field="/resources", reason="no resource is configured")]
-    return _aliases_problems(resources, settings, "/resources")
+    return _aliases_problems(resources, settings, "/resources") if isinstance(resources, list) else []
 
 
 def _aliases_problems(aliases: list[Any], settings: Settings, where: str) -> list[FieldError]:

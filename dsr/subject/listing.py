@@ -16,6 +16,14 @@ from dsr.export.listing import ImageListing
 from dsr.subject.selector import Subject
 
 
+class ListingNotSelective(RuntimeError):
+    """The service answered a subject's listing with an image that is not the subject's (a `$filter` it ignored or
+    read otherwise, ids it was not asked for): nothing is exported or deleted from such an answer."""
+
+    error_code = "ListingNotSelective"
+    status_code = 422  # permanent: asking again gets the same answer (dsr.envelope.is_permanent)
+
+
 def resource_root(alias: str) -> str:
     """`resources/{alias}/`: where a subject export keeps one resource's projects (DESIGN §4's layout inside)."""
     return f"resources/{quote(alias, safe='')}/"
@@ -26,7 +34,8 @@ class MetadataListing(ImageListing):
 
     workspace_copies = False  # a workspace copy's metadata may differ from a snapshot's: copy what matched
 
-    def __init__(self, odata_filter: str, root: str) -> None:
+    def __init__(self, metadata: tuple[tuple[str, str], ...], odata_filter: str, root: str) -> None:
+        self.metadata = metadata
         self.filter = odata_filter
         self.root = root
 
@@ -35,8 +44,14 @@ class MetadataListing(ImageListing):
 
     def page(self, client: TrainingClient, project_id: str, iteration_id: str | None, skip: int,
              take: int) -> list[dict[str, Any]]:
-        return list(client.list_images_page(project_id, skip=skip, take=take, iteration_id=iteration_id,
+        page = list(client.list_images_page(project_id, skip=skip, take=take, iteration_id=iteration_id,
                                             order_by="Oldest", filter=self.filter))
+        for image in page:  # every image listed carries its metadata: check the service applied the filter
+            metadata = image.get("metadata") or {}
+            if any(metadata.get(key) != value for key, value in self.metadata):
+                raise ListingNotSelective(f"GetImages with $filter listed image {image.get('id')} whose metadata "
+                                          "does not match it; nothing is taken from this answer")
+        return page
 
 
 class IdListing(ImageListing):
@@ -52,6 +67,9 @@ class IdListing(ImageListing):
         images: list[dict[str, Any]] = []
         for start in range(0, len(self.image_ids), MAX_IMAGE_IDS):
             images += _lookup(client, project_id, list(self.image_ids[start:start + MAX_IMAGE_IDS]), iteration_id)
+        asked = set(self.image_ids)
+        if any(str(image.get("id")).lower() not in asked for image in images):
+            raise ListingNotSelective("GetImagesByIds answered an image that was not asked for")
         return sorted(images, key=lambda image: (time_key(image["created"]), image["id"]))
 
     def count(self, client: TrainingClient, project_id: str, iteration_id: str | None) -> int:
@@ -81,4 +99,6 @@ def listing_for(subject: Subject, alias: str) -> ImageListing:
     """The subject's listing in one resource, files under `resources/{alias}/`."""
     odata = subject.odata_filter()
     root = resource_root(alias)
-    return MetadataListing(odata, root) if odata is not None else IdListing(subject.image_ids, root)
+    if odata is not None:
+        return MetadataListing(subject.metadata, odata, root)
+    return IdListing(subject.image_ids, root)

@@ -188,3 +188,15 @@ def test_http_service_bus_and_schedules_take_the_same_body() -> None:
     for _, started in [*orchestrations.started, *scheduled.started]:
         assert started["request"]["resources"] == ["eu"] and "u-123" not in json.dumps(started)
     assert set(selectors.saved) == {"http-1", "msg-1", scheduled.started[0][0]}
+
+
+@pytest.mark.parametrize("value", [True, None, 5, {"a": 1}, [1, None], "eu"])
+@pytest.mark.parametrize("field", ["resources", "resource", "subject", "predictions"])
+def test_any_json_in_a_subject_field_is_a_problem_never_a_crash(field: str, value: Any) -> None:
+    """Found by the API fuzzer: `"resources": true` made the rules iterate a boolean (HTTP 500)."""
+    for operation in ("export", "delete"):
+        body = {"operation": operation, "subject": USER, field: value}
+        try:
+            parse(body)
+        except RequestValidationError as exc:
+            assert exc.problems

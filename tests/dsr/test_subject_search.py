@@ -168,3 +168,37 @@ def test_prediction_window_is_checked_again() -> None:
     assert window.query()["startTime"] == "2025-01-06T08:00:00.000Z"
     assert window.selects({"created": "2025-01-06T09:30:00.123Z"})
     assert not window.selects({"created": "2025-01-06T10:00:01Z"})
+
+
+class IgnoresFilter:
+    """A service that would ignore `$filter` (or read it otherwise) and list every image."""
+
+    def __init__(self) -> None:
+        self.images = [{"id": f"00000000-0000-4000-8000-00000000000{n}", "created": f"2025-01-06T09:00:0{n}",
+                        "metadata": {"userId": "u-1001" if n == 1 else "someone-else"}} for n in range(1, 4)]
+        self.deleted: list[str] = []
+
+    def list_iterations(self, project_id: str) -> list[Any]:
+        return []
+
+    def get_image_count(self, project_id: str, **options: Any) -> int:
+        return len(self.images)
+
+    def list_images_page(self, project_id: str, *, skip: int, take: int, **options: Any) -> list[Any]:
+        return self.images[skip:skip + take]
+
+    def delete_images(self, project_id: str, ids: list[str], **options: Any) -> None:
+        self.deleted += ids
+
+
+def test_an_answer_holding_someone_elses_image_stops_everything() -> None:
+    """Even a service that ignored the filter cannot make the delete take another person's image."""
+    from dsr.subject.listing import ListingNotSelective
+
+    service = IgnoresFilter()
+    subject = subject_of("u-1001")
+    with pytest.raises(ListingNotSelective):
+        erase_step(service, "p", "images", subject, listing_for(subject, "default"))
+    with pytest.raises(ListingNotSelective):
+        find(service, "p", subject, listing_for(subject, "default"))  # type: ignore[arg-type]
+    assert service.deleted == []
