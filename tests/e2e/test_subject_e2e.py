@@ -120,6 +120,27 @@ def test_export_holds_exactly_the_subjects_images_byte_exact_across_two_resource
     assert states == two.states()  # an export changes nothing
 
 
+def test_only_the_sets_holding_the_subject_are_ever_listed(two: TwoResources) -> None:
+    """Call counts from each emulator's per-operation counters: filtered counts for every set, and GetImages only
+    for the sets that hold u-2002 (once to find, once to export: 2 of each project's 4 sets hold none)."""
+    states = two.states()
+    holding = {alias: sum(1 for p in state["projects"] for s in [None, *p["iterations"]] if any(
+        i["metadata"].get("userId") == "u-2002" and (i["inWorkspace"] if s is None else s["id"] in i["iterations"])
+        for i in p["images"])) for alias, state in states.items()}
+    sets = {alias: sum(1 + len(p["iterations"]) for p in state["projects"]) for alias, state in states.items()}
+    before = {alias: emulator.stats()["byOperation"] for alias, emulator in two.emulators.items()}
+    status = two.run({"operation": "export", "requestId": "subject-u2002",
+                      "subject": {"metadata": {"userId": "u-2002"}}})
+    assert status["result"]["status"] == "completed" and status["result"]["searched"]["images"] == 4, status
+    for alias, emulator in two.emulators.items():
+        after = emulator.stats()["byOperation"]
+        delta = {op: after.get(op, 0) - before[alias].get(op, 0) for op in after}
+        assert holding[alias] == 4 < sets[alias] == 8
+        assert delta["GetImages"] == 2 * holding[alias], delta
+        assert delta["GetImageCount"] == 3 * sets[alias], delta  # find, plan, and the check before merging
+        assert "GetTaggedImages" not in delta and "GetUntaggedImages" not in delta
+
+
 def test_dry_run_lists_matches_and_model_impact_and_changes_nothing(two: TwoResources) -> None:
     before = two.states()
     status = two.run({"operation": "delete", "dryRun": True, "requestId": "subject-plan",
