@@ -69,7 +69,7 @@ def erase_found(context: Any, base: dict[str, Any], found: dict[str, Any],
                 outcome: dict[str, Any]) -> Generator[Any, Any, None]:
     """The subject's steps in the delete order (predictions, images), each until done; then the search again."""
     outcome["deleted"] = {}
-    if found.get("exists"):
+    if found.get("copies") or found.get("images") or found.get("predictions"):  # else only the search is repeated
         for step in found.get("steps") or []:
             deleted, error = yield from run_step(context, {**base, "step": step}, activity=subject.erase_subject_step)
             outcome["deleted"][step] = deleted

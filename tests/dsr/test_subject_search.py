@@ -202,3 +202,14 @@ def test_an_answer_holding_someone_elses_image_stops_everything() -> None:
     with pytest.raises(ListingNotSelective):
         find(service, "p", subject, listing_for(subject, "default"))  # type: ignore[arg-type]
     assert service.deleted == []
+
+
+def test_metadata_set_later_is_found(emu: Emulator, client: TrainingClient) -> None:
+    """UpdateImageMetadata (through the client, 64 ids a call) marks workspace images; the search finds them."""
+    project = emu.state()["projects"][1]
+    unmarked = [i["id"] for i in project["images"] if i["inWorkspace"] and "userId" not in i["metadata"]][:3]
+    summary = client.update_image_metadata(project["id"], unmarked, {"userId": "u-3003"})
+    assert summary["isBatchSuccessful"] and {e["imageId"] for e in summary["images"]} == set(unmarked)
+    subject = subject_of("u-3003")
+    finding = find(client, project["id"], subject, listing_for(subject, "default"))
+    assert finding["workspace"] == finding["images"] == 3 and finding["modelImpact"] == []  # not trained on yet
