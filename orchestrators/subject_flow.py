@@ -32,10 +32,7 @@ def subject_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, d
     totals: dict[str, int] = {}
     context.set_custom_status(progress_status("planning", categories, done, totals))
     plans = yield from plan_resources(context, request)
-    children = [({"requestId": request["requestId"], "resource": plan["resource"], "projectId": pid,
-                  "subject": request["subject"], "operation": request["operation"],
-                  "dryRun": bool(request.get("dryRun"))}, f"{request['requestId']}:{number}:{pid}")
-                for number, plan in enumerate(plans) for pid in plan["projects"]]
+    children = interleaved(request, plans)
     totals.update({c: len(children) for c in categories})
     phase = "deleting" if deleting else ("exporting" if request["operation"] == Operation.EXPORT else "planning")
 
@@ -62,6 +59,17 @@ def subject_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, d
                                  f"{summarize.left(output['categories']) or 'see the receipt'}")
     context.set_custom_status(progress_status("done", categories, done, totals))
     return output
+
+
+def interleaved(request: dict[str, Any], plans: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """One child per resource x project, the resources taken in turn (a batch spends every resource's own rate
+    budget, not one resource's after another's); instance id `{requestId}:{resource number}:{projectId}`."""
+    per_resource = [[({"requestId": request["requestId"], "resource": plan["resource"], "projectId": pid,
+                       "subject": request["subject"], "operation": request["operation"],
+                       "dryRun": bool(request.get("dryRun"))}, f"{request['requestId']}:{number}:{pid}")
+                     for pid in plan["projects"]] for number, plan in enumerate(plans)]
+    longest = max((len(children) for children in per_resource), default=0)
+    return [children[n] for n in range(longest) for children in per_resource if n < len(children)]
 
 
 def plan_resources(context: Any, request: dict[str, Any]) -> Generator[Any, Any, list[dict[str, Any]]]:

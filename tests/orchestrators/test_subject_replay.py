@@ -154,3 +154,13 @@ def test_leftovers_fail_the_request_with_the_result_in_the_status() -> None:
     assert custom["result"]["status"] == "verification_failed"
     assert custom["result"]["categories"]["images"]["after"] == 1
     assert custom["result"]["receiptPath"] == "receipts/left-1.json"
+
+
+def test_batches_take_the_resources_in_turn() -> None:
+    from orchestrators.subject_flow import interleaved
+
+    plans = [{"resource": "a", "projects": ["p1", "p2", "p3"]}, {"resource": "b", "projects": ["p1"]}]
+    children = interleaved(request(), plans)
+    assert [(c["resource"], c["projectId"]) for c, _ in children] == [("a", "p1"), ("b", "p1"), ("a", "p2"),
+                                                                      ("a", "p3")]
+    assert [i for _, i in children] == ["subj-1:0:p1", "subj-1:1:p1", "subj-1:0:p2", "subj-1:0:p3"]
