@@ -22,6 +22,7 @@ from ._models import (
     StoredImagePrediction,
     Tag,
 )
+from ._odata import is_filter_key, odata_filter, odata_string
 from ._paging import created_runs, owned_pages
 from ._policies import (
     CustomVisionRetryPolicy,
@@ -32,11 +33,12 @@ from ._policies import (
     retry_after_from_message,
     shared_rate_limiter,
 )
-from ._requests import MAX_IMAGE_IDS, MAX_PREDICTION_IDS, MAX_TAKE, is_relative_uri
+from ._requests import MAX_IMAGE_IDS, MAX_METADATA_IDS, MAX_PREDICTION_IDS, MAX_TAKE, is_relative_uri
 from ._times import parse_service_time, time_key
 
 __all__ = [
     "MAX_IMAGE_IDS",
+    "MAX_METADATA_IDS",
     "MAX_PREDICTION_IDS",
     "MAX_TAKE",
     "CustomVisionAuthenticationError",
@@ -62,7 +64,10 @@ __all__ = [
     "TokenBucket",
     "TrainingClient",
     "created_runs",
+    "is_filter_key",
     "is_relative_uri",
+    "odata_filter",
+    "odata_string",
     "owned_pages",
     "parse_service_time",
     "reset_shared_rate_limiters",

@@ -271,12 +271,13 @@ class TrainingClient:
     def list_images_page(
         self, project_id: str, *, skip: int, take: int = build.MAX_TAKE, iteration_id: str | None = None,
         order_by: OrderBy = "Oldest", tagging_status: TaggingStatus | None = None, kind: ImageKind = "all",
-        tag_ids: Sequence[str] | None = None, **kwargs: Any,
+        tag_ids: Sequence[str] | None = None, filter: str | None = None, **kwargs: Any,
     ) -> list[Image]:
-        """One page at an explicit `skip`, so callers can fan pages out (GetImages/GetTagged/GetUntagged)."""
+        """One page at an explicit `skip`, so callers can fan pages out (GetImages/GetTagged/GetUntagged);
+        `filter` is GetImages' `$filter` on image metadata (build it with `odata_filter`, never from raw text)."""
         request = build.build_get_images(
             project_id, api_version=self.api_version, kind=kind, skip=skip, take=take, iteration_id=iteration_id,
-            tagging_status=tagging_status, order_by=order_by, tag_ids=tag_ids)
+            tagging_status=tagging_status, order_by=order_by, tag_ids=tag_ids, filter=filter)
         return cast(list[Image], self._send(request, **kwargs) or [])
 
     def _images(self, project_id: str, *, page_size: int, **options: Any) -> ItemPaged[Image]:
@@ -323,19 +324,21 @@ class TrainingClient:
 
     def _count(
         self, project_id: str, kind: ImageKind, *, iteration_id: str | None = None,
-        tagging_status: TaggingStatus | None = None, tag_ids: Sequence[str] | None = None, **kwargs: Any,
+        tagging_status: TaggingStatus | None = None, tag_ids: Sequence[str] | None = None,
+        filter: str | None = None, **kwargs: Any,
     ) -> int:
         request = build.build_get_image_count(project_id, api_version=self.api_version, kind=kind,
-                                              iteration_id=iteration_id, tagging_status=tagging_status, tag_ids=tag_ids)
+                                              iteration_id=iteration_id, tagging_status=tagging_status, tag_ids=tag_ids,
+                                              filter=filter)
         return int(self._send(request, **kwargs))
 
     def get_image_count(
         self, project_id: str, *, iteration_id: str | None = None, tagging_status: TaggingStatus | None = None,
-        tag_ids: Sequence[str] | None = None, **kwargs: Any,
+        tag_ids: Sequence[str] | None = None, filter: str | None = None, **kwargs: Any,
     ) -> int:
-        """GetImageCount."""
+        """GetImageCount (`filter`: `$filter` on image metadata)."""
         return self._count(project_id, "all", iteration_id=iteration_id, tagging_status=tagging_status,
-                           tag_ids=tag_ids, **kwargs)
+                           tag_ids=tag_ids, filter=filter, **kwargs)
 
     def get_tagged_image_count(
         self, project_id: str, *, iteration_id: str | None = None, tag_ids: Sequence[str] | None = None,
@@ -368,6 +371,18 @@ class TrainingClient:
             request = build.build_delete_images(project_id, api_version=self.api_version, image_ids=batch,
                                                 all_iterations=all_iterations)
             self._send_delete(request, **kwargs)
+
+    def update_image_metadata(
+        self, project_id: str, image_ids: Sequence[str], metadata: Mapping[str, str], **kwargs: Any
+    ) -> dict[str, Any]:
+        """UpdateImageMetadata, 64 ids a call; the ImageMetadataUpdateSummary of the last call (tests and demos)."""
+        if isinstance(image_ids, str):
+            raise TypeError("image_ids must be a sequence of ids, not one string")
+        summary: dict[str, Any] = {}
+        for batch in chunks(image_ids, build.MAX_METADATA_IDS):
+            request = build.build_update_image_metadata(project_id, batch, metadata, api_version=self.api_version)
+            summary = cast(dict[str, Any], self._send(request, **kwargs))
+        return summary
 
     def create_images_from_data(
         self, project_id: str, data: bytes, *, tag_ids: Sequence[str] | None = None, **kwargs: Any

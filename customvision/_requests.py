@@ -9,6 +9,7 @@ from azure.core.rest import HttpRequest
 MAX_TAKE = 256  # GetImages & co.: `take` is limited to 256
 MAX_IMAGE_IDS = 256  # DeleteImages, GetImagesByIds
 MAX_PREDICTION_IDS = 64  # DeletePrediction
+MAX_METADATA_IDS = 64  # UpdateImageMetadata ("There is a limit of 64 images", the spec's description)
 
 Params = dict[str, str]
 
@@ -229,15 +230,17 @@ def build_get_images(
 
 def build_get_image_count(
     project_id: str, *, api_version: str, kind: str = "all", iteration_id: str | None = None,
-    tagging_status: str | None = None, tag_ids: Sequence[str] | None = None,
+    tagging_status: str | None = None, tag_ids: Sequence[str] | None = None, filter: str | None = None,
 ) -> HttpRequest:
-    """GetImageCount / GetTaggedImageCount / GetUntaggedImageCount."""
+    """GetImageCount / GetTaggedImageCount / GetUntaggedImageCount (`$filter` on metadata: GetImageCount only)."""
     if kind not in _IMAGE_LISTS:
         raise ValueError(f"kind must be one of {sorted(_IMAGE_LISTS)}")
-    if kind != "all" and tagging_status is not None:
-        raise ValueError("taggingStatus only applies to GetImageCount")
+    if kind != "all" and (tagging_status is not None or filter is not None):
+        raise ValueError("taggingStatus and $filter only apply to GetImageCount")
     params = _params(iterationId=iteration_id, taggingStatus=tagging_status,
                      tagIds=None if kind == "untagged" else tag_ids)
+    if filter is not None:
+        params["$filter"] = filter
     return _get(_path(api_version, "projects", project_id, *_IMAGE_LISTS[kind], "count"), params)
 
 
@@ -248,6 +251,15 @@ def build_get_images_by_ids(
     ids = _check_batch(image_ids, MAX_IMAGE_IDS, "GetImagesByIds")
     return _get(_path(api_version, "projects", project_id, "images", "id"),
                 _params(imageIds=ids, iterationId=iteration_id))
+
+
+def build_update_image_metadata(
+    project_id: str, image_ids: Sequence[str], metadata: Mapping[str, str], *, api_version: str
+) -> HttpRequest:
+    """UpdateImageMetadata: set key/value pairs on up to 64 images (tests and demos)."""
+    ids = _check_batch(image_ids, MAX_METADATA_IDS, "UpdateImageMetadata")
+    return _post(_path(api_version, "projects", project_id, "images", "metadata"), _params(imageIds=ids),
+                 json=dict(metadata))
 
 
 def build_delete_images(

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 import requests
 
+from dsr import cli_subject
 from dsr.redact import redact
 
 EXIT_OK = 0
@@ -154,6 +155,7 @@ def request_body(args: argparse.Namespace) -> dict[str, Any]:
         body["categories"] = list(args.categories)
     if args.request_id is not None:
         body["requestId"] = args.request_id
+    body.update(cli_subject.body_fields(args))
     if args.command == "delete":
         if args.dry_run:
             body["dryRun"] = True
@@ -211,7 +213,9 @@ def summary_lines(status: Mapping[str, Any]) -> list[str]:
     result: Mapping[str, Any] = status.get("result") or {}
     operation = str(status.get("operation") or "?") + (" dry run" if status.get("dryRun") else "")
     outcome = f"{runtime} ({result['status']})" if result.get("status") else runtime
-    lines = [f"Request {status.get('requestId')}: {operation} of resource {status.get('resource')!s}: {outcome}"]
+    resources = status.get("resources") or [status.get("resource")]
+    target = f"resource {resources[0]!s}" if len(resources) == 1 else f"resources {', '.join(map(str, resources))}"
+    lines = [f"Request {status.get('requestId')}: {operation} of {target}: {outcome}"]
     error = status.get("error") if isinstance(status.get("error"), Mapping) else None
     if runtime == "Failed" and not result:
         reason = f": {_error_text(error)}" if error else "; the host's logs say why"
@@ -226,6 +230,7 @@ def summary_lines(status: Mapping[str, Any]) -> list[str]:
         lines.append("  still running")
     categories: Mapping[str, Mapping[str, Any]] = result.get("categories") or {}
     lines.extend(category_table(categories))
+    lines.extend(cli_subject.summary_lines(status))
     missing = result.get("missingProjects") or []
     if missing:
         lines.append(f"Projects not found on the resource: {', '.join(map(str, missing))}")
@@ -442,6 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     request.add_argument("--request-id", default=None, help="idempotency key, 1-64 of [A-Za-z0-9_-]")
     request.add_argument("--no-wait", action="store_true", help="submit and exit; follow later with `status`")
+    cli_subject.add_arguments(request)
 
     parser = argparse.ArgumentParser(
         prog="python -m dsr",
@@ -452,7 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("export", parents=[connection, request], help="export every requested category to Blob")
     delete = commands.add_parser("delete", parents=[connection, request], help="delete, verify, and sign a receipt")
-    delete.add_argument("--confirm", metavar="ALIAS", default=None, help="the resource alias again (required)")
+    delete.add_argument("--confirm", metavar="ALIAS", default=None,
+                        help='the resource alias again (required; a subject delete of several or all resources: "*")')
     delete.add_argument("--dry-run", action="store_true", help="plan and count only; delete nothing")
     status = commands.add_parser("status", parents=[connection], help="show a request's status")
     status.add_argument("request_id", metavar="ID")
@@ -545,8 +552,13 @@ def run(args: argparse.Namespace, *, out: TextIO, err: TextIO, environ: Mapping[
         return EXIT_REFUSED
     try:
         if args.command in ("export", "delete"):
+            try:
+                body = request_body(args)
+            except ValueError as exc:
+                print(f"error: {exc}", file=err)
+                return EXIT_REFUSED
             code, _ = submit_and_follow(
-                client, request_body(args), out=out, wait=not args.no_wait, interval=args.interval, timeout=args.timeout
+                client, body, out=out, wait=not args.no_wait, interval=args.interval, timeout=args.timeout
             )
             return code
         if args.command == "cancel":

@@ -16,10 +16,11 @@ from typing import Any, Protocol, TypedDict
 
 from dsr.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
 from dsr.problems import FieldError, problem
-from dsr.request import DataRequest, RequestDict, RequestValidationError, is_request_id, parse_request
+from dsr.request import DataRequest, RequestValidationError, fingerprint, is_request_id, parse_request
 from dsr.sas import manifest_sas_url
 from dsr.settings import Settings
 from dsr.status import TERMINAL_STATUSES, json_value, request_status
+from dsr.subject.store import BlobSelectors, SelectorStore, SubjectConflict, SubjectRef
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,9 @@ class Orchestrations(Protocol):
 
 
 class OrchestrationInput(TypedDict):
-    """The data_request orchestrator's input."""
+    """The data_request orchestrator's input; a subject request's `request.subject` is its SubjectRef."""
 
-    request: RequestDict
+    request: dict[str, Any]
     receivedAt: str
 
 
@@ -68,39 +69,71 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-def orchestration_input(request: DataRequest, *, now: datetime) -> OrchestrationInput:
-    """The orchestration input: the normalized request and when it was received (ISO-8601 UTC)."""
+def orchestration_input(request: DataRequest, *, now: datetime, subject: SubjectRef | None = None
+                        ) -> OrchestrationInput:
+    """The orchestration input: the normalized request and when it was received (ISO-8601 UTC). A subject
+    request carries `subject`, the reference to its stored selector, instead of the selector (personal data)."""
     received = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
     stamp = received.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return OrchestrationInput(request=request.to_dict(), receivedAt=stamp)
+    data: dict[str, Any] = dict(request.to_dict())
+    if request.subject is not None:
+        if subject is None:
+            raise ValueError("a subject request's input needs the reference to its stored selector")
+        data["subject"] = dict(subject)
+    return OrchestrationInput(request=data, receivedAt=stamp)
 
 
-def decide(request: DataRequest, existing: Mapping[str, Any] | None) -> Decision:
-    """START when the id is free; EXISTING when the stored input is the same request; else CONFLICT."""
+def decide(request: DataRequest, existing: Mapping[str, Any] | None, selectors: SelectorStore | None = None
+           ) -> Decision:
+    """START when the id is free; EXISTING when the stored input is the same request; else CONFLICT. A subject
+    request is the same when everything else is and the stored selector (read through `selectors`) is too."""
     if existing is None:
         return Decision.START
     stored = json_value(existing.get("input"))
     stored = stored.get("request") if isinstance(stored, Mapping) else None
     try:
-        same = isinstance(stored, Mapping) and DataRequest.from_dict(stored).fingerprint() == request.fingerprint()
+        same = isinstance(stored, Mapping) and _same(request, stored, selectors)
     except (KeyError, TypeError, ValueError):  # an instance this API did not start, or an older input shape
         same = False
     return Decision.EXISTING if same else Decision.CONFLICT
 
 
-async def start_once(request: DataRequest, *, orchestrations: Orchestrations, now: datetime) -> Decision:
-    """Start the orchestration unless its requestId is taken; what happened, for any trigger to answer with."""
-    decision = decide(request, await orchestrations.status(request.request_id))
+def _same(request: DataRequest, stored: Mapping[str, Any], selectors: SelectorStore | None) -> bool:
+    ref = stored.get("subject")
+    if request.subject is None or not isinstance(ref, Mapping):
+        return ref is None and DataRequest.from_dict(stored).fingerprint() == request.fingerprint()
+    rest = {k: v for k, v in request.to_dict().items() if k != "subject"}
+    stored_rest = {k: v for k, v in stored.items() if k != "subject"}
+    return (fingerprint(rest) == fingerprint(stored_rest) and selectors is not None
+            and selectors.matches(request.request_id, request.subject, ref))
+
+
+async def start_once(request: DataRequest, *, orchestrations: Orchestrations, now: datetime,
+                     selectors: SelectorStore | None = None) -> Decision:
+    """Start the orchestration unless its requestId is taken; what happened, for any trigger to answer with.
+
+    A subject request's selector is stored first (`selectors`, default: the export container), so the run never
+    holds it in its history; a stored selector that differs makes the request id a conflict."""
+    if request.subject is not None and selectors is None:
+        selectors = BlobSelectors()
+    existing = await orchestrations.status(request.request_id)
+    decision = await asyncio.to_thread(decide, request, existing, selectors)
     if decision is not Decision.START:
         return decision
+    ref = None
+    if request.subject is not None and selectors is not None:
+        try:
+            ref = await asyncio.to_thread(selectors.save, request.request_id, request.subject)
+        except SubjectConflict:
+            return Decision.CONFLICT
     try:
-        await orchestrations.start(request.request_id, orchestration_input(request, now=now))
+        await orchestrations.start(request.request_id, orchestration_input(request, now=now, subject=ref))
     except Exception:
         # Two identical requests racing: the other one started it. Anything else is a real failure.
         existing = await orchestrations.status(request.request_id)
         if existing is None:
             raise
-        return decide(request, existing)
+        return await asyncio.to_thread(decide, request, existing, selectors)
     return Decision.START
 
 
@@ -113,6 +146,7 @@ async def submit(
     new_id: Callable[[], str],
     status_uri: StatusUri,
     content_type: str | None = "application/json",
+    selectors: SelectorStore | None = None,
 ) -> Reply:
     """POST /api/requests: validate strictly, then start the orchestration unless this requestId already runs.
 
@@ -130,7 +164,9 @@ async def submit(
         title = "Request body too large" if exc.status == 413 else "Invalid request"
         log.info("request refused (%s): %s", exc.status, ", ".join(p["field"] or "(body)" for p in exc.problems))
         return problem_reply(exc.status, title, str(exc), errors=exc.problems)
-    decision = await start_once(request, orchestrations=orchestrations, now=now)
+    if request.subject is not None and selectors is None:
+        selectors = BlobSelectors(settings)
+    decision = await start_once(request, orchestrations=orchestrations, now=now, selectors=selectors)
     log.info("request %s (%s): %s", request.request_id, request.operation, decision)
     if decision is Decision.CONFLICT:
         reason = "is already used by a different request; use a new requestId"

@@ -90,7 +90,7 @@ def files_digest(files: Iterable[Mapping[str, Any]]) -> tuple[int, str]:
 
 
 def write_manifest(
-    sink: ExportSink, header: Mapping[str, Any], *, signer: signing.Signer | None = None
+    sink: ExportSink, header: Mapping[str, Any], *, signer: signing.Signer | None = None, extra_html: str = ""
 ) -> dict[str, Any]:
     """Write index.html, then manifest.json listing every file under the prefix (itself excluded), signed by
     `signer` when given.
@@ -108,7 +108,7 @@ def write_manifest(
                     yield record
 
         listed = _summarize(spooled())
-        index = sink.write_bytes(INDEX, render_index(header, listed, kid=kid).encode("utf-8"))
+        index = sink.write_bytes(INDEX, render_index(header, listed, kid=kid, extra_html=extra_html).encode("utf-8"))
         count = 0
 
         def listing() -> Iterator[FileRecord]:
@@ -155,8 +155,10 @@ def _summarize(files: Iterable[FileRecord]) -> dict[str, Any]:
     return {"singles": singles, "bulk": dict(sorted(bulk.items())), "bytes": total}
 
 
-def render_index(header: Mapping[str, Any], listed: Mapping[str, Any], *, kid: str | None = None) -> str:
-    """A self-contained page summarizing the export for a person, with relative links to its files."""
+def render_index(header: Mapping[str, Any], listed: Mapping[str, Any], *, kid: str | None = None,
+                 extra_html: str = "") -> str:
+    """A self-contained page summarizing the export for a person, with relative links to its files (and
+    `extra_html`, already escaped, before the file list: a subject export's search report)."""
     esc = html.escape
     rows = "".join(
         f"<tr><td>{esc(name)}</td><td>{esc(r['status'])}</td><td>{r['count']}</td>"
@@ -182,7 +184,7 @@ def render_index(header: Mapping[str, Any], listed: Mapping[str, Any], *, kid: s
         "Every file with its size and SHA-256 is listed in <a href='manifest.json'>manifest.json</a>.</p>"
         f"{signed}"
         "<h2>Categories</h2><table border='1' cellpadding='4'><tr><th>category</th><th>status</th>"
-        f"<th>count</th><th>error</th></tr>{rows}</table>"
+        f"<th>count</th><th>error</th></tr>{rows}</table>{extra_html}"
         f"<h2>Files</h2><ul>{singles}</ul><h2>Folders</h2><ul>{bulk}</ul></body></html>\n"
     )
 

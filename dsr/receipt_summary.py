@@ -39,6 +39,7 @@ def render_summary(receipt: Mapping[str, Any], *, valid: bool, reason: str, keys
         "<table border='1' cellpadding='4'><tr><th>category</th><th>before</th><th>after</th><th>status</th></tr>"
         f"{rows}</table>"
         + (f"<ul>{notes}</ul>" if notes else "")
+        + _impact(receipt.get("modelImpact"))
         + (f"<p>Projects not found (nothing to delete): {missing}</p>" if missing else "")
         + "<h2>Check it yourself</h2>"
         f"<p>The receipt <code>receipts/{esc(request_id)}.json</code> is signed with "
@@ -53,6 +54,19 @@ def render_summary(receipt: Mapping[str, Any], *, valid: bool, reason: str, keys
         "Changing a single byte of the receipt or of its signature makes the check fail.</li></ol>"
         "</body></html>\n"
     )
+
+
+def _impact(impact: Any) -> str:
+    """A subject receipt's trained models that learned from the deleted images."""
+    if not isinstance(impact, list) or not impact:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(str(m.get('resource')))} / project {html.escape(str(m.get('projectId')))}: "
+        f"{html.escape(str(m.get('name')))} ({html.escape(str(m.get('iterationId')))})"
+        + (f", published as {html.escape(str(m['publishName']))}" if m.get("publishName") else "") + "</li>"
+        for m in impact if isinstance(m, Mapping))
+    return ("<h2>Models trained on the deleted images</h2><p>These trained iterations learned from the deleted "
+            f"images; the owner retrains without them and replaces these models.</p><ul>{items}</ul>")
 
 
 def _count(value: Any) -> str:

@@ -11,16 +11,18 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
+from dsr import request_subject
 from dsr.categories import ALL_CATEGORIES, Category, Operation
 from dsr.problems import FieldError
 from dsr.settings import DEFAULT_RESOURCE, Settings
+from dsr.subject.selector import Subject
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_PROBLEMS = 50  # a hostile body can hold thousands; the first fifty say enough
@@ -72,6 +74,8 @@ class RequestDict(TypedDict):
     dryRun: bool
     confirm: str | None
     predictionsOlderThanDays: NotRequired[int]  # present only when given, so older requests keep their fingerprint
+    resources: NotRequired[list[str]]  # subject requests: the aliases searched
+    subject: NotRequired[dict[str, Any]]  # subject requests: the selector (`Subject.to_dict()`); never in history
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +90,8 @@ class DataRequest:
     dry_run: bool = False
     confirm: str | None = None
     predictions_older_than_days: int | None = None  # delete: only predictions older than this many days
+    resources: tuple[str, ...] | None = None  # subject requests: the aliases searched (resource: the one, or "*")
+    subject: Subject | None = None  # one data subject's images (and predictions) instead of whole categories
 
     def to_dict(self) -> RequestDict:
         """The normalized request as the orchestration input carries it."""
@@ -100,6 +106,9 @@ class DataRequest:
         )
         if self.predictions_older_than_days is not None:
             data["predictionsOlderThanDays"] = self.predictions_older_than_days
+        if self.subject is not None:
+            data["resources"] = list(self.resources or ())
+            data["subject"] = self.subject.to_dict()
         return data
 
     def fingerprint(self) -> str:
@@ -110,7 +119,10 @@ class DataRequest:
     def from_dict(cls, data: Mapping[str, Any]) -> DataRequest:
         """Read back `to_dict()` output (trusted: e.g. an orchestration input); not a validator."""
         projects = data.get("projects")
+        subject = data.get("subject")
         return cls(
+            resources=tuple(data["resources"]) if subject else None,
+            subject=Subject.from_dict(subject) if subject else None,
             operation=Operation(data["operation"]),
             resource=str(data["resource"]),
             request_id=str(data["requestId"]),
@@ -172,7 +184,7 @@ def parse_request(
             hidden = len(problems) - MAX_PROBLEMS
             problems = [*problems[:MAX_PROBLEMS], _problem("", f"{hidden} more problems not shown")]
         raise RequestValidationError(problems)
-    return _build(document, message_id=message_id, new_id=new_id)
+    return _build(document, settings, message_id=message_id, new_id=new_id)
 
 
 # --- decoding ---------------------------------------------------------------------------------------
@@ -290,6 +302,7 @@ _TYPE_NAMES = {
 _FORMAT_REASONS = {
     "projects": "must be a project id (a UUID like 0f8fad5b-d9cb-469f-a165-70867728950e)",
     "requestId": "may only hold letters, digits, '_' and '-' (1-64 characters)",
+    "subject": "must be an image id (a UUID like 0f8fad5b-d9cb-469f-a165-70867728950e)",
 }
 
 
@@ -305,19 +318,24 @@ def _describe(error: ValidationError) -> list[FieldError]:
     field = _pointer(path)
     keyword, expected, instance = error.validator, error.validator_value, error.instance
     if keyword == "additionalProperties":
-        return [_problem(_pointer([*path, name]), _unknown(name)) for name in instance if name not in _FIELDS]
+        allowed = tuple(error.schema.get("properties") or ())
+        return [_problem(_pointer([*path, name]), _unknown(name, allowed)) for name in instance if name not in allowed]
+    if keyword in ("minProperties", "maxProperties"):
+        return [_problem(field, _PROPERTY_COUNTS.get((str(path[0]) if path else "", keyword), error.message))]
     if keyword == "required":
         missing = [name for name in expected if name not in instance]
         return [_problem(_pointer([*path, name]), _required(name)) for name in missing]
     if keyword == "type":
-        return [_problem(field, f"must be {_TYPE_NAMES.get(expected, expected)}, not {_json_type(instance)}")]
+        kinds = " or ".join(_TYPE_NAMES.get(k, k) for k in (expected if isinstance(expected, list) else [expected]))
+        return [_problem(field, f"must be {kinds}, not {_json_type(instance)}")]
     if keyword == "enum":
         allowed = ", ".join(str(v) for v in expected)
         return [_problem(field, f"{_show(instance)} is not one of: {allowed}")]
     if keyword == "uniqueItems":
         return [_problem(field, error.message)]
     if keyword == "minItems":
-        return [_problem(field, "must not be empty (leave the field out to mean all)")]
+        empty = "must not be empty" + ("" if path and path[0] == "subject" else " (leave the field out to mean all)")
+        return [_problem(field, empty)]
     if keyword == "maxItems":
         return [_problem(field, f"must hold at most {expected} items, not {len(instance)}")]
     if keyword == "minLength":
@@ -333,10 +351,17 @@ def _describe(error: ValidationError) -> list[FieldError]:
     return [_problem(field, error.message)]
 
 
-def _unknown(name: str) -> str:
-    lowered = {f.lower(): f for f in _FIELDS}
+def _unknown(name: str, allowed: tuple[str, ...] = _FIELDS) -> str:
+    lowered = {f.lower(): f for f in allowed}
     hint = lowered.get(name.lower().replace("_", "").replace("-", ""))
-    return f"unknown field; did you mean {hint!r}?" if hint else f"unknown field (allowed: {', '.join(_FIELDS)})"
+    return f"unknown field; did you mean {hint!r}?" if hint else f"unknown field (allowed: {', '.join(allowed)})"
+
+
+_PROPERTY_COUNTS = {
+    ("subject", "minProperties"): "must hold metadata or imageIds",
+    ("subject", "maxProperties"): "must hold exactly one of metadata or imageIds",
+    ("predictions", "minProperties"): "must hold application, from or to",
+}
 
 
 def _required(name: str) -> str:
@@ -349,26 +374,35 @@ def _required(name: str) -> str:
 
 
 def _rule_problems(document: dict[str, Any], settings: Settings) -> list[FieldError]:
-    problems: list[FieldError] = []
+    if request_subject.is_subject_request(document):
+        return _common_problems(document) + request_subject.subject_problems(document, settings)
+    problems = _common_problems(document) + request_subject.unrelated_problems(document)
     resource = document.get("resource", DEFAULT_RESOURCE)
     if isinstance(resource, str) and resource not in settings.resources:
         known = ", ".join(sorted(settings.resources)) or "none"
         given = "" if "resource" in document else "no resource given and "
         reason = f"{given}{resource!r} is not a configured resource (configured: {known})"
         problems.append(_problem("/resource", reason))
+    if document.get("operation") == Operation.DELETE:
+        problems += _confirm_problems(document, resource)
+        problems += _older_than_problems(document)
+    return problems
+
+
+def _common_problems(document: dict[str, Any]) -> list[FieldError]:
+    """Rules every request keeps: the request id's form, projects once each, delete-only fields."""
+    problems: list[FieldError] = []
     request_id = document.get("requestId")
     if isinstance(request_id, str) and not is_request_id(request_id):
         problems.append(_problem("/requestId", _FORMAT_REASONS["requestId"]))
-    projects = document.get("projects")
-    if isinstance(projects, list):
-        problems += _case_insensitive_duplicates(projects)
-    operation = document.get("operation")
-    if operation == Operation.EXPORT:
+    for name in ("projects", "subject"):
+        items = document.get(name)
+        items = items.get("imageIds") if name == "subject" and isinstance(items, dict) else items
+        if isinstance(items, list):
+            problems += _case_insensitive_duplicates(items, f"/{name}" + ("/imageIds" if name == "subject" else ""))
+    if document.get("operation") == Operation.EXPORT:
         delete_only = [name for name in ("dryRun", "confirm", _OLDER_THAN) if name in document]
         problems += [_problem(f"/{name}", "only allowed when operation is delete") for name in delete_only]
-    elif operation == Operation.DELETE:
-        problems += _confirm_problems(document, resource)
-        problems += _older_than_problems(document)
     return problems
 
 
@@ -388,15 +422,15 @@ def _older_than_problems(document: dict[str, Any]) -> list[FieldError]:
     return []
 
 
-def _case_insensitive_duplicates(projects: list[Any]) -> list[FieldError]:
+def _case_insensitive_duplicates(ids: list[Any], where: str) -> list[FieldError]:
     first: dict[str, int] = {}
     problems: list[FieldError] = []
-    for index, item in enumerate(projects):
+    for index, item in enumerate(ids):
         if not isinstance(item, str):
             continue
         key = item.lower()
         if key in first:
-            problems.append(_problem(f"/projects/{index}", _duplicate(first[key])))
+            problems.append(_problem(f"{where}/{index}", _duplicate(first[key])))
         else:
             first[key] = index
     return problems
@@ -417,10 +451,11 @@ def _confirm_problems(document: dict[str, Any], resource: object) -> list[FieldE
 # --- the model --------------------------------------------------------------------------------------
 
 
-def _build(document: dict[str, Any], *, message_id: str | None, new_id: Callable[[], str]) -> DataRequest:
+def _build(document: dict[str, Any], settings: Settings, *, message_id: str | None,
+           new_id: Callable[[], str]) -> DataRequest:
     projects = document.get("projects")
     given = set(document.get("categories") or ALL_CATEGORIES)
-    return DataRequest(
+    request = DataRequest(
         operation=Operation(document["operation"]),
         resource=document.get("resource", DEFAULT_RESOURCE),
         request_id=_request_id(document.get("requestId"), message_id, new_id),
@@ -430,6 +465,11 @@ def _build(document: dict[str, Any], *, message_id: str | None, new_id: Callable
         confirm=document.get("confirm"),
         predictions_older_than_days=document.get(_OLDER_THAN),
     )
+    if not request_subject.is_subject_request(document):
+        return request
+    resources, subject = request_subject.build(document, settings)
+    return replace(request, resource=resources[0] if len(resources) == 1 else request_subject.ALL,
+                   resources=resources, subject=subject, categories=request_subject.categories(subject))
 
 
 def _request_id(given: str | None, message_id: str | None, new_id: Callable[[], str]) -> str:

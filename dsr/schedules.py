@@ -24,6 +24,7 @@ from croniter import croniter
 from dsr.intake import Decision, Orchestrations, start_once
 from dsr.request import DataRequest, RequestValidationError, parse_request
 from dsr.settings import Settings
+from dsr.subject.store import BlobSelectors, SelectorStore
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,7 @@ async def run_schedules(
     now: datetime,
     last: datetime | None = None,
     tick: str = DEFAULT_TICK,
+    selectors: SelectorStore | None = None,
 ) -> dict[str, Fired]:
     """One scheduler tick: for each schedule, start its due slot once; what happened, by schedule name."""
     schedules, errors = load_schedules(raw, settings)
@@ -195,7 +197,7 @@ async def run_schedules(
     for schedule in schedules:
         try:
             fired[schedule.name] = await fire(schedule, settings=settings, orchestrations=orchestrations,
-                                              since=since, now=now)
+                                              since=since, now=now, selectors=selectors)
         except Exception as exc:  # one schedule's failure never stops the others
             log.error("schedule %s: could not start its slot (%s: %s)", schedule.name, type(exc).__name__, exc)
             fired[schedule.name] = Fired.FAILED
@@ -203,7 +205,8 @@ async def run_schedules(
 
 
 async def fire(
-    schedule: Schedule, *, settings: Settings, orchestrations: ScheduleOrchestrations, since: datetime, now: datetime
+    schedule: Schedule, *, settings: Settings, orchestrations: ScheduleOrchestrations, since: datetime, now: datetime,
+    selectors: SelectorStore | None = None,
 ) -> Fired:
     """Start the schedule's due slot unless it started already or an earlier slot is still running."""
     slot = schedule.due_slot(since=since, now=now)
@@ -216,7 +219,9 @@ async def fire(
         log.warning("schedule %s: slot %s skipped, previous run %s is still going", schedule.name, instance_id,
                     ", ".join(sorted(running)))
         return Fired.SKIPPED
-    decision = await start_once(request_for(schedule, slot, settings), orchestrations=orchestrations, now=now)
+    request = request_for(schedule, slot, settings)
+    decision = await start_once(request, orchestrations=orchestrations, now=now,
+                                selectors=selectors or (BlobSelectors(settings) if request.subject else None))
     if decision is Decision.CONFLICT:
         log.warning("schedule %s: slot %s already holds a different request; not started", schedule.name,
                     instance_id)

@@ -19,6 +19,7 @@ from dsr.intake import Decision, Orchestrations, start_once
 from dsr.problems import FieldError
 from dsr.request import RequestValidationError, parse_request
 from dsr.settings import Settings
+from dsr.subject.store import BlobSelectors, SelectorStore
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ async def handle_message(
     settings: Settings,
     settlement: Settlement,
     now: datetime,
+    selectors: SelectorStore | None = None,
 ) -> Outcome:
     """Validate, start once under the request id, settle; logs name the message and request ids, never the body."""
     mid = message.message_id or "(none)"
@@ -85,7 +87,8 @@ async def handle_message(
         settlement.dead_letter(INVALID_REASON, NO_ID_DESCRIPTION)
         return Outcome.DEAD_LETTERED
     try:
-        decision = await start_once(request, orchestrations=orchestrations, now=now)
+        decision = await start_once(request, orchestrations=orchestrations, now=now,
+                                    selectors=selectors or (BlobSelectors(settings) if request.subject else None))
     except Exception as exc:
         log.error("message %s: request %s could not start (%s); abandoning for redelivery", mid,
                   request.request_id, type(exc).__name__)

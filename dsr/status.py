@@ -49,6 +49,8 @@ class RequestStatus(TypedDict):
     progress: dict[str, dict[str, int | None]]
     result: dict[str, Any] | None
     error: NotRequired[dict[str, str]]  # why a request failed without a result: bounded, scrubbed
+    resources: NotRequired[list[str]]  # a subject request: the resources it searches
+    subject: NotRequired[dict[str, Any]]  # a subject request: its selector's kind and key names (never values)
 
 
 ReadReceipt = Callable[[str], Mapping[str, Any] | None]
@@ -79,6 +81,8 @@ def request_status(status: Mapping[str, Any], *, sign_manifest: Callable[[str], 
     )
     if isinstance(custom, dict) and _text(custom.get("phase")):
         answer["phase"] = str(_text(custom.get("phase")))
+    if isinstance(request.get("subject"), dict):
+        answer.update(_subject_fields(request))
     if runtime_status == "Completed":
         answer["result"] = _result(json_value(status.get("output")), request_id, sign_manifest, read_receipt)
     elif runtime_status == "Failed" and isinstance(custom, dict) and isinstance(custom.get("result"), dict):
@@ -89,6 +93,31 @@ def request_status(status: Mapping[str, Any], *, sign_manifest: Callable[[str], 
         answer["error"] = {"code": "RequestFailed",
                            "message": failure_reason(output if isinstance(output, str) else json.dumps(output))}
     return answer
+
+
+def _subject_fields(request: Mapping[str, Any]) -> dict[str, Any]:
+    """A subject request's resources and selector summary (kind, key names, counts: no value, no id)."""
+    summary = request["subject"].get("summary")
+    summary = summary if isinstance(summary, dict) else {}
+    resources = request.get("resources")
+    return {
+        "resources": [str(r) for r in resources if isinstance(r, str)] if isinstance(resources, list) else [],
+        "subject": {"kind": _text(summary.get("kind")),
+                    "keys": [str(k) for k in summary.get("keys") or [] if isinstance(k, str)],
+                    "imageIds": _count(summary.get("imageIds")) or 0,
+                    "predictions": summary.get("predictions") is True},
+    }
+
+
+def _subject_result(output: Mapping[str, Any]) -> dict[str, Any]:
+    """What a subject request's output adds: how far it searched, the models trained on the subject's images."""
+    searched = output.get("searched")
+    impact = output.get("modelImpact")
+    return {
+        "searched": {str(k): _count(v) for k, v in searched.items()} if isinstance(searched, dict) else None,
+        "modelImpact": [scrub(m) for m in impact if isinstance(m, dict)] if isinstance(impact, list) else [],
+        "modelImpactTotal": _count(output.get("modelImpactTotal")) or 0,
+    }
 
 
 def _progress(custom: Any) -> dict[str, dict[str, int | None]]:
@@ -113,7 +142,9 @@ def _result(output: Any, request_id: str, sign_manifest: Callable[[str], str | N
     if output.get("receiptPath") == own_receipt and read_receipt is not None:
         receipt = read_receipt(own_receipt)
     missing = output.get("missingProjects")
+    extra = _subject_result(output) if "searched" in output else {}
     return {
+        **extra,
         "status": _text(output.get("status")),
         "categories": {
             str(category): _category(outcome)

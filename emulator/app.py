@@ -51,6 +51,7 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("DELETE", P + "/images", images.delete_images, "DeleteImages"),
     ("GET", P + "/images/count", images.get_image_count, "GetImageCount"),
     ("GET", P + "/images/id", images.get_images_by_ids, "GetImagesByIds"),
+    ("POST", P + "/images/metadata", images.update_image_metadata, "UpdateImageMetadata"),
     ("GET", P + "/images/tagged", images.get_tagged_images, "GetTaggedImages"),
     ("GET", P + "/images/tagged/count", images.get_tagged_image_count, "GetTaggedImageCount"),
     ("GET", P + "/images/untagged", images.get_untagged_images, "GetUntaggedImages"),

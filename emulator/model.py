@@ -140,6 +140,7 @@ class StoredPrediction:
     resized: StoredBlob
     thumbnail: StoredBlob
     predictions: list[PredictedTag]
+    application: str = ""  # the Prediction API's `application` parameter; QueryPredictions filters on it
 
 
 @dataclass

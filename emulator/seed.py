@@ -50,6 +50,8 @@ class ProjectPlan:
     prediction_count: int
     picture: Callable[[int], pictures.Picture]  # image number -> the original's bytes
     resize: Callable[[int, pictures.Picture], pictures.Picture]  # (number, original) -> the resized copy
+    subjects: tuple[tuple[int, str], ...] = ()  # (image number, userId) set as metadata `userId`
+    applications: tuple[str, ...] = ()  # the `application` stored predictions came from, in turn
 
 
 class SeedError(ValueError):
@@ -121,6 +123,7 @@ class Builder:
         half = max(1, n // 2)
         iteration_only = 0 if n < 4 else max(1, n // 50)
         images = []
+        subjects = dict(plan.subjects)
         batch_left, created = 0, self.now
         for number in range(n):
             if not batch_left:
@@ -128,6 +131,8 @@ class Builder:
             batch_left -= 1
             image = self.image(project, plan, number, created)
             self.label(project, image, number, tags)
+            if number in subjects:
+                image.metadata = {**image.metadata, SUBJECT_KEY: subjects[number]}
             if number < half and number % 5 == 2:
                 image.tags.append(ImageTag(retired.id, image.created))
             images.append(image)
@@ -153,7 +158,10 @@ class Builder:
             blob = self.keep(name, pictures.Picture(package, 0, 0, "application/zip"))
             published.exports.append(Export(platform, flavor, "Done", blob, self.tick()))
         for number in range(plan.prediction_count):
-            self.prediction(project, published.id, tags, plan.picture(PREDICTION_SERIAL_BASE + number), number)
+            prediction = self.prediction(project, published.id, tags, plan.picture(PREDICTION_SERIAL_BASE + number),
+                                         number)
+            if plan.applications:
+                prediction.application = plan.applications[number % len(plan.applications)]
         return project
 
     def failed_training(self, project: Project) -> None:
@@ -165,7 +173,7 @@ class Builder:
 
     def prediction(
         self, project: Project, iteration_id: str, tags: list[Tag], picture: pictures.Picture, number: int
-    ) -> None:
+    ) -> StoredPrediction:
         """A stored prediction image with a probability per tag (and boxes for detection)."""
         prediction_id = self.uid()
         blob = self.keep(f"{project.id}/predictions/{prediction_id}/original.{picture.ext}", picture)
@@ -177,13 +185,25 @@ class Builder:
                 box = (round(self.rng.uniform(0, 0.5), 4), round(self.rng.uniform(0, 0.5), 4), 0.25, 0.25)
             predicted.append(PredictedTag(tag.id, tag.name, probability, box))
         predicted.sort(key=lambda p: -p.probability)
-        project.predictions[prediction_id] = StoredPrediction(
-            prediction_id, iteration_id, self.tick(), blob, blob, blob, predicted
-        )
+        prediction = StoredPrediction(prediction_id, iteration_id, self.tick(), blob, blob, blob, predicted)
+        project.predictions[prediction_id] = prediction
+        return prediction
+
+
+SUBJECT_KEY = "userId"  # the metadata key the demo's data subjects are found by
+INJECTION_VALUE = "x' or userId ne 'x"  # a userId that, pasted into $filter unescaped, would match every image
+# Two data subjects with images in both demo projects. Each project's image 0 survives only in its first
+# iteration (deleted from the workspace before the second training); 1..half-1 are in the workspace and both
+# trained iterations, half.. in the workspace and the second (published) one. u-2002's pets image is in an
+# iteration only; a third userId holds quotes and ' or ' to show a filter value cannot widen the match.
+DEMO_SUBJECTS: tuple[tuple[tuple[int, str], ...], ...] = (
+    ((0, "u-2002"), (4, "u-1001"), (11, "u-1001"), (13, INJECTION_VALUE), (25, "u-1001")),
+    ((3, "u-1001"), (8, "u-2002"), (20, "u-1001")),
+)
 
 
 def demo_plans() -> list[ProjectPlan]:
-    """Two small projects of drawn JPEG/PNG pictures, ~60 images in all."""
+    """Two small projects of drawn JPEG/PNG pictures, ~60 images in all, with two data subjects (userId)."""
 
     def drawn(offset: int) -> Callable[[int], pictures.Picture]:
         def picture(n: int, size: tuple[int, int] | None = None) -> pictures.Picture:
@@ -202,9 +222,10 @@ def demo_plans() -> list[ProjectPlan]:
         return resize
 
     return [
-        ProjectPlan("Demo pets", ProjectKind.CLASSIFICATION, ("cat", "dog", "bird"), 34, 6, drawn(0), redrawn(0)),
+        ProjectPlan("Demo pets", ProjectKind.CLASSIFICATION, ("cat", "dog", "bird"), 34, 6, drawn(0), redrawn(0),
+                    subjects=DEMO_SUBJECTS[0], applications=("mobile-app", "kiosk-7")),
         ProjectPlan("Demo fruit", ProjectKind.OBJECT_DETECTION, ("apple", "banana"), 26, 5, drawn(10_000),
-                    redrawn(10_000)),
+                    redrawn(10_000), subjects=DEMO_SUBJECTS[1], applications=("mobile-app", "kiosk-7", "web")),
     ]
 
 

@@ -84,7 +84,8 @@ def project_state(project: Project, realism: Realism | None = None) -> dict[str,
             for t in sorted(project.tags.values(), key=lambda t: (t.created, t.id))
         ],
         "predictions": [
-            {"id": p.id, "iterationId": p.iteration_id, "created": iso(p.created), **_blob(p.original)}
+            {"id": p.id, "iterationId": p.iteration_id, "created": iso(p.created), "application": p.application,
+             **_blob(p.original)}
             for p in sorted(project.predictions.values(), key=lambda p: (p.created, p.id))
         ],
     }

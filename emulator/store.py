@@ -207,6 +207,10 @@ class Store:
         return list({b.name: b for b in blobs}.values())
 
     # -- helpers -----------------------------------------------------------------------------
+    def touch(self, project: Project) -> None:
+        """The workspace changed (a training is needed to snapshot it)."""
+        self._touch(project)
+
     def _touch(self, project: Project) -> None:
         project.workspace_version += 1
         project.last_modified = self.clock()

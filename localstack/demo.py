@@ -2,7 +2,8 @@
 
 Starts Azurite + the Custom Vision emulator + devhost serving this repo's app, shows what the emulator
 holds, then through the command-line client (dsr.cli): (a) exports everything and shows where the files
-are, (b) plans a delete (dry run), (c) deletes for real and checks the signed receipt.
+are, (b) answers one person's request (export, dry run, erasure, the models trained on their images),
+(c) plans a delete (dry run), (d) deletes for real and checks the signed receipt.
 Exit status: non-zero only when the stack cannot start or the export fails.
 """
 
@@ -22,6 +23,7 @@ import requests
 
 from dsr.cli import ApiClient, ApiError, follow_and_report, problem_lines, submit
 from dsr.redact import redact
+from localstack.demo_subject import subject_steps
 from localstack.process import REPO_ROOT
 from localstack.stack import DEFAULT_STATE_DIR, LocalStack
 
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout) -> int:
         show_inventory(stack, out)
         client = ApiClient(stack.base_url, stack.function_key)
         export_code = export_step(stack, client, out)
+        subject_steps(stack, client, out, run=run_request, say=say)
         dry_run_step(stack, client, out)
         delete_step(stack, client, out)
         if args.keep_running:
@@ -144,7 +147,7 @@ def manifest_excerpt(manifest: dict[str, Any], *, files: int = 3) -> list[str]:
 
 def dry_run_step(stack: LocalStack, client: ApiClient, out: TextIO) -> None:
     """(b) Plan a delete of everything: the counts it would delete, nothing deleted."""
-    section(out, "2. Delete, dry run (plan and counts only)")
+    section(out, "4. Delete, dry run (plan and counts only)")
     body = {"operation": "delete", "dryRun": True, "requestId": PLAN_ID}
     _, status = run_request(client, body, f"python -m dsr delete --dry-run --request-id {PLAN_ID}", out)
     if status is not None and status.get("status") == "Completed":
@@ -156,7 +159,7 @@ def dry_run_step(stack: LocalStack, client: ApiClient, out: TextIO) -> None:
 
 def delete_step(stack: LocalStack, client: ApiClient, out: TextIO) -> None:
     """(c) Delete everything, then check the receipt's signature and what the emulator has left."""
-    section(out, "3. Delete for real (confirm: default)")
+    section(out, "5. Delete for real (confirm: default)")
     body = {"operation": "delete", "confirm": "default", "requestId": DELETE_ID}
     _, status = run_request(client, body, f"python -m dsr delete --confirm default --request-id {DELETE_ID}", out)
     if status is None or status.get("status") != "Completed":
@@ -248,6 +251,8 @@ def keep_running(stack: LocalStack, out: TextIO) -> None:
     say(out, "  .venv/bin/python -m dsr export --categories projects tags images")
     say(out, f"  .venv/bin/python -m dsr status {EXPORT_ID}")
     say(out, "  .venv/bin/python -m dsr delete --dry-run")
+    say(out, "  .venv/bin/python -m dsr export --subject userId=u-2002      # one person, every project")
+    say(out, "  .venv/bin/python -m dsr delete --subject userId=u-2002 --dry-run")
     say(out, f"Custom Vision endpoint {stack.emulator.endpoint}, Training-Key {stack.emulator.training_key}")
     say(out, f"API description: {stack.base_url}/api/openapi.json (with the key in x-functions-key)")
     try:

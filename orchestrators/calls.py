@@ -67,23 +67,44 @@ def per_project(
     outcomes. `after_batch(projects_done)` runs after each batch (to update progress); when `stop(outcomes)`
     says so, no further batch starts and each remaining project gets `on_skipped(project_id)`.
     """
+    children = [({**job, "projectId": pid}, sub_instance_id(job["requestId"], pid)) for pid in project_ids]
+    return (yield from fan_out(
+        context, orchestrator, children,
+        on_failure=lambda child, reason: on_failure(child["projectId"], reason), after_batch=after_batch, stop=stop,
+        on_skipped=None if on_skipped is None else lambda child: on_skipped(child["projectId"]),
+    ))
+
+
+Child = tuple[dict[str, Any], str]  # a sub-orchestration's input and its instance id
+
+
+def fan_out(
+    context: Any,
+    orchestrator: Any,
+    children: list[Child],
+    *,
+    on_failure: Callable[[dict[str, Any], str], dict[str, Any]],
+    after_batch: Callable[[int], None],
+    stop: Callable[[list[dict[str, Any]]], bool] = lambda outcomes: False,
+    on_skipped: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Generator[Any, Any, list[dict[str, Any]]]:
+    """`yield from` this: one sub-orchestration per child, PROJECT_BATCH at a time, outcomes in order (see
+    `per_project`; the callbacks get the child's input)."""
     outcomes: list[dict[str, Any]] = []
-    for start in range(0, len(project_ids), PROJECT_BATCH):
-        batch = project_ids[start : start + PROJECT_BATCH]
+    for start in range(0, len(children), PROJECT_BATCH):
+        batch = children[start : start + PROJECT_BATCH]
         tasks = [
             context.call_sub_orchestrator(
-                orchestrator,
-                {**job, "projectId": pid},
-                sub_instance_id(job["requestId"], pid),
+                orchestrator, payload, instance_id,
                 expected_type=dict,  # the wrapper's `-> str` annotation is not what the sub-orchestration returns
             )
-            for pid in batch
+            for payload, instance_id in batch
         ]
         settled = yield from gather(context, tasks)
-        outcomes.extend(result if ok else on_failure(pid, result)
-                        for pid, (ok, result) in zip(batch, settled, strict=True))
+        outcomes.extend(result if ok else on_failure(child, result)
+                        for (child, _), (ok, result) in zip(batch, settled, strict=True))
         after_batch(len(outcomes))
         if stop(outcomes) and on_skipped is not None:
-            outcomes.extend(on_skipped(pid) for pid in project_ids[len(outcomes):])
+            outcomes.extend(on_skipped(child) for child, _ in children[len(outcomes):])
             break
     return outcomes

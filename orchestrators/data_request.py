@@ -14,6 +14,7 @@ from orchestrators.calls import call_guarded, per_project
 from orchestrators.delete_flow import delete_flow
 from orchestrators.export_project import export_project_orchestrator
 from orchestrators.progress import now_iso, progress_status
+from orchestrators.subject_flow import subject_flow
 
 bp = df.Blueprint()
 
@@ -25,6 +26,8 @@ def data_request(context: df.DurableOrchestrationContext) -> Any:
 def data_request_flow(context: Any) -> Generator[Any, Any, dict[str, Any]]:
     """Input `{"request": DataRequest.to_dict(), "receivedAt"}`; output: the summary with per-category results."""
     request = context.get_input()["request"]
+    if request.get("subject"):
+        return (yield from subject_flow(context, request))
     if request["operation"] == Operation.DELETE:
         return (yield from delete_flow(context, request))
     return (yield from export_flow(context, request))

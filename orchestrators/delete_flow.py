@@ -97,7 +97,7 @@ def delete_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
     output = _output(request, delete_results.overall(summary, clean=clean), summary, plan,
                      receipt_path=written.get("path"))
     if output["status"] == "verification_failed":  # fail, with a bounded result for the status API
-        context.set_custom_status({**progress_status("done", categories, done, totals), "result": _bounded(output)})
+        context.set_custom_status({**progress_status("done", categories, done, totals), "result": bounded(output)})
         left = {c: o["after"] for c, o in summary.items() if o["after"]}
         why = left or ("no receipt: " + str((written.get("error") or {}).get("message")) if not written.get("path")
                        else "a project could not be verified")
@@ -122,13 +122,13 @@ def _cutoff(context: Any, days: Any) -> str | None:
     return str(moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
 
-def _bounded(output: dict[str, Any]) -> dict[str, Any]:
+def bounded(output: dict[str, Any]) -> dict[str, Any]:
     """The output for the custom status: summary and links, messages shortened (no list of project ids)."""
     def short(outcome: dict[str, Any]) -> dict[str, Any]:
         error = outcome.get("error")
         return {**outcome, "error": {**error, "message": str(error.get("message"))[:MAX_STATUS_MESSAGE]}
                 if error else None}
-    return {**{k: v for k, v in output.items() if k != "missingProjects"},
+    return {**{k: v for k, v in output.items() if k not in ("missingProjects", "modelImpact")},
             "categories": {c: short(o) for c, o in output["categories"].items()}}
 
 

@@ -56,12 +56,13 @@ def delete_project_flow(context: Any) -> Generator[Any, Any, dict[str, Any]]:
     return outcome
 
 
-def run_step(context: Any, payload: dict[str, Any]) -> Generator[Any, Any, tuple[int, dict[str, Any] | None]]:
-    """Call one bounded step until it reports done; (items deleted, error or None)."""
+def run_step(context: Any, payload: dict[str, Any], *, activity: Any = deletion.run_delete_step
+             ) -> Generator[Any, Any, tuple[int, dict[str, Any] | None]]:
+    """Call one bounded step (`activity`) until it reports done; (items deleted, error or None)."""
     deleted = 0
     stalls = 0
     while True:
-        result = yield from call_guarded(context, deletion.run_delete_step, payload)
+        result = yield from call_guarded(context, activity, payload)
         if result["status"] != "complete":
             return deleted, result["error"]
         deleted += result["deleted"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,11 +87,17 @@ def older(prediction: dict[str, Any], older_than: datetime | None) -> bool:
     return older_than is None or parse_time(prediction["created"]) < older_than
 
 
-def first_prediction_page(client: TrainingClient, project_id: str, older_than: datetime | None) -> list[dict[str, Any]]:
-    """The oldest page of stored predictions that qualify (one call)."""
-    pages = client.query_predictions(project_id, prediction_query(older_than)).by_page()
+# Which stored predictions a delete takes: a QueryPredictions token and a check of each result.
+PredictionSelection = tuple[dict[str, Any], Callable[[dict[str, Any]], bool]]
+
+
+def first_prediction_page(client: TrainingClient, project_id: str, older_than: datetime | None, *,
+                          selection: PredictionSelection | None = None) -> list[dict[str, Any]]:
+    """The oldest page of stored predictions that qualify (one call): older than the cutoff, or `selection`'s."""
+    query, keep = selection or (prediction_query(older_than), lambda p: older(p, older_than))
+    pages = client.query_predictions(project_id, query).by_page()
     page = list(next(iter(pages), []))
-    return [p for p in page if older(p, older_than)]
+    return [p for p in page if keep(p)]
 
 
 def qualifying_predictions(client: TrainingClient, project_id: str, older_than: datetime | None) -> Iterator[Any]:

@@ -27,6 +27,7 @@ from customvision import (
 )
 from dsr.delete import scope
 from dsr.delete.order import Step
+from dsr.export.listing import EVERY_IMAGE, ImageListing
 
 DEFAULT_MAX_CALLS = 300  # about 30 s at 10 calls/s
 DEFAULT_MAX_WAIT = 60.0  # seconds the images step waits for its 202 deletes to take effect before it returns
@@ -73,14 +74,16 @@ def _batches(count: int, size: int) -> int:
 
 
 def delete_predictions(
-    client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS, older_than: datetime | None = None
+    client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS, older_than: datetime | None = None,
+    selection: scope.PredictionSelection | None = None,
 ) -> StepResult:
-    """Delete stored predictions (only those created before `older_than` when given), oldest first."""
+    """Delete stored predictions (only those created before `older_than`, or those `selection` takes), oldest
+    first."""
     budget, deleted = _Budget(max_calls), 0
     seen: set[str] = set()  # ids deleted by this call; listed again only while the service catches up
     try:
         while budget.allows(1 + _batches(scope.PREDICTION_PAGE, MAX_PREDICTION_IDS)):
-            page = scope.first_prediction_page(client, project_id, older_than)
+            page = scope.first_prediction_page(client, project_id, older_than, selection=selection)
             budget.spend()
             if not page:
                 return _result(Step.PREDICTIONS, deleted, budget, True)
@@ -129,7 +132,8 @@ def unpublish_iterations(client: TrainingClient, project_id: str, *, max_calls: 
 
 
 def delete_images(
-    client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS, max_wait: float = DEFAULT_MAX_WAIT
+    client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS, max_wait: float = DEFAULT_MAX_WAIT,
+    listing: ImageListing = EVERY_IMAGE,
 ) -> StepResult:
     """Delete every image of the workspace, then whatever each iteration alone still holds.
 
@@ -137,7 +141,8 @@ def delete_images(
     `allIterations=true` (so a workspace image also leaves every snapshot) and the same position is listed again;
     a page holding only ids this call deleted but the service still lists (202: deleted later) is paged past.
     Then the call waits, with backoff up to `max_wait` seconds, until the service no longer lists them, and
-    sweeps again if anything new shows. `done` only when every set lists nothing."""
+    sweeps again if anything new shows. `done` only when every set lists nothing. With a subject's `listing`,
+    every listing is of that person's images only, so nothing else is ever deleted."""
     budget = _Budget(max_calls)
     seen: set[str] = set()  # ids this call has deleted
     try:
@@ -145,10 +150,10 @@ def delete_images(
         budget.spend()
         while True:
             for iteration_id in sets:
-                if not _sweep(client, project_id, iteration_id, seen, budget):
-                    _settle(client, project_id, sets, seen, budget, max_wait)  # the next call starts clean
+                if not _sweep(client, project_id, iteration_id, seen, budget, listing):
+                    _settle(client, project_id, sets, seen, budget, max_wait, listing)  # the next call starts clean
                     return _result(Step.IMAGES, len(seen), budget, False)
-            first_pages = _settle(client, project_id, sets, seen, budget, max_wait)
+            first_pages = _settle(client, project_id, sets, seen, budget, max_wait, listing)
             if first_pages is None:  # still listed after max_wait: the next call deletes what is left
                 return _result(Step.IMAGES, len(seen), budget, False)
             if not any(first_pages):
@@ -161,7 +166,8 @@ def delete_images(
         return _result(Step.IMAGES, len(seen), budget, True)
 
 
-def _sweep(client: TrainingClient, project_id: str, iteration_id: str | None, seen: set[str], budget: _Budget) -> bool:
+def _sweep(client: TrainingClient, project_id: str, iteration_id: str | None, seen: set[str], budget: _Budget,
+           listing: ImageListing) -> bool:
     """Delete every id of one set not in `seen` (adding them); False when the budget ran out first.
 
     A full page's last tie in `created` may go on past it, in another order at every call: its ids are left for
@@ -170,7 +176,7 @@ def _sweep(client: TrainingClient, project_id: str, iteration_id: str | None, se
     while True:
         if not budget.allows(2):
             return False
-        page = _image_page(client, project_id, iteration_id, skip)
+        page = _image_page(client, project_id, iteration_id, skip, listing)
         budget.spend()
         runs = created_runs(page)
         full = len(page) >= MAX_IMAGE_IDS
@@ -187,7 +193,7 @@ def _sweep(client: TrainingClient, project_id: str, iteration_id: str | None, se
 
 
 def _settle(client: TrainingClient, project_id: str, sets: list[str | None], seen: set[str], budget: _Budget,
-            max_wait: float) -> list[list[str]] | None:
+            max_wait: float, listing: ImageListing) -> list[list[str]] | None:
     """Wait (1, 2, 4... s, up to `max_wait` in all) until no set's first page lists an id this call deleted; the
     first pages' ids then, or None past `max_wait`. A set is swept from its oldest image on and everything swept is
     deleted, so while any of those is still listed one is on the set's first page (a set the budget did not reach
@@ -195,7 +201,7 @@ def _settle(client: TrainingClient, project_id: str, sets: list[str | None], see
     deadline = time.monotonic() + max_wait
     delay = 1.0
     while True:
-        pages = [[image["id"] for image in _image_page(client, project_id, i, 0)] for i in sets]
+        pages = [[image["id"] for image in _image_page(client, project_id, i, 0, listing)] for i in sets]
         budget.spend(len(sets))
         if not any(image_id in seen for page in pages for image_id in page):
             return pages
@@ -205,10 +211,11 @@ def _settle(client: TrainingClient, project_id: str, sets: list[str | None], see
         delay = min(delay * 2, 8.0)
 
 
-def _image_page(client: TrainingClient, project_id: str, iteration_id: str | None, skip: int) -> list[Any]:
+def _image_page(client: TrainingClient, project_id: str, iteration_id: str | None, skip: int,
+                listing: ImageListing) -> list[Any]:
     """One page of one image set; an iteration deleted meanwhile (or one the service will not list) holds nothing."""
     try:
-        return list(client.list_images_page(project_id, skip=skip, take=MAX_IMAGE_IDS, iteration_id=iteration_id))
+        return listing.page(client, project_id, iteration_id, skip, MAX_IMAGE_IDS)
     except CustomVisionHttpError as exc:
         if iteration_id is not None and scope.is_refused_set(exc):
             return []

@@ -25,6 +25,7 @@ from dsr.export import paths
 from dsr.export.coco import coco_chunks
 from dsr.export.copier import Copier
 from dsr.export.imagesets import WORKSPACE, merge_sets
+from dsr.export.listing import EVERY_IMAGE, ImageListing, set_count
 from dsr.export.pool import cancel, results, submit_all
 from dsr.export.simple import IMAGE_URI_FIELDS
 from dsr.redact import without_uris
@@ -54,59 +55,50 @@ def chunk_bounds(chunk: int, chunks: int, chunk_size: int) -> tuple[int, int | N
     return start, None if chunk >= chunks - 1 else start + chunk_size
 
 
-def set_count(client: TrainingClient, project_id: str, iteration_id: str | None) -> int:
-    """GetImageCount of one set; an iteration the service will not list (gone, or not trained) holds none."""
-    try:
-        return client.get_image_count(project_id, iteration_id=iteration_id)
-    except CustomVisionHttpError as exc:
-        refused = exc.status_code in (400, 404) and exc.error_code != CustomVisionErrorCode.NOT_FOUND_PROJECT
-        if iteration_id is not None and refused:
-            return 0
-        raise
-
-
-def plan_image_sets(client: TrainingClient, project_id: str, *, chunk_size: int = CHUNK_SIZE) -> list[ImageSet]:
+def plan_image_sets(client: TrainingClient, project_id: str, *, chunk_size: int = CHUNK_SIZE,
+                    listing: ImageListing = EVERY_IMAGE) -> list[ImageSet]:
     """The workspace and every iteration whatever its status (Completed, Training, Failed: a snapshot is exported
-    whenever the service lists one), with image counts and the number of chunks each needs."""
+    whenever the service lists one), with image counts (of `listing`'s images) and the chunks each needs."""
     sets = [ImageSet(key=WORKSPACE, iterationId=None, count=0, chunks=0, chunkSize=chunk_size)]
     for iteration in client.list_iterations(project_id):
         sets.append(ImageSet(key=iteration["id"], iterationId=iteration["id"], count=0, chunks=0,
                              chunkSize=chunk_size, status=str(iteration.get("status") or "")))
     for image_set in sets:
-        image_set["count"] = set_count(client, project_id, image_set["iterationId"])
+        image_set["count"] = set_count(client, project_id, image_set["iterationId"], listing)
         image_set["chunks"] = math.ceil(image_set["count"] / chunk_size)
     return sets
 
 
 def export_image_chunk(
-    client: TrainingClient, copier: Copier, work: ExportSink, project_id: str, image_set: ImageSet, chunk: int
+    client: TrainingClient, copier: Copier, work: ExportSink, project_id: str, image_set: ImageSet, chunk: int,
+    *, listing: ImageListing = EVERY_IMAGE,
 ) -> int:
     """Export the images whose ties start in chunk `chunk` of one set, write its part file; returns the count.
 
     Each page's copies start as soon as the page is listed, so copying overlaps the (rate-limited) listing."""
     start, end = chunk_bounds(chunk, image_set["chunks"], image_set.get("chunkSize", CHUNK_SIZE))
-    records = _export_range(client, copier, project_id, image_set, start, end)
-    _write_part(work, project_id, image_set, chunk, records)
+    records = _export_range(client, copier, project_id, image_set, start, end, listing=listing)
+    _write_part(work, project_id, image_set, chunk, records, listing)
     return len(records)
 
 
 def _export_range(
     client: TrainingClient, copier: Copier, project_id: str, image_set: ImageSet, start: int, end: int | None,
-    *, skip_ids: frozenset[str] = frozenset(),
+    *, skip_ids: frozenset[str] = frozenset(), listing: ImageListing = EVERY_IMAGE,
 ) -> list[dict[str, Any]]:
     """List positions [start, end) of a set tie-safely and copy each image not in `skip_ids`; one record each."""
-    in_iteration = image_set["key"] != WORKSPACE
+    dedupe = image_set["key"] != WORKSPACE and listing.workspace_copies
 
     def fetch(skip: int, take: int) -> list[dict[str, Any]]:
-        return client.list_images_page(project_id, skip=skip, take=take, iteration_id=image_set["iterationId"],
-                                       order_by="Oldest")
+        return listing.page(client, project_id, image_set["iterationId"], skip, take)
 
     copies: list[Future[dict[str, Any]]] = []
     try:
         for page in owned_pages(fetch, start, end, take=PAGE):
             page = [image for image in page if image["id"] not in skip_ids]
-            in_workspace = _in_workspace(client, project_id, page) if in_iteration and page else set()
-            copy = functools.partial(_copy, client, copier, project_id, image_set["key"], in_workspace)
+            in_workspace = _in_workspace(client, project_id, page) if dedupe and page else set()
+            copy = functools.partial(_copy, client, copier, project_id, image_set["key"], in_workspace,
+                                     listing.path(paths.image_stem(project_id, "")))
             copies += submit_all(copy, page)
     except BaseException:
         cancel(copies)
@@ -115,14 +107,14 @@ def _export_range(
 
 
 def _copy(client: TrainingClient, copier: Copier, project_id: str, set_key: str, in_workspace: set[str],
-          image: dict[str, Any]) -> dict[str, Any]:
+          folder: str, image: dict[str, Any]) -> dict[str, Any]:
     """One image's part record; its original copied unless the workspace chunks copy it. A copy that fails (after
     retries when it may pass) is recorded as `exportError`, never raised: its siblings carry on."""
     record: dict[str, Any] = {"set": set_key, "image": without_uris(image, IMAGE_URI_FIELDS), "file": None}
     if image["id"] in in_workspace:
         return record  # the workspace chunks copy it; the merge takes their file
     artifact = functools.partial(client.iter_artifact, project_id)
-    stem = paths.image_stem(project_id, image["id"])
+    stem = folder + image["id"]
     for attempt in range(COPY_ATTEMPTS):
         try:
             # Iteration-only images may sit in several snapshots: reuse a copy another chunk already made.
@@ -155,63 +147,67 @@ def _in_workspace(client: TrainingClient, project_id: str, images: list[dict[str
 
 
 def _write_part(work: ExportSink, project_id: str, image_set: ImageSet, chunk: int,
-                records: list[dict[str, Any]]) -> None:
+                records: list[dict[str, Any]], listing: ImageListing) -> None:
     """The part file, sorted by `created` then id, and after it its count (what `finalize_images` checks)."""
     records.sort(key=lambda r: (_created_key(r["image"]), r["image"]["id"]))
-    work.write_lines(paths.image_part(project_id, image_set["key"], chunk), records)
-    work.write_json(paths.image_part_count(project_id, image_set["key"], chunk), {"count": len(records)})
+    work.write_lines(listing.path(paths.image_part(project_id, image_set["key"], chunk)), records)
+    work.write_json(listing.path(paths.image_part_count(project_id, image_set["key"], chunk)),
+                    {"count": len(records)})
 
 
 def _created_key(image: dict[str, Any]) -> int:
     return time_key(image["created"])
 
 
-def _set_parts(work: ExportSink, project_id: str, image_set: ImageSet) -> list[str]:
+def _set_parts(project_id: str, image_set: ImageSet, listing: ImageListing) -> list[str]:
     """The set's part files: one per chunk, then the one `finalize_images` writes for what it listed again."""
-    return [paths.image_part(project_id, image_set["key"], chunk) for chunk in range(image_set["chunks"] + 1)]
+    return [listing.path(paths.image_part(project_id, image_set["key"], chunk))
+            for chunk in range(image_set["chunks"] + 1)]
 
 
-def _set_stream(work: ExportSink, project_id: str, image_set: ImageSet) -> Any:
+def _set_stream(work: ExportSink, project_id: str, image_set: ImageSet, listing: ImageListing) -> Any:
     """The set's records in `created` order (the parts are sorted; the repair part is merged in)."""
-    streams = [work.read_lines(part) for part in _set_parts(work, project_id, image_set)]
+    streams = [work.read_lines(part) for part in _set_parts(project_id, image_set, listing)]
     return heapq.merge(*streams, key=lambda r: (_created_key(r["image"]), r["image"]["id"]))
 
 
 def _complete_set(client: TrainingClient, copier: Copier, work: ExportSink, project_id: str,
-                  image_set: ImageSet) -> str | None:
-    """Check a set against GetImageCount; list it again for what its chunks missed (a chunk whose activity failed
+                  image_set: ImageSet, listing: ImageListing) -> str | None:
+    """Check a set against its count; list it again for what its chunks missed (a chunk whose activity failed
     for good, images added meanwhile). Returns a shortfall message, or None when every counted image is there."""
-    expected = set_count(client, project_id, image_set["iterationId"])
-    if _exported_count(work, project_id, image_set) >= expected:
+    expected = set_count(client, project_id, image_set["iterationId"], listing)
+    if _exported_count(work, project_id, image_set, listing) >= expected:
         return None
-    exported = {r["image"]["id"] for part in _set_parts(work, project_id, image_set) for r in work.read_lines(part)}
-    found = _export_range(client, copier, project_id, image_set, 0, None, skip_ids=frozenset(exported))
-    _write_part(work, project_id, image_set, image_set["chunks"], found)
+    exported = {r["image"]["id"] for part in _set_parts(project_id, image_set, listing) for r in work.read_lines(part)}
+    found = _export_range(client, copier, project_id, image_set, 0, None, skip_ids=frozenset(exported),
+                          listing=listing)
+    _write_part(work, project_id, image_set, image_set["chunks"], found, listing)
     total = len(exported) + len(found)
     if total >= expected:
         return None
     return f"{image_set['key']}: {total} of {expected} images counted by GetImageCount were listed"
 
 
-def _exported_count(work: ExportSink, project_id: str, image_set: ImageSet) -> int:
+def _exported_count(work: ExportSink, project_id: str, image_set: ImageSet, listing: ImageListing) -> int:
     """Images the set's parts hold, from the counts written after them (a part without one is counted)."""
     total = 0
-    for chunk, part in enumerate(_set_parts(work, project_id, image_set)):
-        summary = work.read_json(paths.image_part_count(project_id, image_set["key"], chunk))
+    for chunk, part in enumerate(_set_parts(project_id, image_set, listing)):
+        summary = work.read_json(listing.path(paths.image_part_count(project_id, image_set["key"], chunk)))
         total += summary["count"] if summary else sum(1 for _ in work.read_lines(part))
     return total
 
 
 def finalize_images(
-    client: TrainingClient, sink: ExportSink, work: ExportSink, project_id: str, sets: list[ImageSet]
+    client: TrainingClient, sink: ExportSink, work: ExportSink, project_id: str, sets: list[ImageSet],
+    *, listing: ImageListing = EVERY_IMAGE,
 ) -> CategoryResult:
     """Complete every set against its count, then merge the parts into images.jsonl (one line per image) and, with
     regions, annotations.coco.json (boxes at the exported originals' pixel size)."""
     copier = Copier(sink)
-    shortfalls = [m for s in sets if (m := _complete_set(client, copier, work, project_id, s))]
+    shortfalls = [m for s in sets if (m := _complete_set(client, copier, work, project_id, s, listing))]
 
     def lines() -> Any:
-        return merge_sets([_set_stream(work, project_id, s) for s in sets])
+        return merge_sets([_set_stream(work, project_id, s, listing) for s in sets])
 
     regions = 0
     without_file = 0
@@ -226,12 +222,12 @@ def finalize_images(
                 first_error = first_error or line.get("exportError")
             yield line
 
-    _, count = sink.write_lines(paths.images_jsonl(project_id), counted())
+    _, count = sink.write_lines(listing.path(paths.images_jsonl(project_id)), counted())
     coco = 0
     if regions:
         tags = list(client.list_tags(project_id))
         project = client.get_project(project_id)
-        sink.write_stream(paths.coco_json(project_id), coco_chunks(lines, tags, project=project))
+        sink.write_stream(listing.path(paths.coco_json(project_id)), coco_chunks(lines, tags, project=project))
         coco = 1
     if shortfalls:
         return failed("ImageSetIncomplete", "; ".join(shortfalls), count=count)

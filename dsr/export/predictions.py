@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any, TypedDict
 
 from customvision import TrainingClient
@@ -33,12 +34,18 @@ def export_prediction_chunk(
     token: str | None,
     *,
     limit: int = CHUNK,
+    query: dict[str, Any] | None = None,
+    root: str = "",
+    keep: Callable[[dict[str, Any]], bool] = lambda prediction: True,
 ) -> PredictionChunk:
-    """Export up to about `limit` stored predictions from `token` on, each with its image copied."""
+    """Export up to about `limit` stored predictions from `token` on, each with its image copied.
+
+    `query` selects them (default: every stored prediction), `keep` checks each result again (a subject's time
+    window), `root` is the folder of the files (a subject export's `resources/{alias}/`)."""
     predictions: list[dict[str, Any]] = []
-    pages = client.query_predictions(project_id).by_page(continuation_token=token)
+    pages = client.query_predictions(project_id, query).by_page(continuation_token=token)
     for page in pages:
-        predictions.extend(page)
+        predictions.extend(p for p in page if keep(p))
         if len(predictions) >= limit:
             break
     next_token = pages.continuation_token if len(predictions) >= limit else None
@@ -50,7 +57,7 @@ def export_prediction_chunk(
         line = without_uris(prediction, IMAGE_URI_FIELDS)
         uri = prediction.get("originalImageUri")
         if uri:
-            stem = paths.prediction_image_stem(project_id, prediction["id"])
+            stem = root + paths.prediction_image_stem(project_id, prediction["id"])
             try:
                 line["file"] = copier.copy_image(uri, stem, artifact=artifact).file
             except Exception as exc:  # recorded: the category reports it, the other predictions are exported
@@ -59,22 +66,23 @@ def export_prediction_chunk(
         return line
 
     lines = run_all(copy, predictions)
-    work.write_lines(paths.prediction_part(project_id, chunk), lines)
+    work.write_lines(root + paths.prediction_part(project_id, chunk), lines)
     return PredictionChunk(count=len(lines), token=next_token)
 
 
-def finalize_predictions(sink: ExportSink, work: ExportSink, project_id: str, chunks: int) -> CategoryResult:
+def finalize_predictions(sink: ExportSink, work: ExportSink, project_id: str, chunks: int, *,
+                         root: str = "") -> CategoryResult:
     """Concatenate the part files into predictions.jsonl; failed if an image could not be copied."""
     missing: list[dict[str, Any]] = []
 
     def lines() -> Any:
         for chunk in range(chunks):
-            for line in work.read_lines(paths.prediction_part(project_id, chunk)):
+            for line in work.read_lines(root + paths.prediction_part(project_id, chunk)):
                 if line.get("exportError"):
                     missing.append(line["exportError"])
                 yield line
 
-    _, count = sink.write_lines(paths.predictions_jsonl(project_id), lines())
+    _, count = sink.write_lines(root + paths.predictions_jsonl(project_id), lines())
     if missing:
         first = missing[0]
         return failed("PredictionFilesMissing", f"{len(missing)} of {count} prediction images could not be copied "

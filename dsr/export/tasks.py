@@ -7,9 +7,12 @@ from typing import Any
 from dsr.account import export_account
 from dsr.envelope import CategoryResult, complete
 from dsr.export import images, predictions, simple
+from dsr.export.listing import EVERY_IMAGE, ImageListing
 from dsr.job import Job
 from dsr.manifest import manifest_header, write_manifest
 from dsr.signing import signer_for
+from dsr.subject import tasks as subject_tasks
+from dsr.subject.search import selection
 
 Payload = dict[str, Any]
 
@@ -34,31 +37,51 @@ def exported_models(job: Job, payload: Payload) -> CategoryResult:
     return simple.export_models(job.client, job.sink, job.copier, job.project_id)
 
 
+def _listing(job: Job, payload: Payload) -> ImageListing:
+    """Every image, or (a subject request: `subject` in the payload) only the subject's, under its resource."""
+    if not payload.get("subject"):
+        return EVERY_IMAGE
+    return subject_tasks.load(job, payload)[1]
+
+
 def plan_images(job: Job, payload: Payload) -> dict[str, Any]:
     """`{"status", "count", "error", "sets": [ImageSet]}` for the workspace and every trained iteration."""
-    sets = images.plan_image_sets(job.client, job.project_id)
+    sets = images.plan_image_sets(job.client, job.project_id, listing=_listing(job, payload))
     return {**complete(sum(s["count"] for s in sets)), "sets": sets}
 
 
 def image_chunk(job: Job, payload: Payload) -> CategoryResult:
     image_set, chunk = payload["set"], payload["chunk"]
-    return complete(images.export_image_chunk(job.client, job.copier, job.work, job.project_id, image_set, chunk))
+    return complete(images.export_image_chunk(job.client, job.copier, job.work, job.project_id, image_set, chunk,
+                                              listing=_listing(job, payload)))
 
 
 def finalize_images(job: Job, payload: Payload) -> CategoryResult:
-    return images.finalize_images(job.client, job.sink, job.work, job.project_id, payload["sets"])
+    return images.finalize_images(job.client, job.sink, job.work, job.project_id, payload["sets"],
+                                  listing=_listing(job, payload))
+
+
+def _prediction_options(job: Job, payload: Payload) -> dict[str, Any]:
+    """A subject's stored predictions (their query, the time check, their resource's folder), or every one."""
+    if not payload.get("subject"):
+        return {}
+    subject, listing = subject_tasks.load(job, payload)
+    query, keep = selection(subject)
+    return {"query": query, "keep": keep, "root": listing.root}
 
 
 def prediction_chunk(job: Job, payload: Payload) -> dict[str, Any]:
     """`{"status", "count", "error", "token"}`; the orchestrator calls again while `token` is not None."""
     chunk = predictions.export_prediction_chunk(
-        job.client, job.copier, job.work, job.project_id, payload["chunk"], payload.get("token")
+        job.client, job.copier, job.work, job.project_id, payload["chunk"], payload.get("token"),
+        **_prediction_options(job, payload),
     )
     return {**complete(chunk["count"]), "token": chunk["token"]}
 
 
 def finalize_predictions(job: Job, payload: Payload) -> CategoryResult:
-    return predictions.finalize_predictions(job.sink, job.work, job.project_id, payload["chunks"])
+    root = _prediction_options(job, payload).get("root", "")
+    return predictions.finalize_predictions(job.sink, job.work, job.project_id, payload["chunks"], root=root)
 
 
 def manifest(job: Job, payload: Payload) -> dict[str, Any]:

@@ -151,6 +151,44 @@ def _delete_after(rt: Runtime, project: Project, lag: float, ids: list[str] | No
     asyncio.get_running_loop().call_later(lag, apply)
 
 
+MAX_METADATA_IMAGES = 64  # "There is a limit of 64 images" (the spec's description of UpdateImageMetadata)
+MAX_METADATA_PAIRS = 50  # "Limited to 50 key-value pairs per image. The length of key is limited to 256 ...
+MAX_METADATA_KEY, MAX_METADATA_VALUE = 256, 512  # ... The length of value is limied to 512." (sic, the spec)
+
+
+async def update_image_metadata(request: web.Request) -> web.Response:
+    """Set key/value pairs on workspace images (UpdateImageMetadata.json: the answer echoes each image's
+    metadata). Pairs are merged into what an image has; trained iterations keep the copy they were trained on."""
+    rt = runtime(request)
+    project = rt.store.project(project_id(request))
+    ids = uuid_list(request, "imageIds", limit=MAX_METADATA_IMAGES, exceeded_code="BadRequestExceededBatchSize")
+    if not ids:
+        raise bad_request("BadRequestRequiredParamIsNull", "imageIds is required.")
+    try:
+        body = await request.json()
+    except ValueError:
+        raise bad_request("BadRequestInvalid", "The body must be a JSON object of string values.") from None
+    if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+        raise bad_request("BadRequestInvalid", "The body must be a JSON object of string values.")
+    entries = [_set_metadata(project, image_id, body) for image_id in ids]
+    if any(e["status"] == "OK" for e in entries):
+        rt.store.touch(project)
+    ok = all(e["status"] == "OK" for e in entries)
+    return web.json_response({"isBatchSuccessful": ok, "images": entries})
+
+
+def _set_metadata(project: Project, image_id: str, pairs: dict[str, str]) -> dict[str, object]:
+    image = project.images.get(image_id)
+    if image is None:
+        return {"imageId": image_id, "status": "ErrorImageNotFound", "metadata": None}
+    merged = {**image.metadata, **pairs}
+    too_long = any(len(k) > MAX_METADATA_KEY or len(v) > MAX_METADATA_VALUE for k, v in merged.items())
+    if len(merged) > MAX_METADATA_PAIRS or too_long:
+        return {"imageId": image_id, "status": "ErrorLimitExceed", "metadata": dict(image.metadata) or None}
+    image.metadata = merged
+    return {"imageId": image_id, "status": "OK", "metadata": dict(merged)}
+
+
 async def _uploaded_files(request: web.Request) -> list[tuple[str, bytes]]:
     """(name, bytes) of every file in a multipart body, or the raw body for application/octet-stream."""
     if request.content_type.startswith("multipart/"):

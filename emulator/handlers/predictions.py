@@ -53,6 +53,8 @@ def _decode(continuation: str) -> tuple[str, str]:
 def _matches(prediction: StoredPrediction, query: dict[str, Any]) -> bool:
     if query["iterationId"] and prediction.iteration_id != query["iterationId"]:
         return False
+    if query["application"] and prediction.application != query["application"]:
+        return False  # the stored result does not carry it (StoredImagePrediction): only the query can select it
     if query["start"] and prediction.created < query["start"]:
         return False
     if query["end"] and prediction.created > query["end"]:

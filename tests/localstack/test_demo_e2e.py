@@ -63,8 +63,15 @@ def test_demo_runs_then_serves_the_cli(state_dir: Path) -> None:
         assert re.search(r"^  images\s+complete\s+60$", text, flags=re.MULTILINE), text
         assert "Files: container 'dsr-exports', prefix demo-export/" in text
         assert '"requestId": "demo-export"' in text and re.search(r"\(\d+ files, [\d,]+ bytes in all\)", text)
+        assert "Request demo-subject-export: export of resource default: Completed (completed)" in text
+        assert "found 5 images (13 copies in workspaces and trained iterations) in 2 projects" in text
+        assert "Request demo-subject-plan: delete dry run of resource default: Completed (dry_run)" in text
+        assert "Request demo-subject-delete: delete of resource default: Completed (completed)" in text
+        assert "Model impact: 4 trained iterations were trained on the subject's images" in text
+        assert ("Emulator after the erasure: 0 of 5 images of u-1001 left, 55 of 55 other images untouched, "
+                "0 stored predictions from 'kiosk-7' left") in text
         assert "Request demo-delete-plan: delete dry run of resource default: Completed (dry_run)" in text
-        assert "Emulator after the dry run: 2 projects, 60 distinct images (nothing deleted)" in text
+        assert "Emulator after the dry run: 2 projects, 55 distinct images (nothing deleted)" in text
         assert "Request demo-delete: delete of resource default: Completed (completed)" in text
         assert "clean, nothing left" in text and "Emulator after the delete: 0 projects left" in text
         assert "Signature: verifies" in text

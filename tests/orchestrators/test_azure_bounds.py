@@ -250,7 +250,7 @@ def test_an_activity_failure_becomes_a_short_reason_without_stacks_or_secrets() 
 
 
 def test_the_result_kept_in_a_failed_deletes_status_fits_16_kb_at_worst() -> None:
-    from orchestrators.delete_flow import _bounded
+    from orchestrators.delete_flow import bounded
     from orchestrators.progress import progress_status
 
     every = ["account", *ALL_DELETE, "exported_models"]
@@ -260,5 +260,5 @@ def test_the_result_kept_in_a_failed_deletes_status_fits_16_kb_at_worst() -> Non
               "status": "verification_failed", "categories": worst, "missingProjects": ["0" * 36] * 100,
               "manifestPath": None, "receiptPath": f"receipts/{'r' * 64}.json", "detailsPath": None}
     custom = {**progress_status("done", every, dict.fromkeys(every, 100), dict.fromkeys(every, 100)),
-              "result": _bounded(output)}
+              "result": bounded(output)}
     assert utf16_kb(custom) < 16
