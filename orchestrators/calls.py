@@ -127,8 +127,9 @@ def bounded_loop(context: Any, unit: LoopUnit, state: LoopState, orchestrator: A
     if state["done"]:
         return state
     try:
-        return (yield context.call_sub_orchestrator(orchestrator, {**state, "generation": 1},
-                                                    f"{context.instance_id}:{name}", expected_type=dict))
+        handed = {**state, "generation": 1, "inlineTasks": state.get("tasks", 0)}  # tasks already in this history
+        return (yield context.call_sub_orchestrator(orchestrator, handed, f"{context.instance_id}:{name}",
+                                                    expected_type=dict))
     except Exception as exc:
         error = dict(failed("SubOrchestrationFailed", failure_reason(str(exc))))["error"]
         return {**state, "done": True, "error": error}
