@@ -30,6 +30,7 @@ from localstack.process import REPO_ROOT
 
 RESULTS = REPO_ROOT / "bench" / "results"
 ORCHESTRATOR_STARTED = 12  # devhost.replay_protocol.EventType
+NO_GC = Path(__file__).with_name("azurite_no_gc.cjs")  # Azurite's 10-minute blob GC stalls at 300,000 blobs
 EVENTS_PER_GENERATION_EDGE = 4  # ExecutionStarted, its episode's two events, and the event that ends a generation
 
 
@@ -194,7 +195,15 @@ def measure(*, projects: int, images: int, tps: float, latency_ms: int, timeout:
     categories = [str(c) for c in Category if c != Category.ACCOUNT]
     root = STATE_ROOT / f"{os.getpid()}-history"
     azurite = Azurite(root / "azurite", log_path=root / "azurite.log", in_memory=True)  # disk mode stalls at scale
-    azurite.start(timeout=timeout)
+    node_options = os.environ.get("NODE_OPTIONS")
+    os.environ["NODE_OPTIONS"] = f"{node_options or ''} --require {NO_GC}".strip()  # Azurite only: node
+    try:
+        azurite.start(timeout=timeout)
+    finally:
+        if node_options is None:
+            del os.environ["NODE_OPTIONS"]
+        else:
+            os.environ["NODE_OPTIONS"] = node_options
     try:
         stack = BenchStack(root / "stack", seed=document["seed"], tps=tps, latency_ms=latency_ms,
                            container="history-exports", azurite=azurite)
