@@ -194,10 +194,10 @@ def measure(*, projects: int, images: int, tps: float, latency_ms: int, timeout:
                                 "environmentBefore": environment(), "runs": {}}
     categories = [str(c) for c in Category if c != Category.ACCOUNT]
     root = STATE_ROOT / f"{os.getpid()}-history"
-    azurite = Azurite(root / "azurite", log_path=root / "azurite.log", in_memory=True)  # disk mode stalls at scale
     node_options = os.environ.get("NODE_OPTIONS")
-    os.environ["NODE_OPTIONS"] = f"{node_options or ''} --require {NO_GC}".strip()  # Azurite only: node
+    os.environ["NODE_OPTIONS"] = f"{node_options or ''} --require {NO_GC}".strip()  # taken at construction; node only
     try:
+        azurite = Azurite(root / "azurite", log_path=root / "azurite.log", in_memory=True)  # disk mode stalls at scale
         azurite.start(timeout=timeout)
     finally:
         if node_options is None:
