@@ -32,7 +32,7 @@ from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-SEED = "demo+synthetic:projects=1,images=1500"
+SEED = "demo+synthetic:projects=1,images=700"  # progress-based crash points: no need for more
 
 
 def wait_for(host: Devhost, request_id: str, ready: Callable[[dict[str, Any]], bool], timeout: float = 300) -> None:
@@ -50,6 +50,24 @@ def images_started(status: dict[str, Any]) -> bool:
     return status.get("phase") == "exporting" and status["progress"].get("projects", {}).get("total", 0) > 0
 
 
+def wait_for_images(container: ContainerClient, request_id: str, count: int, timeout: float = 300) -> None:
+    """Wait until the export holds at least `count` image files: a crash point set by progress, not by a clock."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if count <= 0 or sum("/images/" in b.name for b in container.list_blobs(name_starts_with=request_id)) >= count:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{request_id} never copied {count} images")
+
+
+def wait_until(ready: Callable[[], bool], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the crash point was never reached")
+        time.sleep(0.05)
+
+
 def check_export(container: ContainerClient, emulator: Emulator, request_id: str) -> None:
     manifest = read_manifest(container, request_id)
     assert exported_images(manifest) == truth_images(emulator.state())
@@ -63,19 +81,20 @@ def restarted(devhost_factory: DevhostFactory, env: dict[str, str], state_dir: P
     return devhost_factory(REPO_ROOT, env={**env, "DEVHOST_LEASE_SECONDS": "3"}, state_dir=state_dir)
 
 
-@pytest.mark.parametrize("crash_after", [0.0, 1.5, 4.0])
+@pytest.mark.parametrize("copied", [0, 100, 400])  # killed as the projects start, early in and deep into the images
 def test_export_survives_devhost_sigkill(
-    crash_after: float, devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite,
+    copied: int, devhost_factory: DevhostFactory, emulator_factory: EmulatorFactory, azurite: Azurite,
     tmp_path: Path,
 ) -> None:
     emulator = emulator_factory(SEED, training_key=TRAINING_KEY, tps=50)
-    container_name = f"e2e-crash-export-{int(crash_after * 10)}"
+    container_name = f"e2e-crash-export-{copied}"
     env = app_env(emulator, azurite, container_name)
     host = restarted(devhost_factory, env, tmp_path / "state")
-    request_id = f"crash-export-{int(crash_after * 10)}"
+    request_id = f"crash-export-{copied}"
     submit(host, {"operation": "export", "requestId": request_id})
     wait_for(host, request_id, images_started)
-    time.sleep(crash_after)
+    wait_for_images(ContainerClient.from_connection_string(azurite.connection_string, container_name), request_id,
+                    copied)
     host.kill()  # SIGKILL: in-flight activities and orchestrator episodes are lost mid-way
 
     host = restarted(devhost_factory, env, tmp_path / "state")
@@ -97,7 +116,7 @@ def test_delete_survives_devhost_sigkill(
     submit(host, {"operation": "delete", "requestId": "crash-delete", "projects": targets, "confirm": "default",
                   "categories": ALL_CATEGORIES})
     wait_for(host, "crash-delete", lambda s: s.get("phase") == "deleting")
-    time.sleep(1.0)
+    wait_until(lambda: emulator.stats()["byOperation"].get("DeleteImages", 0) > 0)  # deleting has begun
     host.kill()
 
     host = restarted(devhost_factory, env, tmp_path / "state")
@@ -119,7 +138,8 @@ def test_export_survives_azurite_restart(
         host = restarted(devhost_factory, env, tmp_path / "state")
         submit(host, {"operation": "export", "requestId": "crash-azurite"})
         wait_for(host, "crash-azurite", images_started)
-        time.sleep(1.0)
+        wait_for_images(ContainerClient.from_connection_string(azurite.connection_string, "e2e-crash-azurite"),
+                        "crash-azurite", 100)
         azurite.stop()  # the export account goes away mid-copy ...
         time.sleep(2.0)
         azurite.restart()  # ... and comes back with its data, on the same ports
