@@ -21,8 +21,8 @@ from bench import diagnose, floor, ours, profile, report, timeline
 from bench.baseline import Baseline
 from bench.stack import BenchStack
 from bench.windows import call_rate
-from localstack.azurite import ACCOUNT_KEY, Azurite
-from localstack.process import REPO_ROOT
+from localrun.azurite import ACCOUNT_KEY, Azurite
+from localrun.process import REPO_ROOT
 
 STATE_ROOT = REPO_ROOT / ".state" / "bench"
 EXPORT_CONTAINER = "bench-exports"

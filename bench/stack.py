@@ -19,12 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from localstack.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
-from localstack.devhost import Devhost
-from localstack.emulator import DEFAULT_TRAINING_KEY, Emulator
-from localstack.ports import free_port
-from localstack.process import REPO_ROOT, ServerProcess, python_module
-from localstack.stack import app_settings, sample_settings
+from localrun.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
+from localrun.devhost import Devhost
+from localrun.emulator import DEFAULT_TRAINING_KEY, Emulator
+from localrun.ports import free_port
+from localrun.process import REPO_ROOT, ServerProcess, python_module
+from localrun.stack import app_settings, sample_settings
 
 
 class Netem(ServerProcess):

@@ -25,7 +25,7 @@ from customvision import (
     is_relative_uri,
     time_key,
 )
-from localstack.emulator import Emulator
+from localrun.emulator import Emulator
 
 pytestmark = pytest.mark.slow
 

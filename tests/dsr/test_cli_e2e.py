@@ -10,15 +10,15 @@ import sys
 import pytest
 import requests
 
-from localstack.process import REPO_ROOT
-from localstack.stack import LocalStack
-from tests.fixtures.stack import LocalStackFactory
+from localrun.process import REPO_ROOT
+from localrun.stack import LocalRun
+from tests.fixtures.stack import LocalRunFactory
 
 pytestmark = pytest.mark.e2e
 
 
 def dsr(
-    stack: LocalStack, *argv: str, key: str | None = None, timeout: float = 120
+    stack: LocalRun, *argv: str, key: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m dsr ARGV` with DSR_HOST/DSR_FUNCTION_KEY pointing at the stack."""
     env = {**os.environ, "DSR_HOST": stack.base_url, "DSR_FUNCTION_KEY": key or stack.function_key}
@@ -32,7 +32,7 @@ def category_rows(stdout: str) -> dict[str, tuple[str, int]]:
     return {name: (status, int(count)) for name, status, count in rows}
 
 
-def test_export_to_completion(local_stack: LocalStack) -> None:
+def test_export_to_completion(local_stack: LocalRun) -> None:
     truth = local_stack.emulator.state()["projects"]
     done = dsr(local_stack, "export", "--request-id", "cli-e2e-export")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -58,7 +58,7 @@ def test_export_to_completion(local_stack: LocalStack) -> None:
     assert finished.returncode == 2 and "409" in finished.stderr
 
 
-def test_bad_requests_exit_2_naming_the_field(local_stack: LocalStack) -> None:
+def test_bad_requests_exit_2_naming_the_field(local_stack: LocalRun) -> None:
     unknown = dsr(local_stack, "export", "--categories", "images", "imgs")
     assert unknown.returncode == 2, unknown.stdout + unknown.stderr
     assert "error: 400" in unknown.stderr and "/categories/1:" in unknown.stderr
@@ -73,7 +73,7 @@ def test_bad_requests_exit_2_naming_the_field(local_stack: LocalStack) -> None:
     assert refused.returncode == 3 and "401" in refused.stderr
 
 
-def test_no_wait_then_watch(local_stack: LocalStack) -> None:
+def test_no_wait_then_watch(local_stack: LocalRun) -> None:
     submitted = dsr(local_stack, "export", "--categories", "projects", "tags", "--request-id", "cli-e2e-later",
                     "--no-wait")  # fmt: skip
     assert submitted.returncode == 0 and "python -m dsr status cli-e2e-later --watch" in submitted.stdout
@@ -82,7 +82,7 @@ def test_no_wait_then_watch(local_stack: LocalStack) -> None:
     assert set(category_rows(watched.stdout)) == {"projects", "tags"}
 
 
-def test_delete_dry_run_then_for_real(local_stack_factory: LocalStackFactory) -> None:
+def test_delete_dry_run_then_for_real(local_stack_factory: LocalRunFactory) -> None:
     """On a stack of its own: the delete empties the emulator."""
     stack = local_stack_factory("demo")
     truth = stack.emulator.state()["projects"]

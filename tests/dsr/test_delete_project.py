@@ -21,7 +21,7 @@ from dsr.delete.plan import category_counts, plan_project
 from dsr.delete.scope import is_gone, parse_time, prediction_cutoff
 from dsr.delete.steps import delete_images, delete_iterations, delete_tags, run_step
 from dsr.delete.verify import verify_project
-from localstack.emulator import Emulator
+from localrun.emulator import Emulator
 
 pytestmark = pytest.mark.slow
 

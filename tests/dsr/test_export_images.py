@@ -21,8 +21,8 @@ from dsr.export import paths
 from dsr.export.copier import Copier
 from dsr.export.images import export_image_chunk, finalize_images, plan_image_sets
 from dsr.sink import ExportSink
-from localstack.azurite import Azurite
-from localstack.emulator import Emulator
+from localrun.azurite import Azurite
+from localrun.emulator import Emulator
 
 pytestmark = pytest.mark.slow
 SEED = "synthetic:projects=2,images=700"  # > 256 per set: chunks of several pages, ties across their boundaries

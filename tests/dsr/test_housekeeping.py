@@ -20,7 +20,7 @@ from dsr.housekeeping import (
     expired_exports,
     run_housekeeping,
 )
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 
 OLD = ["old-1/manifest.json", "old-1/index.html", "old-1/projects/p/images/a.png", ".work/old-1/chunk-0.json"]
 UNFINISHED = ["half-done/projects/p/tags.json"]  # no manifest: its first blob tells its age

@@ -17,7 +17,7 @@ from dsr.files import FileRecord
 from dsr.manifest import manifest_header, write_manifest
 from dsr.signing import LocalKeySigner
 from dsr.sink import ExportSink
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from azure.storage.blob import ContainerClient
 
 from bench.windows import max_in_any_second as per_window
 from dsr.ratebudget import CONTAINER, BlobSlotStore, SharedBudget, record_name
-from localstack.azurite import Azurite
-from localstack.emulator import Emulator
-from localstack.process import REPO_ROOT
+from localrun.azurite import Azurite
+from localrun.emulator import Emulator
+from localrun.process import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -40,8 +40,8 @@ from dsr.receipt import (
 )
 from dsr.settings import ResourceConfig
 from dsr.signing import LocalKeySigner
-from localstack.azurite import Azurite
-from localstack.emulator import Emulator
+from localrun.azurite import Azurite
+from localrun.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY = Path(__file__).with_name("data") / "legacy-hmac-receipt.json"  # written by the HMAC code before ES256

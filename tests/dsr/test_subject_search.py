@@ -17,7 +17,7 @@ from dsr.subject.listing import IdListing, MetadataListing, listing_for
 from dsr.subject.search import count_predictions, find
 from dsr.subject.selector import PredictionFilter, Subject
 from emulator.seed import INJECTION_VALUE
-from localstack.emulator import Emulator
+from localrun.emulator import Emulator
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from azure.storage.blob import ContainerClient
 
 from dsr.receipt import verify
 from dsr.signing import key_set
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 from tests.e2e.helpers import ALL_CATEGORIES, TRAINING_KEY, start_app, submit, wait_finished
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory

@@ -15,7 +15,7 @@ from azure.durable_functions.models.PurgeHistoryResult import PurgeHistoryResult
 from azure.functions.timer import TimerRequest
 from azure.storage.blob import BlobServiceClient
 
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 from triggers import housekeeping
 
 

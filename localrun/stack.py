@@ -12,10 +12,10 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from localstack.azurite import Azurite
-from localstack.devhost import Devhost
-from localstack.emulator import DEFAULT_TRAINING_KEY, Emulator
-from localstack.process import REPO_ROOT
+from localrun.azurite import Azurite
+from localrun.devhost import Devhost
+from localrun.emulator import DEFAULT_TRAINING_KEY, Emulator
+from localrun.process import REPO_ROOT
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".state" / "demo"
 DEFAULT_CONTAINER = "dsr-exports"
@@ -23,7 +23,7 @@ DEFAULT_RESOURCE = "default"
 SAMPLE_SETTINGS = "local.settings.sample.json"
 
 
-class LocalStack:
+class LocalRun:
     """Azurite + emulator (seeded) + devhost serving `app_dir`; use as a context manager.
 
     The function key and the receipt signing key are fresh random values per stack, so nothing
@@ -100,7 +100,7 @@ class LocalStack:
             defaults=sample_settings(self.app_dir),
         )
 
-    def start(self, *, timeout: float = 120.0) -> LocalStack:
+    def start(self, *, timeout: float = 120.0) -> LocalRun:
         """Start Azurite, then the emulator (it uploads its seed's images to Azurite) and devhost."""
         if self._fresh and self.state_dir.exists():
             shutil.rmtree(self.state_dir)
@@ -137,7 +137,7 @@ class LocalStack:
         if self._azurite is not None and self._azurite is not self._shared_azurite:
             self._azurite.stop()
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> LocalRun:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

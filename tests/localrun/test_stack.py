@@ -1,4 +1,4 @@
-"""LocalStack's wiring: the settings it gives the app (no servers started here)."""
+"""LocalRun's wiring: the settings it gives the app (no servers started here)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dsr.settings import Settings
-from localstack.process import REPO_ROOT
-from localstack.stack import DEFAULT_STATE_DIR, LocalStack, app_settings, sample_settings
+from localrun.process import REPO_ROOT
+from localrun.stack import DEFAULT_STATE_DIR, LocalRun, app_settings, sample_settings
 
 
 def settings(**overrides: object) -> dict[str, str]:
@@ -56,7 +56,7 @@ def test_client_tps_redefines_default_with_a_rate() -> None:
 
 
 def test_keys_are_fresh_per_stack_and_nothing_runs_before_start() -> None:
-    first, second = LocalStack(), LocalStack()
+    first, second = LocalRun(), LocalRun()
     assert first.state_dir == DEFAULT_STATE_DIR
     assert first.function_key != second.function_key
     assert first.receipt_signing_key != second.receipt_signing_key

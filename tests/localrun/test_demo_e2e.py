@@ -1,4 +1,4 @@
-"""`python -m localstack.demo --keep-running` as the README runs it: the whole demo, then the CLI against it."""
+"""`python -m localrun.demo --keep-running` as the README runs it: the whole demo, then the CLI against it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from localstack.process import REPO_ROOT
+from localrun.process import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 READY = "The stack keeps running"
@@ -50,7 +50,7 @@ def state_dir() -> Iterator[Path]:
 
 def test_demo_runs_then_serves_the_cli(state_dir: Path) -> None:
     demo = subprocess.Popen(
-        [sys.executable, "-m", "localstack.demo", "--keep-running", "--state-dir", str(state_dir)],
+        [sys.executable, "-m", "localrun.demo", "--keep-running", "--state-dir", str(state_dir)],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     lines: queue.Queue[str | None] = queue.Queue()

@@ -1,6 +1,6 @@
 """The demo's one-person part: export everything about one data subject (userId u-1001), plan their erasure,
 erase them, and show against the emulator's ground truth what was found, what went and which models learned
-from their images. Run by `python -m localstack.demo` between the full export and the full delete."""
+from their images. Run by `python -m localrun.demo` between the full export and the full delete."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from dsr.cli import ApiClient
-from localstack.stack import LocalStack
+from localrun.stack import LocalRun
 
 USER = "u-1001"
 APPLICATION = "kiosk-7"  # the demo's stored predictions this person sent (emulator/seed.py)
@@ -24,7 +24,7 @@ def held(state: dict[str, Any], user: str) -> list[tuple[str, dict[str, Any]]]:
     return [(p["name"], i) for p in state["projects"] for i in p["images"] if i["metadata"].get("userId") == user]
 
 
-def subject_steps(stack: LocalStack, client: ApiClient, out: TextIO, *, run: Run, say: Say) -> None:
+def subject_steps(stack: LocalRun, client: ApiClient, out: TextIO, *, run: Run, say: Say) -> None:
     """Export, plan and erase one person; every step prints the CLI's own summary."""
     before = stack.emulator.state()
     say(out, f"\n== 2. One person's request: everything about userId {USER} ==")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from localstack.process import ServerProcess, python_module
+from localrun.process import ServerProcess, python_module
 
 DEFAULT_TRAINING_KEY = "local-training-key"
 READY_POLL = 0.05  # seconds between readiness probes

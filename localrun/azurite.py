@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from localstack.ports import free_port
-from localstack.process import REPO_ROOT, ServerProcess
+from localrun.ports import free_port
+from localrun.process import REPO_ROOT, ServerProcess
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's well-known development key (public, documented; not a secret).

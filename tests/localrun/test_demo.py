@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from localstack.demo import manifest_excerpt, parse_args, project_line
-from localstack.stack import DEFAULT_STATE_DIR
+from localrun.demo import manifest_excerpt, parse_args, project_line
+from localrun.stack import DEFAULT_STATE_DIR
 
 
 def test_project_line_counts_what_the_project_holds() -> None:

@@ -1,4 +1,4 @@
-"""`python -m localstack.demo`: the whole system on this machine, end to end, as the README's first command.
+"""`python -m localrun.demo`: the whole system on this machine, end to end, as the README's first command.
 
 Starts Azurite + the Custom Vision emulator + devhost serving this repo's app, shows what the emulator
 holds, then through the command-line client (dsr.cli): (a) exports everything and shows where the files
@@ -23,9 +23,9 @@ import requests
 
 from dsr.cli import ApiClient, ApiError, follow_and_report, problem_lines, submit
 from dsr.redact import redact
-from localstack.demo_subject import subject_steps
-from localstack.process import REPO_ROOT
-from localstack.stack import DEFAULT_STATE_DIR, LocalStack
+from localrun.demo_subject import subject_steps
+from localrun.process import REPO_ROOT
+from localrun.stack import DEFAULT_STATE_DIR, LocalRun
 
 EXPORT_ID = "demo-export"
 PLAN_ID = "demo-delete-plan"
@@ -33,7 +33,7 @@ DELETE_ID = "demo-delete"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m localstack.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m localrun.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--seed", default="demo", help="emulator dataset: demo | empty | synthetic:projects=P,images=N")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="state and logs (wiped first)")
     parser.add_argument("--tps", type=float, default=10, help="Training API calls/s allowed (default 10, as S0)")
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # stop the child servers on SIGTERM too
     client_tps = None if args.tps == 10 else args.tps  # None: the app's own default (10/s)
-    stack = LocalStack(args.state_dir, seed=args.seed, tps=args.tps, client_tps=client_tps)
+    stack = LocalRun(args.state_dir, seed=args.seed, tps=args.tps, client_tps=client_tps)
     say(out, f"Starting Azurite, the Custom Vision emulator (seed {args.seed!r}) and devhost;")
     say(out, f"state and logs in {_shown(stack.state_dir)} (wiped first)")
     try:
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout) -> int:
     return export_code
 
 
-def show_inventory(stack: LocalStack, out: TextIO) -> None:
+def show_inventory(stack: LocalRun, out: TextIO) -> None:
     """What the emulator holds (its ground truth), and where each server listens."""
     emulator = stack.emulator
     section(out, "The local stack")
@@ -93,7 +93,7 @@ def project_line(project: dict[str, Any]) -> str:
     )
 
 
-def export_step(stack: LocalStack, client: ApiClient, out: TextIO) -> int:
+def export_step(stack: LocalRun, client: ApiClient, out: TextIO) -> int:
     """(a) Export every category of every project; show the files. Returns the CLI's exit code."""
     section(out, "1. Export everything")
     body = {"operation": "export", "requestId": EXPORT_ID}
@@ -145,7 +145,7 @@ def manifest_excerpt(manifest: dict[str, Any], *, files: int = 3) -> list[str]:
     return lines
 
 
-def dry_run_step(stack: LocalStack, client: ApiClient, out: TextIO) -> None:
+def dry_run_step(stack: LocalRun, client: ApiClient, out: TextIO) -> None:
     """(b) Plan a delete of everything: the counts it would delete, nothing deleted."""
     section(out, "4. Delete, dry run (plan and counts only)")
     body = {"operation": "delete", "dryRun": True, "requestId": PLAN_ID}
@@ -157,7 +157,7 @@ def dry_run_step(stack: LocalStack, client: ApiClient, out: TextIO) -> None:
         say(out, f"Emulator after the dry run: {len(projects)} projects, {images} distinct images (nothing deleted)")
 
 
-def delete_step(stack: LocalStack, client: ApiClient, out: TextIO) -> None:
+def delete_step(stack: LocalRun, client: ApiClient, out: TextIO) -> None:
     """(c) Delete everything, then check the receipt's signature and what the emulator has left."""
     section(out, "5. Delete for real (confirm: default)")
     body = {"operation": "delete", "confirm": "default", "requestId": DELETE_ID}
@@ -209,7 +209,7 @@ def failure_reason(started: dict[str, Any]) -> str | None:
     return redact(" ".join(text.split()))[:300] or None
 
 
-def download_receipt(stack: LocalStack, request_id: str) -> Path | None:
+def download_receipt(stack: LocalRun, request_id: str) -> Path | None:
     """The receipt blob (`receipts/{id}.json` in the export container) saved under the state dir."""
     from azure.core.exceptions import ResourceNotFoundError
     from azure.storage.blob import BlobClient
@@ -227,7 +227,7 @@ def download_receipt(stack: LocalStack, request_id: str) -> Path | None:
     return path
 
 
-def verify_receipt(stack: LocalStack, receipt: Path, out: TextIO) -> bool:
+def verify_receipt(stack: LocalRun, receipt: Path, out: TextIO) -> bool:
     """`python -m dsr.receipt verify FILE --jwks <the stack's GET /api/keys>`: the public keys only."""
     if importlib.util.find_spec("dsr.receipt") is None:
         say(out, "Signature: not checked (dsr.receipt is not in this build yet)")
@@ -241,7 +241,7 @@ def verify_receipt(stack: LocalStack, receipt: Path, out: TextIO) -> bool:
     return done.returncode == 0
 
 
-def keep_running(stack: LocalStack, out: TextIO) -> None:
+def keep_running(stack: LocalRun, out: TextIO) -> None:
     """Reseed the emulator (the delete empties it) and wait for Ctrl-C or SIGTERM."""
     stack.emulator.reset()
     section(out, "The stack keeps running (Ctrl-C stops it)")

@@ -9,8 +9,8 @@ from typing import Any
 
 import requests
 
-from localstack.ports import free_port
-from localstack.process import REPO_ROOT, ServerProcess, python_module
+from localrun.ports import free_port
+from localrun.process import REPO_ROOT, ServerProcess, python_module
 
 DEFAULT_KEY = "local-function-key"
 
