@@ -299,7 +299,7 @@ def _check_timer_lengths(result: protocol.OrchestratorResult, plan: protocol.Pla
     """Before V3 the shim refuses timers past 6 days (ThrowIfInvalidTimerLengthForStorageProvider)."""
     if result.schema >= protocol.SCHEMA_V3:
         return
-    for item in plan.schedules:
+    for item in plan.new_tasks:
         if item.kind == "timer" and item.fire_at and parse_iso(item.fire_at) - now > protocol.MAX_SHORT_TIMER:
             raise TimerTooLongError(protocol.TIMER_TOO_LONG)
 
@@ -319,7 +319,7 @@ def _running(instance: Any, episode_events: list[dict[str, Any]], plan: protocol
     outcome = Outcome(new_history=list(episode_events), status="Running", custom_status=custom,
                       cancelled_timers=plan.cancelled_timers)
     start = now.timestamp()
-    for item in plan.schedules:
+    for item in plan.new_tasks:
         if item.kind == "activity":
             outcome.new_history.append(event(EventType.TASK_SCHEDULED, now, event_id=item.task_id,
                                              Name=item.name, Input=item.input))
