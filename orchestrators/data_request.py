@@ -8,7 +8,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities import account, manifest, projects
-from dsr.categories import Category, Operation
+from dsr.categories import PROJECT_CATEGORIES, Category, Operation
 from dsr.envelope import failed, merge, skipped
 from orchestrators.calls import call_guarded, per_project
 from orchestrators.delete_flow import delete_flow
@@ -38,7 +38,7 @@ def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
     started_at = now_iso(context)
     request_id, alias = request["requestId"], request["resource"]
     categories: list[str] = list(request["categories"])
-    project_categories = [c for c in categories if c != Category.ACCOUNT]
+    project_categories = [c for c in categories if c in PROJECT_CATEGORIES]
     base = {"requestId": request_id, "resource": alias}
     done: dict[str, int] = {}
     totals: dict[str, int] = {Category.ACCOUNT: 1} if Category.ACCOUNT in categories else {}

@@ -16,12 +16,12 @@ from typing import Any
 from activities import account, deletion, projects, receipt
 from dsr.categories import Category, Operation
 from dsr.delete import results as delete_results
+from dsr.delete.order import PROJECT_DELETE_CATEGORIES
 from dsr.envelope import failed, skipped
 from orchestrators.calls import call_guarded, per_project
 from orchestrators.delete_project import delete_project_orchestrator
 from orchestrators.progress import now_iso, progress_status
 
-PROJECT_CATEGORIES = delete_results.PROJECT_CATEGORIES
 MAX_STATUS_MESSAGE = 200  # error messages in the custom status of a failed request (8 categories: < 16 KB)
 
 
@@ -34,7 +34,7 @@ def delete_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
     started_at = now_iso(context)
     request_id, alias, dry_run = request["requestId"], request["resource"], bool(request.get("dryRun"))
     categories: list[str] = list(request["categories"])
-    project_categories = [c for c in categories if c in PROJECT_CATEGORIES]
+    project_categories = [c for c in categories if c in PROJECT_DELETE_CATEGORIES]
     older_than = _cutoff(context, request.get("predictionsOlderThanDays"))
     base = {"requestId": request_id, "resource": alias}
     done: dict[str, int] = {}

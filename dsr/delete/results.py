@@ -12,13 +12,12 @@ from typing import Any, NotRequired, TypedDict
 
 from dsr.categories import Category, CategoryStatus
 from dsr.delete.account import exported_models_result
-from dsr.delete.order import steps_for
+from dsr.delete.order import PROJECT_DELETE_CATEGORIES, steps_for
 from dsr.delete.plan import category_counts
 from dsr.envelope import ErrorInfo, complete, failed, skipped
 
 REMAINING = "VerificationFoundRemaining"  # a category that verification did not find empty
 CANCELLED = "RequestCancelled"  # the request was cancelled before this category was done
-PROJECT_CATEGORIES = frozenset(str(c) for c in Category) - {Category.ACCOUNT, Category.EXPORTED_MODELS}
 
 
 class CategoryOutcome(TypedDict):
@@ -98,7 +97,8 @@ def outcomes(categories: Iterable[str], plans: Sequence[Mapping[str, Any]],
     """Every requested category's outcome after deleting."""
     summary: dict[str, CategoryOutcome] = {}
     for category in categories:
-        before, after = totals(category, plans, verifications) if category in PROJECT_CATEGORIES else (None, None)
+        counted = category in PROJECT_DELETE_CATEGORIES
+        before, after = totals(category, plans, verifications) if counted else (None, None)
         summary[category] = category_outcome(before=before, after=after, result=results.get(category))
     return summary
 
@@ -108,7 +108,7 @@ def planned(categories: Iterable[str], plans: Sequence[Mapping[str, Any]],
     """A dry run's outcome: what each category would remove (`count`), nothing deleted."""
     summary: dict[str, CategoryOutcome] = {}
     for category in categories:
-        before = totals(category, plans, [])[0] if category in PROJECT_CATEGORIES else None
+        before = totals(category, plans, [])[0] if category in PROJECT_DELETE_CATEGORIES else None
         outcome = category_outcome(before=before, after=None, result=results.get(category))
         summary[category] = CategoryOutcome(**{**outcome, "count": before or 0, "after": None})
     return summary
