@@ -25,6 +25,7 @@ import requests
 
 from dsr import cli_subject
 from dsr.redact import redact
+from dsr.runtime_status import TERMINAL_STATUSES, RuntimeStatus
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -32,7 +33,6 @@ EXIT_REFUSED = 2
 EXIT_UNAVAILABLE = 3
 EXIT_INTERRUPTED = 130
 
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 CATEGORY_NAMES = (
     "account",
     "projects",
@@ -217,12 +217,12 @@ def summary_lines(status: Mapping[str, Any]) -> list[str]:
     target = f"resource {resources[0]!s}" if len(resources) == 1 else f"resources {', '.join(map(str, resources))}"
     lines = [f"Request {status.get('requestId')}: {operation} of {target}: {outcome}"]
     error = status.get("error") if isinstance(status.get("error"), Mapping) else None
-    if runtime == "Failed" and not result:
+    if runtime == RuntimeStatus.FAILED and not result:
         reason = f": {_error_text(error)}" if error else "; the host's logs say why"
         lines.append(f"  the request failed before producing a result{reason}")
-    elif runtime == "Failed":
+    elif runtime == RuntimeStatus.FAILED:
         lines.append(f"  the request failed ({result.get('status') or 'see below'}); what it did:")
-    elif runtime in ("Terminated", "Canceled"):
+    elif runtime in (RuntimeStatus.TERMINATED, RuntimeStatus.CANCELED):
         lines.append("  the request was cancelled; nothing more will run")
     elif result.get("status") == "cancelled":
         lines.append("  the request was cancelled: nothing was deleted after that; the receipt shows what was")
@@ -236,7 +236,7 @@ def summary_lines(status: Mapping[str, Any]) -> list[str]:
         lines.append(f"Projects not found on the resource: {', '.join(map(str, missing))}")
     if result.get("manifestUrl"):
         lines.append(f"Manifest: {result['manifestUrl']}")
-    elif runtime == "Completed" and status.get("operation") == "export":
+    elif runtime == RuntimeStatus.COMPLETED and status.get("operation") == "export":
         lines.append("Manifest: no link (the manifest was not written, or the host cannot sign links)")
     receipt = result.get("receipt")
     if isinstance(receipt, Mapping):
@@ -344,7 +344,7 @@ def problem_lines(status: int, problem: Mapping[str, Any] | None, message: str =
 
 def exit_code(status: Mapping[str, Any]) -> int:
     """0 when the request completed and no category failed; 1 otherwise (failed, cancelled, partial)."""
-    if status.get("status") != "Completed":
+    if status.get("status") != RuntimeStatus.COMPLETED:
         return EXIT_FAILED
     result: Mapping[str, Any] = status.get("result") or {}
     if result.get("status") in ("failed", "completed_with_errors", "cancelled", "verification_failed"):

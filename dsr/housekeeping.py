@@ -15,6 +15,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
 from dsr.request import is_request_id
+from dsr.runtime_status import PURGEABLE_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,6 @@ EXPORT_RETENTION_SETTING = "EXPORT_RETENTION_DAYS"
 HISTORY_RETENTION_SETTING = "HISTORY_RETENTION_DAYS"
 DEFAULT_EXPORT_RETENTION_DAYS = 30
 DEFAULT_HISTORY_RETENTION_DAYS = 90
-FINISHED = ("Completed", "Failed", "Terminated")  # what a purge may remove; running requests keep their history
 RECEIPTS = "receipts"  # receipts/{requestId}.json: the proof of deletion, kept
 WORK = ".work"  # .work/{requestId}/: an export's scratch space, deleted with the export
 MANIFEST = "manifest.json"
@@ -111,7 +111,7 @@ async def run_housekeeping(
             failures.append(exc)
     try:
         created_before = now - timedelta(days=retention.history_days)
-        report["instancesPurged"] = await history.purge_finished(created_before, FINISHED)
+        report["instancesPurged"] = await history.purge_finished(created_before, PURGEABLE_STATUSES)
         log.info("housekeeping: purged the history of %d finished instances created before %s",
                  report["instancesPurged"], created_before.isoformat())
     except Exception as exc:

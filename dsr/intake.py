@@ -17,9 +17,10 @@ from typing import Any, Protocol, TypedDict
 from dsr.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
 from dsr.problems import FieldError, problem
 from dsr.request import DataRequest, RequestValidationError, fingerprint, is_request_id, parse_request
+from dsr.runtime_status import TERMINAL_STATUSES
 from dsr.sas import manifest_sas_url
 from dsr.settings import Settings
-from dsr.status import TERMINAL_STATUSES, json_value, request_status
+from dsr.status import json_value, request_status
 from dsr.subject.store import BlobSelectors, SelectorStore, SubjectConflict, SubjectRef
 
 log = logging.getLogger(__name__)

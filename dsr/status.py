@@ -13,10 +13,10 @@ from dsr.delete.results import plan_path
 from dsr.failures import failure_reason
 from dsr.receipt import receipt_path
 from dsr.redact import redact
+from dsr.runtime_status import RuntimeStatus
 
 DUE_AFTER = timedelta(days=30)  # GDPR Art. 12(3): answer within one month of receipt
 MAX_TEXT = 500
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})  # nothing left to cancel
 
 # Keys that could hold a credential are dropped wherever they appear (e.g. inside a receipt).
 _SECRET_KEY = re.compile(r"(?i)(key|secret|password|passwd|token|credential|connectionstring|sig|sas)$")
@@ -83,12 +83,12 @@ def request_status(status: Mapping[str, Any], *, sign_manifest: Callable[[str], 
         answer["phase"] = str(_text(custom.get("phase")))
     if isinstance(request.get("subject"), dict):
         answer.update(_subject_fields(request))
-    if runtime_status == "Completed":
+    if runtime_status == RuntimeStatus.COMPLETED:
         answer["result"] = _result(json_value(status.get("output")), request_id, sign_manifest, read_receipt)
-    elif runtime_status == "Failed" and isinstance(custom, dict) and isinstance(custom.get("result"), dict):
+    elif runtime_status == RuntimeStatus.FAILED and isinstance(custom, dict) and isinstance(custom.get("result"), dict):
         # A delete whose verification found data left fails, but its receipt and counts are still the answer.
         answer["result"] = _result(custom["result"], request_id, sign_manifest, read_receipt)
-    elif runtime_status == "Failed":  # on Azure the output is the exception serialized: kilobytes, stacks
+    elif runtime_status == RuntimeStatus.FAILED:  # on Azure the output is the exception serialized: kilobytes, stacks
         output = status.get("output")
         answer["error"] = {"code": "RequestFailed",
                            "message": failure_reason(output if isinstance(output, str) else json.dumps(output))}

@@ -23,6 +23,7 @@ import requests
 
 from dsr.cli import ApiClient, ApiError, follow_and_report, problem_lines, submit
 from dsr.redact import redact
+from dsr.runtime_status import RuntimeStatus
 from localrun.demo_subject import subject_steps
 from localrun.process import REPO_ROOT
 from localrun.stack import DEFAULT_STATE_DIR, LocalRun
@@ -98,7 +99,7 @@ def export_step(stack: LocalRun, client: ApiClient, out: TextIO) -> int:
     section(out, "1. Export everything")
     body = {"operation": "export", "requestId": EXPORT_ID}
     code, status = run_request(client, body, "python -m dsr export --request-id " + EXPORT_ID, out)
-    if status is None or status.get("status") != "Completed":
+    if status is None or status.get("status") != RuntimeStatus.COMPLETED:
         return code or 1
     url = (status.get("result") or {}).get("manifestUrl")
     say(out, f"\nFiles: container {stack.container!r}, prefix {EXPORT_ID}/ on {stack.azurite.blob_endpoint}")
@@ -150,7 +151,7 @@ def dry_run_step(stack: LocalRun, client: ApiClient, out: TextIO) -> None:
     section(out, "4. Delete, dry run (plan and counts only)")
     body = {"operation": "delete", "dryRun": True, "requestId": PLAN_ID}
     _, status = run_request(client, body, f"python -m dsr delete --dry-run --request-id {PLAN_ID}", out)
-    if status is not None and status.get("status") == "Completed":
+    if status is not None and status.get("status") == RuntimeStatus.COMPLETED:
         say(out, "(image counts are copies: the workspace plus every trained iteration's snapshot)")
         projects = stack.emulator.state()["projects"]
         images = sum(len(p.get("images") or []) for p in projects)
@@ -162,7 +163,7 @@ def delete_step(stack: LocalRun, client: ApiClient, out: TextIO) -> None:
     section(out, "5. Delete for real (confirm: default)")
     body = {"operation": "delete", "confirm": "default", "requestId": DELETE_ID}
     _, status = run_request(client, body, f"python -m dsr delete --confirm default --request-id {DELETE_ID}", out)
-    if status is None or status.get("status") != "Completed":
+    if status is None or status.get("status") != RuntimeStatus.COMPLETED:
         return
     left = stack.emulator.state()["projects"]
     say(out, f"Emulator after the delete: {len(left)} projects left")
@@ -189,7 +190,7 @@ def run_request(
         return 2, None
     say(out, f"Submitted {body['operation']} request {started.get('id')} to {client.host}")
     code, status = follow_and_report(client, str(started.get("id")), out=out)
-    if status is not None and status.get("status") == "Failed":
+    if status is not None and status.get("status") == RuntimeStatus.FAILED:
         reason = failure_reason(started)
         if reason:
             say(out, f"  reason (from the Durable status of the local host): {reason}")

@@ -1,5 +1,6 @@
 """The demo's one-person part: export everything about one data subject (userId u-1001), plan their erasure,
 erase them, and show against the emulator's ground truth what was found, what went and which models learned
+from dsr.runtime_status import RuntimeStatus
 from their images. Run by `python -m localrun.demo` between the full export and the full delete."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from dsr.cli import ApiClient
+from dsr.runtime_status import RuntimeStatus
 from localrun.stack import LocalRun
 
 USER = "u-1001"
@@ -32,7 +34,7 @@ def subject_steps(stack: LocalRun, client: ApiClient, out: TextIO, *, run: Run, 
              + ", ".join(f"{name} ({where(image)})" for name, image in held(before, USER)))
     body = {"operation": "export", "requestId": EXPORT_ID, "subject": {"metadata": {"userId": USER}}}
     _, status = run(client, body, f"python -m dsr export --subject userId={USER} --request-id {EXPORT_ID}", out)
-    if status is not None and status.get("status") == "Completed":
+    if status is not None and status.get("status") == RuntimeStatus.COMPLETED:
         say(out, f"Their files: container {stack.container!r}, prefix {EXPORT_ID}/resources/default/projects/…/ "
                  f"(images, images.jsonl, project.json, tags.json), search.json and index.html list every project "
                  "searched, found or not")

@@ -9,6 +9,7 @@ from typing import Any
 
 import requests
 
+from dsr.runtime_status import TERMINAL_STATUSES
 from localrun.ports import free_port
 from localrun.process import REPO_ROOT, ServerProcess, python_module
 
@@ -77,7 +78,7 @@ class Devhost(ServerProcess):
         return self.post(f"admin/functions/{function_name}", json=body)
 
     def wait_for_status(self, status_uri: str, *, timeout: float = 60.0,
-                        until: tuple[str, ...] = ("Completed", "Failed", "Terminated")) -> dict[str, Any]:
+                        until: tuple[str, ...] = TERMINAL_STATUSES) -> dict[str, Any]:
         """Poll a `statusQueryGetUri` (it carries the key) until runtimeStatus is one of `until`."""
         deadline = time.monotonic() + timeout
         payload: dict[str, Any] = {}
