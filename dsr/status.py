@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NotRequired, TypedDict
@@ -12,14 +11,11 @@ from dsr.categories import Category
 from dsr.delete.results import plan_path
 from dsr.failures import failure_reason
 from dsr.receipt import receipt_path
-from dsr.redact import redact
+from dsr.redact import redact, scrub_answer
 from dsr.runtime_status import RuntimeStatus
 
 DUE_AFTER = timedelta(days=30)  # GDPR Art. 12(3): answer within one month of receipt
 MAX_TEXT = 500
-
-# Keys that could hold a credential are dropped wherever they appear (e.g. inside a receipt).
-_SECRET_KEY = re.compile(r"(?i)(key|secret|password|passwd|token|credential|connectionstring|sig|sas)$")
 
 
 class DurableStatus(TypedDict, total=False):
@@ -115,7 +111,7 @@ def _subject_result(output: Mapping[str, Any]) -> dict[str, Any]:
     impact = output.get("modelImpact")
     return {
         "searched": {str(k): _count(v) for k, v in searched.items()} if isinstance(searched, dict) else None,
-        "modelImpact": [scrub(m) for m in impact if isinstance(m, dict)] if isinstance(impact, list) else [],
+        "modelImpact": [scrub_answer(m) for m in impact if isinstance(m, dict)] if isinstance(impact, list) else [],
         "modelImpactTotal": _count(output.get("modelImpactTotal")) or 0,
     }
 
@@ -153,7 +149,7 @@ def _result(output: Any, request_id: str, sign_manifest: Callable[[str], str | N
         },
         "missingProjects": [str(p) for p in missing if isinstance(p, str)] if isinstance(missing, list) else [],
         "manifestUrl": sign_manifest(manifest_path) if output.get("manifestPath") == manifest_path else None,
-        "receipt": scrub(receipt) if isinstance(receipt, Mapping) else None,
+        "receipt": scrub_answer(receipt) if isinstance(receipt, Mapping) else None,
         "receiptPath": own_receipt if output.get("receiptPath") == own_receipt else None,
         "detailsPath": plan_path(request_id) if output.get("detailsPath") == plan_path(request_id) else None,
     }
@@ -172,17 +168,6 @@ def _category(outcome: Mapping[str, Any]) -> dict[str, Any]:
         if counted in outcome:
             answer[counted] = _count(outcome.get(counted))
     return answer
-
-
-def scrub(value: Any) -> Any:
-    """A copy of a JSON value without keys that could hold a credential, and with secrets redacted from text."""
-    if isinstance(value, dict):
-        return {str(k): scrub(v) for k, v in value.items() if not _SECRET_KEY.search(str(k).replace("_", ""))}
-    if isinstance(value, list):
-        return [scrub(v) for v in value]
-    if isinstance(value, str):
-        return redact(value)
-    return value
 
 
 def json_value(value: Any) -> Any:
