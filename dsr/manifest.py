@@ -32,6 +32,7 @@ from typing import Any
 from joserfc.jwk import KeySet
 
 from dsr import signing
+from dsr.canonical_json import canonical_json
 from dsr.envelope import CategoryResult
 from dsr.files import FileRecord
 from dsr.sink import ExportSink
@@ -83,7 +84,7 @@ def files_digest(files: Iterable[Mapping[str, Any]]) -> tuple[int, str]:
     count = 0
     for record in files:
         entry = {"path": record["path"], "size": record["size"], "sha256": record["sha256"]}
-        digest.update((b"," if count else b"") + signing.canonical_json(entry))
+        digest.update((b"," if count else b"") + canonical_json(entry))
         count += 1
     digest.update(b"]")
     return count, digest.hexdigest()
@@ -120,7 +121,7 @@ def write_manifest(
                 yield record
 
         if signer and kid:
-            token = signer.sign(signing.canonical_json(statement(header, *files_digest(listing()))))
+            token = signer.sign(canonical_json(statement(header, *files_digest(listing()))))
             if signing.header_of(token).get("kid") != kid:  # the key rotated since index.html named it
                 raise signing.SigningError(f"the signing key changed while signing the manifest (was {kid}); retry")
             header = {**header, "signature": {"alg": signing.ALG, "kid": kid, "jws": token}}
@@ -211,7 +212,7 @@ def verify_export(folder: Path, keys: KeySet) -> tuple[bool, list[str]]:
         expected = statement(manifest, *files_digest(manifest.get("files", [])))
     except (KeyError, TypeError, ValueError):
         return False, [*findings, f"{MANIFEST} lacks a contract member"]
-    if signing.canonical_json(expected) != payload:
+    if canonical_json(expected) != payload:
         return False, [*findings, f"{MANIFEST} is not the manifest that was signed (a member or the file list differs)"]
     bad = []
     for entry in manifest.get("files", []):

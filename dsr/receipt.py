@@ -36,6 +36,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettin
 from joserfc.jwk import KeySet
 
 from dsr import receipt_hmac, signing
+from dsr.canonical_json import canonical_json
 from dsr.categories import Operation
 from dsr.delete.plan import ProjectPlan, category_counts
 from dsr.delete.results import category_outcome, receipt_entry
@@ -171,7 +172,7 @@ def _entry(category: str, projects: list[ProjectEntry], result: Mapping[str, Any
 
 def signed_bytes(receipt: Mapping[str, Any]) -> bytes:
     """Exactly the bytes that are signed: the receipt without `signature`, RFC 8785 canonical JSON."""
-    return signing.canonical_json({k: v for k, v in receipt.items() if k != "signature"})
+    return canonical_json({k: v for k, v in receipt.items() if k != "signature"})
 
 
 def sign(receipt: Mapping[str, Any], signer: signing.Signer) -> Receipt:

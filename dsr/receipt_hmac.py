@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from typing import Any
+
+from dsr.canonical_json import sorted_json
 
 ALG = "HMAC-SHA256"
 MIN_KEY_LENGTH = 16
@@ -41,7 +42,7 @@ def key_id(key: str | bytes) -> str:
 def canonical_bytes(receipt: Mapping[str, Any]) -> bytes:
     """The bytes an HMAC receipt signed: without `signature`, compact sorted ASCII JSON."""
     body = {k: v for k, v in receipt.items() if k != "signature"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
+    return sorted_json(body, ascii_only=True, allow_nan=False)
 
 
 def check(receipt: Mapping[str, Any], key: str | bytes | None) -> tuple[bool, str]:

@@ -19,6 +19,7 @@ from typing import Any, NotRequired, TypedDict
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 from dsr import request_subject
+from dsr.canonical_json import sorted_json
 from dsr.categories import ALL_CATEGORIES, Category, Operation
 from dsr.problems import FieldError
 from dsr.settings import DEFAULT_RESOURCE, Settings
@@ -136,8 +137,7 @@ class DataRequest:
 
 def fingerprint(request: Mapping[str, Any]) -> str:
     """sha256 hex of `request` as canonical JSON (sorted keys, no whitespace, ASCII)."""
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    return hashlib.sha256(sorted_json(request, ascii_only=True)).hexdigest()
 
 
 def new_request_id() -> str:
@@ -278,9 +278,9 @@ def _unique_items(validator: Any, unique: bool, instance: Any, schema: Any) -> I
     """
     if not unique or not validator.is_type(instance, "array"):
         return
-    first: dict[str, int] = {}
+    first: dict[bytes, int] = {}
     for index, item in enumerate(instance):
-        key = json.dumps(item, sort_keys=True)
+        key = sorted_json(item)
         if key in first:
             yield ValidationError(_duplicate(first[key]), path=[index])
         else:

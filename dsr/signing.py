@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import rfc8785
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
@@ -47,14 +46,6 @@ _WHERE = f"set {KEY_VAULT_SETTING} (Azure) or {KEY_DIR_SETTING} to a writable di
 
 class SigningError(RuntimeError):
     """No usable signing key (not configured, not readable, refused by the vault); the message says which."""
-
-
-def canonical_json(value: Any) -> bytes:
-    """RFC 8785 (JCS) bytes of `value`: the exact bytes that are signed."""
-    try:
-        return bytes(rfc8785.dumps(value))
-    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
-        raise ValueError(f"cannot canonicalize the document: {exc}") from None
 
 
 def public_jwk(key: ECKey) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypedDict
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
+from dsr.canonical_json import sorted_json
 from dsr.export.paths import work_prefix
 from dsr.settings import Settings
 from dsr.subject.selector import Subject, SubjectSummary
@@ -58,8 +59,7 @@ def selector_path(request_id: str) -> str:
 
 
 def digest(salt: str, subject: Subject) -> str:
-    canonical = json.dumps(subject.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(f"{salt}\n{canonical}".encode()).hexdigest()
+    return hashlib.sha256(f"{salt}\n".encode() + sorted_json(subject.to_dict())).hexdigest()
 
 
 class BlobSelectors:

@@ -21,6 +21,7 @@ from joserfc import jws
 from joserfc.jwk import ECKey
 
 from dsr import signing
+from dsr.canonical_json import canonical_json
 from dsr.settings import Settings
 from dsr.signing import LocalKeySigner, SigningError, VaultKeyId, VaultSigner
 
@@ -37,9 +38,9 @@ def _keys(signer: signing.Signer) -> Any:
 def test_canonical_json_is_rfc_8785() -> None:
     # RFC 8785 §3.2.2/3.2.3: keys sorted by UTF-16 code units, no whitespace, shortest numbers, UTF-8 kept.
     value = {"b": [1.0, 1e21, "\u20ac"], "a": None, "\u00e9": True, "10": 0}
-    assert signing.canonical_json(value) == '{"10":0,"a":null,"b":[1,1e+21,"\u20ac"],"\u00e9":true}'.encode()
+    assert canonical_json(value) == '{"10":0,"a":null,"b":[1,1e+21,"\u20ac"],"\u00e9":true}'.encode()
     with pytest.raises(ValueError):
-        signing.canonical_json({"x": float("nan")})
+        canonical_json({"x": float("nan")})
 
 
 # Local keys
