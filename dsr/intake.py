@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, TypedDict
 
@@ -22,6 +22,7 @@ from dsr.sas import manifest_sas_url
 from dsr.settings import Settings
 from dsr.status import json_value, request_status
 from dsr.subject.store import BlobSelectors, SelectorStore, SubjectConflict, SubjectRef
+from dsr.times import iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,7 @@ def orchestration_input(request: DataRequest, *, now: datetime, subject: Subject
                         ) -> OrchestrationInput:
     """The orchestration input: the normalized request and when it was received (ISO-8601 UTC). A subject
     request carries `subject`, the reference to its stored selector, instead of the selector (personal data)."""
-    received = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
-    stamp = received.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stamp = iso_utc(now)
     data: dict[str, Any] = dict(request.to_dict())
     if request.subject is not None:
         if subject is None:

@@ -14,7 +14,8 @@ from customvision import is_filter_key
 from dsr.categories import Category
 from dsr.problems import FieldError
 from dsr.settings import Settings
-from dsr.subject.selector import Subject, parse_instant
+from dsr.subject.selector import Subject
+from dsr.times import parse_instant
 
 ALL = "*"
 SUBJECT_ONLY = ("resources", "predictions")  # fields that only mean something beside `subject`

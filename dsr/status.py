@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NotRequired, TypedDict
 
 from dsr.categories import Category
@@ -13,6 +13,7 @@ from dsr.failures import failure_reason
 from dsr.receipt import receipt_path
 from dsr.redact import redact, scrub_answer
 from dsr.runtime_status import RuntimeStatus
+from dsr.times import as_utc, iso_utc
 
 DUE_AFTER = timedelta(days=30)  # GDPR Art. 12(3): answer within one month of receipt
 MAX_TEXT = 500
@@ -190,17 +191,13 @@ def _count(value: Any) -> int | None:
 
 def _time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    else:
+        return as_utc(value)
+    try:
+        return as_utc(datetime.fromisoformat(value)) if isinstance(value, str) else None
+    except ValueError:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _iso(moment: datetime | None) -> str | None:
     """ISO-8601 UTC with a Z, to the second."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    return iso_utc(moment, timespec="seconds") if moment else None

@@ -10,14 +10,15 @@ blob) for per-project detail, so both stay small whatever the number of projects
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import timedelta
 from typing import Any
 
 from activities import account, deletion, projects, receipt
 from dsr.categories import Category, Operation
 from dsr.delete import results as delete_results
 from dsr.delete.order import PROJECT_DELETE_CATEGORIES
+from dsr.delete.scope import prediction_cutoff
 from dsr.envelope import failed, skipped
+from dsr.times import as_utc, iso_utc
 from orchestrators.calls import call_guarded, per_project
 from orchestrators.delete_project import delete_project_orchestrator
 from orchestrators.progress import now_iso, progress_status
@@ -116,10 +117,10 @@ def _project_error(pid: str, code: str, message: str) -> dict[str, Any]:
 
 
 def _cutoff(context: Any, days: Any) -> str | None:
+    """The predictions cut-off of `predictionsOlderThanDays`, from the orchestration's replay-safe clock."""
     if days is None:
         return None
-    moment = context.current_utc_datetime - timedelta(days=int(days))
-    return str(moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    return iso_utc(prediction_cutoff(as_utc(context.current_utc_datetime), int(days)), timespec="microseconds")
 
 
 def bounded(output: dict[str, Any]) -> dict[str, Any]:

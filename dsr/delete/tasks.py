@@ -11,12 +11,12 @@ from dsr.delete.account import delete_account_category
 from dsr.delete.order import Step
 from dsr.delete.plan import plan_project
 from dsr.delete.results import plan_path
-from dsr.delete.scope import parse_time
 from dsr.delete.verify import CANCELLED_MAX_WAIT, DEFAULT_MAX_WAIT, verify_project
 from dsr.envelope import CategoryResult, complete, failed
 from dsr.job import Job
 from dsr.receipt import build_receipt, issue_receipt, receipt_path, receipts_container
 from dsr.signing import signer_for
+from dsr.times import parse_time
 
 Payload = dict[str, Any]
 
