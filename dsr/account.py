@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dsr.envelope import CategoryResult, complete, skipped
+from dsr.layout import ACCOUNT
 from dsr.settings import ResourceConfig
 from dsr.sink import ExportSink
 
@@ -95,5 +96,5 @@ def export_account(
         )
     ref = AccountRef.parse(resource.arm_id)
     doc = account_document((client_factory or management_client)(ref), ref)
-    sink.write_json("account/account.json", doc)
+    sink.write_json(ACCOUNT, doc)
     return complete(1)

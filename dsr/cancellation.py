@@ -17,9 +17,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
 from dsr.delete.results import CANCELLED
-from dsr.export.paths import work_prefix
-
-MARKER = "cancelled"
+from dsr.layout import CANCEL_MARKER, scratch_path
 
 
 class DeleteCancelled(Exception):
@@ -30,7 +28,7 @@ class DeleteCancelled(Exception):
 
 def marker_path(request_id: str) -> str:
     """`.work/{requestId}/cancelled` in the export container (removed with the request's scratch space)."""
-    return f"{work_prefix(request_id)}/{MARKER}"
+    return scratch_path(request_id, CANCEL_MARKER)
 
 
 def request_cancel(container: ContainerClient, request_id: str, *, now: datetime) -> bool:

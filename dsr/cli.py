@@ -24,6 +24,7 @@ from typing import Any, TextIO
 import requests
 
 from dsr import cli_subject
+from dsr.layout import receipt_path
 from dsr.redact import redact
 from dsr.runtime_status import TERMINAL_STATUSES, RuntimeStatus
 
@@ -275,7 +276,7 @@ def receipt_lines(receipt: Mapping[str, Any], *, table: bool = True) -> list[str
         return ["Receipt:", *(f"  {line}" for line in _key_value_lines(receipt))]
     signature = receipt.get("signature") if isinstance(receipt.get("signature"), Mapping) else {}
     signed = f"signed {signature.get('alg')}, key {signature.get('keyId')}" if signature else "NOT signed"
-    where = f"receipts/{receipt['requestId']}.json in the export container" if receipt.get("requestId") else ""
+    where = f"{receipt_path(receipt['requestId'])} in the export container" if receipt.get("requestId") else ""
     lines = [f"Receipt ({signed}){': ' + where if where else ''}"]
     name_width = max(len("category"), *(len(str(c)) for c in results))
     if table:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from customvision import TrainingClient
+from dsr import layout
 from dsr.clients import training_client
 from dsr.envelope import failed_from, is_permanent
-from dsr.export import paths
 from dsr.export.copier import Copier, CopyVerificationError
 from dsr.settings import ResourceConfig, Settings
 from dsr.sink import ExportSink
@@ -45,7 +45,7 @@ class Job:
             project_id=payload.get("projectId"),
             client=training_client(resource),
             sink=sink,
-            work=ExportSink(container, paths.work_prefix(payload["requestId"])),
+            work=ExportSink(container, layout.work_prefix(payload["requestId"])),
             copier=Copier(sink),
             settings=settings,
         )

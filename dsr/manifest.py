@@ -35,14 +35,12 @@ from dsr import signing
 from dsr.canonical_json import canonical_json
 from dsr.envelope import CategoryResult
 from dsr.files import FileRecord
+from dsr.layout import BULK_FOLDERS, INDEX, MANIFEST
 from dsr.sink import ExportSink
 
 SCHEMA_VERSION = "1.0"
-MANIFEST = "manifest.json"
-INDEX = "index.html"
 STATEMENT_KIND = "customvision-dsr-export-manifest"
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # listed records kept in memory before the spool moves to disk
-_BULK_DIRS = ("/images/", "/predictions/", "/exported_models/")  # summarized by count in index.html
 
 
 def manifest_header(
@@ -148,7 +146,7 @@ def _summarize(files: Iterable[FileRecord]) -> dict[str, Any]:
     total = 0
     for record in files:
         total += record["size"]
-        folder = next((d for d in _BULK_DIRS if d in f"/{record['path']}"), None)
+        folder = next((d for d in BULK_FOLDERS if f"/{d}/" in f"/{record['path']}"), None)
         if folder:
             bulk[record["path"].rsplit("/", 1)[0]] += 1
         else:

@@ -41,6 +41,7 @@ from dsr.categories import Operation
 from dsr.delete.plan import ProjectPlan, category_counts
 from dsr.delete.results import category_outcome, receipt_entry
 from dsr.delete.verify import Verification
+from dsr.layout import receipt_path
 from dsr.receipt_hmac import ReceiptKeyError
 from dsr.receipt_summary import render_summary
 from dsr.settings import Settings
@@ -227,14 +228,6 @@ def verify(receipt: Mapping[str, Any], keys: KeySet) -> bool:
 # Storage
 
 
-def receipt_path(request_id: str) -> str:
-    return f"receipts/{request_id}.json"
-
-
-def summary_path(request_id: str) -> str:
-    return f"receipts/{request_id}.html"
-
-
 _receipt_services: dict[str, BlobServiceClient] = {}
 
 
@@ -297,7 +290,7 @@ def issue_receipt(container: ContainerClient, receipt: Mapping[str, Any], signer
     html = render_summary(signed, valid=True, reason=f"checked when issued: {reason}",
                           keys_source="GET /api/keys of the service that issued it")
     with contextlib.suppress(ResourceExistsError):  # else written by an earlier attempt, from the same receipt
-        container.get_blob_client(summary_path(str(receipt["requestId"]))).upload_blob(
+        container.get_blob_client(receipt_path(str(receipt["requestId"]), ".html")).upload_blob(
             html.encode("utf-8"), overwrite=False,
             content_settings=ContentSettings(content_type="text/html; charset=utf-8"),
         )

@@ -7,6 +7,8 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
+from dsr.layout import receipt_path
+
 
 def render_summary(receipt: Mapping[str, Any], *, valid: bool, reason: str, keys_source: str) -> str:
     """The page: verdict first, then the counts per category, then how to verify it independently."""
@@ -42,7 +44,7 @@ def render_summary(receipt: Mapping[str, Any], *, valid: bool, reason: str, keys
         + _impact(receipt.get("modelImpact"))
         + (f"<p>Projects not found (nothing to delete): {missing}</p>" if missing else "")
         + "<h2>Check it yourself</h2>"
-        f"<p>The receipt <code>receipts/{esc(request_id)}.json</code> is signed with "
+        f"<p>The receipt <code>{esc(receipt_path(request_id))}</code> is signed with "
         f"{esc(str(signature.get('alg', '?')))}, key <code>{kid}</code>. The public keys are published as a JSON "
         f"Web Key Set at {esc(keys_source)}; the private key cannot be read by anyone, us included.</p><ol>"
         "<li>Take the receipt JSON, remove its <code>signature</code> member and serialise the rest as RFC 8785 "

@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any, NotRequired, TypedDict
 
 from dsr.categories import Category
-from dsr.delete.results import plan_path
 from dsr.failures import failure_reason
-from dsr.receipt import receipt_path
+from dsr.layout import manifest_path, plan_path, receipt_path
 from dsr.redact import redact, scrub_answer
 from dsr.runtime_status import RuntimeStatus
 from dsr.times import as_utc, iso_utc
@@ -133,7 +132,7 @@ def _result(output: Any, request_id: str, sign_manifest: Callable[[str], str | N
             read_receipt: ReadReceipt | None) -> dict[str, Any]:
     output = output if isinstance(output, dict) else {}
     categories = output.get("categories") if isinstance(output.get("categories"), dict) else {}
-    manifest_path = f"{request_id}/manifest.json"  # the one blob a link is ever signed for
+    manifest = manifest_path(request_id)  # the one blob a link is ever signed for
     own_receipt = receipt_path(request_id)  # the only receipt a request's status ever shows
     receipt = output.get("receipt")  # outputs before the receipt moved out of history held it
     if output.get("receiptPath") == own_receipt and read_receipt is not None:
@@ -149,7 +148,7 @@ def _result(output: Any, request_id: str, sign_manifest: Callable[[str], str | N
             if category in {str(c) for c in Category} and isinstance(outcome, dict)
         },
         "missingProjects": [str(p) for p in missing if isinstance(p, str)] if isinstance(missing, list) else [],
-        "manifestUrl": sign_manifest(manifest_path) if output.get("manifestPath") == manifest_path else None,
+        "manifestUrl": sign_manifest(manifest) if output.get("manifestPath") == manifest else None,
         "receipt": scrub_answer(receipt) if isinstance(receipt, Mapping) else None,
         "receiptPath": own_receipt if output.get("receiptPath") == own_receipt else None,
         "detailsPath": plan_path(request_id) if output.get("detailsPath") == plan_path(request_id) else None,

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 import requests
 
 from dsr.cli import ApiClient, ApiError, follow_and_report, problem_lines, submit
+from dsr.layout import receipt_path
 from dsr.redact import redact
 from dsr.runtime_status import RuntimeStatus
 from localrun.demo_subject import subject_steps
@@ -216,7 +217,7 @@ def download_receipt(stack: LocalRun, request_id: str) -> Path | None:
     from azure.storage.blob import BlobClient
 
     blob = BlobClient.from_connection_string(
-        stack.azurite.connection_string, stack.container, f"receipts/{request_id}.json"
+        stack.azurite.connection_string, stack.container, receipt_path(request_id)
     )
     try:
         data = blob.download_blob().readall()

@@ -40,11 +40,6 @@ class ReceiptEntry(TypedDict):
     reason: NotRequired[str]  # our own explanation of a skipped category
 
 
-def plan_path(request_id: str) -> str:
-    """Where a dry run's per-project plan is written, in the export container."""
-    return f"{request_id}/delete-plan.json"
-
-
 def step_results(categories: Iterable[str], outcomes: Sequence[Mapping[str, Any]], plan: Mapping[str, Any],
                  account_result: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     """Per category: the first error of a step it needs (or of a project's plan/verification), else complete."""

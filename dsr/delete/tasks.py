@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from dsr import layout
 from dsr.cancellation import DeleteCancelled, guard, is_cancelled
 from dsr.delete import steps
 from dsr.delete.account import delete_account_category
 from dsr.delete.order import Step
 from dsr.delete.plan import plan_project
-from dsr.delete.results import plan_path
 from dsr.delete.verify import CANCELLED_MAX_WAIT, DEFAULT_MAX_WAIT, verify_project
 from dsr.envelope import CategoryResult, complete, failed
 from dsr.job import Job
-from dsr.receipt import build_receipt, issue_receipt, receipt_path, receipts_container
+from dsr.layout import receipt_path
+from dsr.receipt import build_receipt, issue_receipt, receipts_container
 from dsr.signing import signer_for
 from dsr.times import parse_time
 
@@ -94,5 +95,5 @@ def write_plan(job: Job, payload: Payload) -> dict[str, Any]:
     """A dry run's per-project plan, `{requestId}/delete-plan.json`: `{"status", "count", "error", "path"}`."""
     document = {"requestId": job.request_id, "resource": job.alias, "categories": payload["categories"],
                 "projects": payload["plans"], "missingProjects": payload.get("missingProjects", [])}
-    job.sink.write_json("delete-plan.json", document)
-    return {**complete(len(payload["plans"])), "path": plan_path(job.request_id)}
+    job.sink.write_json(layout.DELETE_PLAN, document)
+    return {**complete(len(payload["plans"])), "path": layout.plan_path(job.request_id)}

@@ -21,11 +21,9 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
 from dsr.canonical_json import sorted_json
-from dsr.export.paths import work_prefix
+from dsr.layout import SELECTOR, scratch_path
 from dsr.settings import Settings
 from dsr.subject.selector import Subject, SubjectSummary
-
-SELECTOR = "subject.json"
 
 
 class SubjectRef(TypedDict):
@@ -55,7 +53,7 @@ class SelectorStore(Protocol):
 
 def selector_path(request_id: str) -> str:
     """`.work/{requestId}/subject.json` in the export container."""
-    return f"{work_prefix(request_id)}/{SELECTOR}"
+    return scratch_path(request_id, SELECTOR)
 
 
 def digest(salt: str, subject: Subject) -> str:
