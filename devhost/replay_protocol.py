@@ -212,6 +212,7 @@ class Plan:
     continue_as_new: bool = False
     continue_input: Any = None
     awaiting: bool = False  # the shim is still awaiting an action: the orchestration cannot finish yet
+    open_tasks: list[int] = field(default_factory=list)  # sequence numbers of the tasks still awaited
 
 
 class _Node:
@@ -381,6 +382,7 @@ def plan(actions: list[dict[str, Any]], history: list[dict[str, Any]]) -> Plan:
     for entry in history:
         shim.on_event(entry)
     shim.plan.awaiting = shim.position < len(actions) or (shim.current is not None and not shim.current.done)
+    shim.plan.open_tasks = sorted(shim.open)
     scheduled = {int(e["EventId"]) for e in history if e["EventType"] in SCHEDULING_EVENTS}
     for task_id in sorted(shim.atomic):
         if task_id in scheduled:
@@ -400,9 +402,3 @@ def plan(actions: list[dict[str, Any]], history: list[dict[str, Any]]) -> Plan:
     return shim.plan
 
 
-def pending_task_ids(actions: list[dict[str, Any]], history: list[dict[str, Any]]) -> list[int]:
-    """Sequence numbers of tasks still awaited after replaying `history` (for consistency checks)."""
-    shim = _Shim(actions)
-    for entry in history:
-        shim.on_event(entry)
-    return sorted(shim.open)

@@ -31,7 +31,8 @@ StatusUri = Callable[[str], str]  # request id -> absolute URL of GET /api/reque
 
 
 class Orchestrations(Protocol):
-    """The Durable client as plain calls; statuses are plain dicts (dsr.status.DurableStatus), None if unknown."""
+    """The Durable client as plain calls; statuses are plain dicts (`instanceId`, `runtimeStatus`, `createdTime`,
+    `lastUpdatedTime`, `customStatus`, `output`, `input`: triggers/orchestrations.py), None if unknown."""
 
     async def status(self, instance_id: str) -> dict[str, Any] | None: ...
 

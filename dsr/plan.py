@@ -15,7 +15,7 @@ def plan_projects(payload: Mapping[str, Any], *, settings: Settings | None = Non
     settings = settings or Settings.from_env()
     client = training_client(settings.resource(payload["resource"]))
     try:
-        existing = [p["id"] for p in client.get_projects()]
+        existing = [p["id"] for p in list(client.list_projects())]
     except Exception as exc:
         if not is_permanent(exc):
             raise

@@ -18,18 +18,6 @@ DUE_AFTER = timedelta(days=30)  # GDPR Art. 12(3): answer within one month of re
 MAX_TEXT = 500
 
 
-class DurableStatus(TypedDict, total=False):
-    """The Durable status fields, as plain JSON values (what the trigger reads from the SDK)."""
-
-    instanceId: str
-    runtimeStatus: str  # Pending, Running, Completed, Failed, Terminated, ...
-    createdTime: str | None
-    lastUpdatedTime: str | None
-    customStatus: Any
-    output: Any
-    input: Any
-
-
 class RequestStatus(TypedDict):
     """What the status API returns."""
 

@@ -59,7 +59,7 @@ def main() -> int:
                 remaining[0] -= 1
             try:
                 if client is not None:
-                    client.get_projects()  # paced inside the client's pipeline
+                    list(client.list_projects())  # paced inside the client's pipeline
                     moment = time.time()
                 else:
                     started = time.time()
