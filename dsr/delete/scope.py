@@ -13,6 +13,7 @@ from customvision import (
     Iteration,
     TrainingClient,
 )
+from dsr.export.listing import ImageListing
 from dsr.times import iso_utc, parse_time
 
 PREDICTION_PAGE = 256  # QueryPredictions' largest maxCount (the client halves it if the service refuses it)
@@ -96,3 +97,14 @@ def qualifying_predictions(client: TrainingClient, project_id: str, older_than: 
         if not older(prediction, older_than):
             return
         yield prediction
+
+
+def set_page(client: TrainingClient, project_id: str, iteration_id: str | None, skip: int, take: int,
+             listing: ImageListing) -> list[dict[str, Any]]:
+    """One page of one image set; an iteration deleted meanwhile (or one the service will not list) holds nothing."""
+    try:
+        return listing.page(client, project_id, iteration_id, skip, take)
+    except CustomVisionHttpError as exc:
+        if iteration_id is not None and is_refused_set(exc):
+            return []
+        raise

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from dsr import layout
-from dsr.cancellation import DeleteCancelled, guard, is_cancelled
+from dsr.cancellation import DeleteCancelled, GuardedClient, guard, is_cancelled
 from dsr.delete import steps
 from dsr.delete.account import delete_account_category
 from dsr.delete.order import Step
@@ -20,16 +19,6 @@ from dsr.signing import signer_for
 from dsr.times import parse_time
 
 Payload = dict[str, Any]
-
-_STEPS: dict[Step, Callable[..., steps.StepResult]] = {
-    Step.PREDICTIONS: steps.delete_predictions,
-    Step.UNPUBLISH: steps.unpublish_iterations,
-    Step.IMAGES: steps.delete_images,
-    Step.TAGS: steps.delete_tags,
-    Step.ITERATIONS: steps.delete_iterations,
-    Step.PROJECT: steps.delete_project,
-}
-
 
 def _older_than(payload: Payload) -> Any:
     return parse_time(payload["olderThan"]) if payload.get("olderThan") else None
@@ -47,12 +36,9 @@ def step(job: Job, payload: Payload) -> dict[str, Any]:
     Every destructive call first checks the request's cancellation marker; a cancelled request gets a
     `RequestCancelled` error instead of further deletes."""
     name = Step(payload["step"])
-    options: dict[str, Any] = {}
-    if name is Step.PREDICTIONS:
-        options["older_than"] = _older_than(payload)
-    client: Any = steps.GuardedClient(job.client, guard(job.sink.container, job.request_id))
+    client: Any = GuardedClient(job.client, guard(job.sink.container, job.request_id))
     try:
-        result = _STEPS[name](client, job.project_id, **options)
+        result = steps.run_step(client, job.project_id, name, older_than=_older_than(payload))
     except DeleteCancelled as exc:
         return {**failed(exc.code, "the request was cancelled; no further deletes were made"), "step": str(name),
                 "deleted": 0, "calls": 0, "done": False}

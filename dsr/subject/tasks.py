@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dsr import layout
-from dsr.cancellation import DeleteCancelled, guard
-from dsr.delete.steps import GuardedClient
+from dsr.cancellation import DeleteCancelled, GuardedClient, guard
 from dsr.envelope import complete, failed
 from dsr.export.listing import ImageListing
 from dsr.job import Job
