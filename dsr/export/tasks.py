@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dsr.account import export_account
 from dsr.envelope import CategoryResult, complete
 from dsr.export import images, predictions, simple
+from dsr.export.account import export_account
 from dsr.export.listing import EVERY_IMAGE, ImageListing
 from dsr.job import Job
 from dsr.manifest import manifest_header, write_manifest

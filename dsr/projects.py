@@ -1,4 +1,4 @@
-"""Which projects a request covers: the requested ones, or every project of the resource."""
+"""Which projects a request covers: the requested ones, or every project of the resource (export and delete)."""
 
 from __future__ import annotations
 
