@@ -8,8 +8,8 @@ from dsr.envelope import CategoryResult, complete
 from dsr.export import images, predictions, simple
 from dsr.export.account import export_account
 from dsr.export.listing import EVERY_IMAGE, ImageListing
+from dsr.export.manifest import manifest_header, write_manifest
 from dsr.job import Job
-from dsr.manifest import manifest_header, write_manifest
 from dsr.signing import signer_for
 from dsr.subject import tasks as subject_tasks
 from dsr.subject.search import selection

@@ -19,7 +19,7 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from dsr import signing
-from dsr.manifest import verify_export
+from dsr.export.manifest import verify_export
 from dsr.receipt import check
 from emulator.seed import INJECTION_VALUE
 from localrun.azurite import Azurite
