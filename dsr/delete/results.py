@@ -83,7 +83,7 @@ def totals(category: str, plans: Sequence[Mapping[str, Any]],
     remaining = {v["projectId"]: v.get("remaining") or {} for v in verifications}
     befores = [category_counts(p, [category]).get(category) for p in plans]  # type: ignore[arg-type]
     afters = [remaining[p["projectId"]].get(category) if p["projectId"] in remaining else None for p in plans]
-    return _sum(befores), _sum(afters)
+    return sum_counts(befores), sum_counts(afters)
 
 
 def outcomes(categories: Iterable[str], plans: Sequence[Mapping[str, Any]],
@@ -128,6 +128,7 @@ def overall(summary: Mapping[str, Mapping[str, Any]], *, clean: bool) -> str:
     return "completed" if clean else "verification_failed"
 
 
-def _sum(values: list[int | None]) -> int | None:
+def sum_counts(values: list[int | None]) -> int | None:
+    """The sum of the counts that are known; None when none is."""
     known = [v for v in values if v is not None]
     return sum(known) if known else None

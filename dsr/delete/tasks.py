@@ -10,11 +10,12 @@ from dsr.delete import steps
 from dsr.delete.account import delete_account_category
 from dsr.delete.order import Step
 from dsr.delete.plan import plan_project
+from dsr.delete.receipt import build_receipt
+from dsr.delete.receipt_store import issue_receipt, receipts_container
 from dsr.delete.verify import CANCELLED_MAX_WAIT, DEFAULT_MAX_WAIT, verify_project
 from dsr.envelope import CategoryResult, complete, failed
 from dsr.job import Job
 from dsr.layout import receipt_path
-from dsr.receipt import build_receipt, issue_receipt, receipts_container
 from dsr.signing import signer_for
 from dsr.times import parse_time
 

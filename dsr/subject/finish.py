@@ -10,10 +10,10 @@ from typing import Any
 from azure.storage.blob import ContainerClient
 
 from dsr.categories import Operation
+from dsr.delete.receipt_store import issue_receipt, receipts_container
 from dsr.delete.results import receipt_entry
 from dsr.export.manifest import manifest_header, write_manifest
 from dsr.layout import DELETE_PLAN, SEARCH_REPORT, manifest_path, plan_path, receipt_path, work_prefix
-from dsr.receipt import issue_receipt, receipts_container
 from dsr.settings import Settings
 from dsr.signing import signer_for
 from dsr.sink import ExportSink

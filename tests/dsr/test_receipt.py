@@ -23,21 +23,13 @@ from dsr.categories import PROJECT_CATEGORIES
 from dsr.delete.account import delete_account_category, exported_models_result
 from dsr.delete.order import steps_for
 from dsr.delete.plan import ProjectPlan, plan_project
+from dsr.delete.receipt import build_receipt
+from dsr.delete.receipt_hmac import ReceiptKeyError
+from dsr.delete.receipt_signature import check, sign, signed_bytes, verify
+from dsr.delete.receipt_store import ReceiptExistsError, issue_receipt, read_receipt, write_receipt
 from dsr.delete.steps import run_step
 from dsr.delete.verify import Verification, verify_project
-from dsr.receipt import (
-    ReceiptExistsError,
-    ReceiptKeyError,
-    build_receipt,
-    check,
-    issue_receipt,
-    main,
-    read_receipt,
-    sign,
-    signed_bytes,
-    verify,
-    write_receipt,
-)
+from dsr.receipt import main
 from dsr.settings import ResourceConfig
 from dsr.signing import LocalKeySigner
 from localrun.azurite import Azurite

@@ -17,7 +17,7 @@ import requests
 from azure.storage.blob import ContainerClient
 
 from dsr import signing
-from dsr.receipt import check
+from dsr.delete.receipt_signature import check
 from localrun.azurite import Azurite
 from localrun.devhost import Devhost
 from localrun.process import REPO_ROOT

@@ -19,8 +19,8 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from dsr import signing
+from dsr.delete.receipt_signature import check
 from dsr.export.manifest import verify_export
-from dsr.receipt import check
 from emulator.seed import INJECTION_VALUE
 from localrun.azurite import Azurite
 from localrun.devhost import Devhost
