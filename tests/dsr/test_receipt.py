@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from azure.storage.blob import ContainerClient
+from joserfc.jwk import KeySet
 
 from customvision import TrainingClient
 from dsr import signing
@@ -50,7 +51,7 @@ def other_signer(tmp_path: Path) -> LocalKeySigner:
     return LocalKeySigner(tmp_path / "other-keys")
 
 
-def _keys(signer: signing.Signer) -> signing.KeySet:
+def _keys(signer: signing.Signer) -> KeySet:
     return signing.key_set(signing.jwks(signer))
 
 
