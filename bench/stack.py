@@ -109,7 +109,7 @@ class BenchStack:
 
     def storage_requests(self, since: float, until: float | None = None) -> dict[str, int]:
         """Blob requests sent between `since` and `until`: all, and those of the shared rate budget's record."""
-        from dsr.ratebudget import CONTAINER
+        from dsr.ratebudget_record import CONTAINER
 
         assert self.netem is not None
         until = until if until is not None else time.time() + 1

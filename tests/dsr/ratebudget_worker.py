@@ -18,7 +18,8 @@ from typing import Any
 from azure.storage.blob import ContainerClient
 
 from customvision import Pacer, TokenBucket, TrainingClient
-from dsr.ratebudget import CONTAINER, BlobSlotStore, SharedBudget, record_name
+from dsr.ratebudget import SharedBudget
+from dsr.ratebudget_record import CONTAINER, BlobSlotStore, record_name
 
 
 def main() -> int:

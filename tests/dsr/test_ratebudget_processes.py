@@ -21,7 +21,8 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from bench.windows import max_in_any_second as per_window
-from dsr.ratebudget import CONTAINER, BlobSlotStore, SharedBudget, record_name
+from dsr.ratebudget import SharedBudget
+from dsr.ratebudget_record import CONTAINER, BlobSlotStore, record_name
 from localrun.azurite import Azurite
 from localrun.emulator import Emulator
 from localrun.process import REPO_ROOT
