@@ -52,10 +52,24 @@ class ProjectPlan:
     resize: Callable[[int, pictures.Picture], pictures.Picture]  # (number, original) -> the resized copy
     subjects: tuple[tuple[int, str], ...] = ()  # (image number, userId) set as metadata `userId`
     applications: tuple[str, ...] = ()  # the `application` stored predictions came from, in turn
+    lazy: bool = False  # pictures cheap to make again: upload-time bytes (LazyUpload) instead of held ones
 
 
 class SeedError(ValueError):
     """An unknown or malformed seed name."""
+
+
+@dataclass(frozen=True)
+class LazyUpload:
+    """A seeded image blob whose bytes are made again when it is written, as an `Upload` is written: pictures are
+    deterministic from their number, so a seed holds records, not bytes (200,000 images: 650 MB less)."""
+
+    blob: StoredBlob
+    make: Callable[[], bytes]
+
+    @property
+    def data(self) -> bytes:
+        return self.make()
 
 
 class Builder:
@@ -64,7 +78,7 @@ class Builder:
     def __init__(self, seed_name: str) -> None:
         self.rng = random.Random(seed_name)
         self.now = EPOCH
-        self.uploads: list[Upload] = []
+        self.uploads: list[Upload | LazyUpload] = []
         self.store = Store(clock=self.tick, ids=self.uid)
 
     def uid(self) -> str:
@@ -79,16 +93,39 @@ class Builder:
         self.uploads.append(upload)
         return upload.blob
 
+    def keep_lazy(self, name: str, picture: pictures.Picture, make: Callable[[], pictures.Picture],
+                  lazy: bool) -> StoredBlob:
+        """Like `keep`, but with `lazy` only the record stays: `make` draws the same picture again at upload."""
+        if not lazy:
+            return self.keep(name, picture)
+        blob = make_upload(name, picture.data, picture.content_type).blob
+        self.uploads.append(LazyUpload(blob, lambda: make().data))
+        return blob
+
     def image(self, project: Project, plan: ProjectPlan, number: int, created: datetime) -> Image:
         """A new image: its original, a distinct resized copy when the original exceeds the service's box (else
-        the original is also the resized copy, as in the recordings), and a thumbnail."""
+        the original is also the resized copy, as in the recordings), and a thumbnail. The bytes of a `lazy` plan's
+        pictures are made again at upload (`LazyUpload`), so a large seed never holds them all."""
         image_id = self.uid()
         picture = plan.picture(number)
         copy = plan.resize(number, picture)
-        resized = self.keep(image_blob_name(project.id, image_id, "i"), copy)
-        original = resized if copy is picture else self.keep(image_blob_name(project.id, image_id, "o"), picture)
+
+        def original_picture() -> pictures.Picture:
+            return plan.picture(number)
+
+        def resized_picture() -> pictures.Picture:
+            return plan.resize(number, plan.picture(number))
+
+        def thumbnail_picture() -> pictures.Picture:
+            return pictures.thumbnail(resized_picture())
+
+        lazy = plan.lazy
+        resized = self.keep_lazy(image_blob_name(project.id, image_id, "i"), copy, resized_picture, lazy)
+        original = (resized if copy is picture
+                    else self.keep_lazy(image_blob_name(project.id, image_id, "o"), picture, original_picture, lazy))
         thumb = pictures.thumbnail(copy) if copy.content_type == "image/jpeg" else copy  # cheap PNGs: no thumbnail
-        thumbnail = resized if thumb is copy else self.keep(image_blob_name(project.id, image_id, "t"), thumb)
+        thumbnail = (resized if thumb is copy
+                     else self.keep_lazy(image_blob_name(project.id, image_id, "t"), thumb, thumbnail_picture, lazy))
         return Image(image_id, created, copy.width, copy.height, original, resized, thumbnail,
                      (picture.width, picture.height))
 
@@ -231,7 +268,7 @@ def demo_plans() -> list[ProjectPlan]:
 
 def synthetic_plans(projects: int, images: int) -> list[ProjectPlan]:
     """P projects of N cheap PNGs each (photo-sized originals, unique per image), alternating classification
-    and object detection."""
+    and object detection; made again at upload rather than held (microseconds each)."""
     plans = []
     for p in range(projects):
         kind = ProjectKind.CLASSIFICATION if p % 2 == 0 else ProjectKind.OBJECT_DETECTION
@@ -250,7 +287,8 @@ def synthetic_plans(projects: int, images: int) -> list[ProjectPlan]:
                 return original
             return pictures.sized_png((p << 32) + n + 1, *size)
 
-        plans.append(ProjectPlan(f"Synthetic {p + 1:03d}", kind, names, images, predictions, picture, resize))
+        plans.append(ProjectPlan(f"Synthetic {p + 1:03d}", kind, names, images, predictions, picture, resize,
+                                 lazy=True))
     return plans
 
 
@@ -270,8 +308,9 @@ def plans_for(seed_name: str) -> list[ProjectPlan]:
     )
 
 
-def build(seed_name: str) -> tuple[Store, list[Upload]]:
-    """The seeded Store (switched to the real clock and random ids afterwards) and the bytes to upload."""
+def build(seed_name: str) -> tuple[Store, list[Upload | LazyUpload]]:
+    """The seeded Store (switched to the real clock and random ids afterwards) and the blobs to upload (image
+    bytes made at upload time)."""
     builder = Builder(seed_name)
     for plan in plans_for(seed_name):
         builder.project(plan)

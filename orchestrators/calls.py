@@ -108,3 +108,60 @@ def fan_out(
             outcomes.extend(on_skipped(child) for child, _ in children[len(outcomes):])
             break
     return outcomes
+
+
+# --- loops whose history stays bounded whatever their length ---------------------------------------------
+#
+# Every task an orchestrator awaits (activity, timer, sub-orchestration) adds at most four events to its history:
+# the scheduling event, the completion, and the episode the completion starts (OrchestratorStarted/-Completed).
+# A loop over image chunks, delete calls or prediction pages grows with the data, so it runs in units whose tasks
+# are counted: LOOP_INLINE_TASKS in its caller's own history (small loops, most of them, cost no extra instance),
+# the rest in a sub-orchestration that continues as new every LOOP_GENERATION_TASKS, carrying only the loop's
+# small state. An instance's history then stays under 4 x (tasks budget + largest unit) + 4 events however large
+# the project (docs/architecture.md, "History bounds").
+
+LOOP_INLINE_TASKS = 64  # tasks of a loop run in the caller's history before the rest moves to a sub-orchestration
+LOOP_GENERATION_TASKS = 256  # tasks per generation of that sub-orchestration before it continues as new
+# Tasks one call_guarded may take in the worst case: every attempt of ACTIVITY_RETRY and a timer between two.
+GUARDED_CALL_TASKS = 2 * ACTIVITY_RETRY.max_number_of_attempts - 1
+
+LoopState = dict[str, Any]  # JSON; "done" says the loop is over; "tasks", "generation" count what it took
+LoopUnit = Callable[[Any, LoopState], Generator[Any, Any, tuple[LoopState, int]]]
+
+
+def run_units(context: Any, unit: LoopUnit, state: LoopState, budget: int) -> Generator[Any, Any, LoopState]:
+    """`yield from` this: advance `state` one unit at a time until it is done or `budget` tasks were awaited."""
+    spent = 0
+    while not state["done"] and spent < budget:
+        state, tasks = yield from unit(context, state)
+        spent += tasks
+        state = {**state, "tasks": state.get("tasks", 0) + tasks}
+    return state
+
+
+def bounded_loop(context: Any, unit: LoopUnit, state: LoopState, orchestrator: Any,
+                 name: str) -> Generator[Any, Any, LoopState]:
+    """`yield from` this: the loop's final state. Its first LOOP_INLINE_TASKS tasks run here; the rest run in the
+    sub-orchestration `{this instance}:{name}` (`orchestrator`, whose body is `continued_loop`), which continues as
+    new every LOOP_GENERATION_TASKS. A sub-orchestration that fails outright ends the loop with `error`."""
+    state = yield from run_units(context, unit, state, LOOP_INLINE_TASKS)
+    if state["done"]:
+        return state
+    try:
+        handed = {**state, "generation": 1, "inlineTasks": state.get("tasks", 0)}  # tasks already in this history
+        return (yield context.call_sub_orchestrator(orchestrator, handed, f"{context.instance_id}:{name}",
+                                                    expected_type=dict))
+    except Exception as exc:
+        error = dict(failed("SubOrchestrationFailed", failure_reason(str(exc))))["error"]
+        return {**state, "done": True, "error": error}
+
+
+def continued_loop(context: Any, unit: LoopUnit) -> Generator[Any, Any, LoopState | None]:
+    """The body of a loop's sub-orchestrator: one generation of LOOP_GENERATION_TASKS, then continue-as-new with the
+    state (the same instance id: the parent hears only when the last generation completes), or the final state."""
+    state: LoopState = context.get_input()
+    state = yield from run_units(context, unit, state, LOOP_GENERATION_TASKS)
+    if state["done"]:
+        return state
+    context.continue_as_new({**state, "generation": state.get("generation", 1) + 1})
+    return None

@@ -8,11 +8,13 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from activities import deletion
+from activities import deletion, subject
 from dsr.delete.order import steps_for
-from orchestrators.calls import call_guarded
+from orchestrators.calls import GUARDED_CALL_TASKS, LoopState, bounded_loop, call_guarded, continued_loop
 
 bp = df.Blueprint()
+
+STEP_ACTIVITIES = {"delete": deletion.run_delete_step, "erase-subject": subject.erase_subject_step}  # by name: JSON
 
 MAX_STALLS = 5  # step calls in a row that delete nothing and are not done before the step is given up
 STALL_WAIT_SECONDS = 5  # the service may need a moment before deleted items stop being listed
@@ -56,21 +58,35 @@ def delete_project_flow(context: Any) -> Generator[Any, Any, dict[str, Any]]:
     return outcome
 
 
-def run_step(context: Any, payload: dict[str, Any], *, activity: Any = deletion.run_delete_step
+def run_step(context: Any, payload: dict[str, Any], *, activity: str = "delete"
              ) -> Generator[Any, Any, tuple[int, dict[str, Any] | None]]:
-    """Call one bounded step (`activity`) until it reports done; (items deleted, error or None)."""
-    deleted = 0
-    stalls = 0
-    while True:
-        result = yield from call_guarded(context, activity, payload)
-        if result["status"] != "complete":
-            return deleted, result["error"]
-        deleted += result["deleted"]
-        if result["done"]:
-            return deleted, None
-        stalls = 0 if result["deleted"] else stalls + 1
-        if stalls >= MAX_STALLS:
-            message = f"step {payload['step']} made no progress in {MAX_STALLS} calls"
-            return deleted, {"code": "DeleteStalled", "message": message}
-        if not result["deleted"]:
-            yield context.create_timer(context.current_utc_datetime + timedelta(seconds=STALL_WAIT_SECONDS))
+    """Call one bounded step (STEP_ACTIVITIES[activity]) until it reports done; (items deleted, error or None). A
+    bounded loop: the calls beyond the first ones run in the sub-orchestration `{instance}:delete-{step}`."""
+    state = {"payload": payload, "activity": activity, "deleted": 0, "stalls": 0, "error": None, "done": False}
+    state = yield from bounded_loop(context, step_call, state, delete_step_orchestrator, f"delete-{payload['step']}")
+    return state["deleted"], state["error"]
+
+
+@bp.orchestration_trigger(context_name="context")
+def delete_step_orchestrator(context: df.DurableOrchestrationContext) -> Any:
+    """The calls of one delete step beyond those its delete_project made, a generation at a time."""
+    return continued_loop(context, step_call)
+
+
+def step_call(context: Any, state: LoopState) -> Generator[Any, Any, tuple[LoopState, int]]:
+    """One loop unit: one call of the step (and, when it deleted nothing, a wait before the next one)."""
+    payload = state["payload"]
+    result = yield from call_guarded(context, STEP_ACTIVITIES[state.get("activity", "delete")], payload)
+    if result["status"] != "complete":
+        return {**state, "error": result["error"], "done": True}, GUARDED_CALL_TASKS
+    state = {**state, "deleted": state["deleted"] + result["deleted"], "done": bool(result["done"])}
+    if state["done"]:
+        return state, GUARDED_CALL_TASKS
+    stalls = 0 if result["deleted"] else state["stalls"] + 1
+    if stalls >= MAX_STALLS:
+        message = f"step {payload['step']} made no progress in {MAX_STALLS} calls"
+        return {**state, "error": {"code": "DeleteStalled", "message": message}, "done": True}, GUARDED_CALL_TASKS
+    if result["deleted"]:
+        return {**state, "stalls": stalls}, GUARDED_CALL_TASKS
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=STALL_WAIT_SECONDS))
+    return {**state, "stalls": stalls}, GUARDED_CALL_TASKS + 1

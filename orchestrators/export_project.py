@@ -11,11 +11,18 @@ import azure.durable_functions as df
 from activities import exported_models, images, iterations, predictions, projects, tags
 from dsr.categories import Category
 from dsr.envelope import failed
-from orchestrators.calls import call_guarded, gather
+from orchestrators.calls import (
+    GUARDED_CALL_TASKS,
+    LoopState,
+    bounded_loop,
+    call_guarded,
+    continued_loop,
+    gather,
+)
 
 bp = df.Blueprint()
 
-CHUNK_WINDOW = 32  # image chunks in flight per project (32 x 2,048 images)
+CHUNK_WINDOW = 32  # image chunks in flight per project (a loop unit: 32 x 480 positions of a set)
 CHUNK_ATTEMPTS = 4  # tries of a chunk whose failure may pass (as ACTIVITY_RETRY: the orchestrator retries)
 CHUNK_RETRY_SECONDS = 5  # wait before another round of failed chunks
 
@@ -52,10 +59,11 @@ def export_project_flow(context: Any) -> Generator[Any, Any, dict[str, Any]]:
 
 
 def export_images(context: Any, base: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
-    """Plan the image sets, export every chunk in windows of CHUNK_WINDOW, retry the failed ones, then finalize.
+    """Plan the image sets, export every chunk in windows of CHUNK_WINDOW (a bounded loop: the windows beyond the
+    first ones run in the sub-orchestration `{instance}:images`, continued as new), then finalize.
 
     Chunks are plain activity calls that report failures in their result; the orchestrator retries the
-    retryable ones itself (a Durable retry inside a task_all would fail the whole fan-out at its first
+    retryable ones of a window itself (a Durable retry inside a task_all would fail the whole fan-out at its first
     exhausted child while the others still run). Every chunk runs even when one fails for good, and a chunk
     that failed for good never fails the category: finalize checks every set against its count and lists
     again what is missing.
@@ -63,38 +71,84 @@ def export_images(context: Any, base: dict[str, Any]) -> Generator[Any, Any, dic
     plan = yield from call_guarded(context, images.plan_images, base)
     if plan["status"] != "complete":
         return plan
-    work = [(image_set, chunk) for image_set in plan["sets"] for chunk in range(image_set["chunks"])]
-    pending = list(range(len(work)))
-    for attempt in range(1, CHUNK_ATTEMPTS + 1):
-        retry: list[int] = []
-        for start in range(0, len(pending), CHUNK_WINDOW):
-            window = pending[start : start + CHUNK_WINDOW]
-            tasks = [context.call_activity(images.export_image_chunk, {**base, "set": work[i][0], "chunk": work[i][1]})
-                     for i in window]
-            settled = yield from gather(context, tasks)
-            for i, (ok, result) in zip(window, settled, strict=True):
-                outcome = result if ok else {**failed("ActivityFailed", result), "retryable": True}
-                if outcome["status"] == "failed" and outcome.get("retryable"):
-                    retry.append(i)
-        if not retry or attempt == CHUNK_ATTEMPTS:
-            break
-        pending = retry
-        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=CHUNK_RETRY_SECONDS))
+    total = sum(image_set["chunks"] for image_set in plan["sets"])
+    state = {"base": base, "sets": plan["sets"], "next": 0, "total": total, "failedChunks": 0, "done": total == 0}
+    yield from bounded_loop(context, image_window, state, export_image_chunks_orchestrator, "images")
     return (yield from call_guarded(context, images.finalize_images, {**base, "sets": plan["sets"]}))
 
 
-def export_predictions(context: Any, base: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
-    """Follow the query's continuation token chunk by chunk, then concatenate."""
-    token = None
-    chunk = 0
-    while True:
-        result = yield from call_guarded(
-            context, predictions.export_prediction_chunk, {**base, "chunk": chunk, "token": token}
-        )
-        if result["status"] != "complete":
-            return result
-        chunk += 1
-        token = result.get("token")
-        if not token:
+@bp.orchestration_trigger(context_name="context")
+def export_image_chunks_orchestrator(context: df.DurableOrchestrationContext) -> Any:
+    """The image windows of one project beyond those its export_project ran, a generation at a time."""
+    return continued_loop(context, image_window)
+
+
+def image_window(context: Any, state: LoopState) -> Generator[Any, Any, tuple[LoopState, int]]:
+    """One loop unit: the next CHUNK_WINDOW chunks (in set order), retried up to CHUNK_ATTEMPTS times while their
+    failure may pass; `(state, tasks awaited)`. A chunk that still fails is counted in `failedChunks`."""
+    start = state["next"]
+    end = min(start + CHUNK_WINDOW, state["total"])
+    pending = _chunks(state["sets"], start, end)
+    tasks_awaited = 0
+    failed_for_good = 0
+    for attempt in range(1, CHUNK_ATTEMPTS + 1):
+        tasks = [context.call_activity(images.export_image_chunk, {**state["base"], "set": s, "chunk": c})
+                 for s, c in pending]
+        tasks_awaited += len(tasks)
+        settled = yield from gather(context, tasks)
+        retry = []
+        for work, (ok, result) in zip(pending, settled, strict=True):
+            outcome = result if ok else {**failed("ActivityFailed", result), "retryable": True}
+            if outcome["status"] == "failed":
+                if outcome.get("retryable") and attempt < CHUNK_ATTEMPTS:
+                    retry.append(work)
+                else:
+                    failed_for_good += 1
+        if not retry:
             break
-    return (yield from call_guarded(context, predictions.finalize_predictions, {**base, "chunks": chunk}))
+        pending = retry
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=CHUNK_RETRY_SECONDS))
+        tasks_awaited += 1
+    state = {**state, "next": end, "done": end >= state["total"],
+             "failedChunks": state["failedChunks"] + failed_for_good}
+    return state, tasks_awaited
+
+
+def _chunks(sets: list[dict[str, Any]], start: int, end: int) -> list[tuple[dict[str, Any], int]]:
+    """Chunks `start`..`end - 1` of the sets' chunks taken in order (the workspace's, then each iteration's)."""
+    found: list[tuple[dict[str, Any], int]] = []
+    offset = 0
+    for image_set in sets:
+        first, last = max(start - offset, 0), min(end - offset, image_set["chunks"])
+        found.extend((image_set, chunk) for chunk in range(first, last))
+        offset += image_set["chunks"]
+    return found
+
+
+def export_predictions(context: Any, base: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
+    """Follow the query's continuation token chunk by chunk (a bounded loop: beyond the first chunks in the
+    sub-orchestration `{instance}:predictions`, continued as new), then concatenate."""
+    state = {"base": base, "chunk": 0, "token": None, "result": None, "done": False}
+    state = yield from bounded_loop(context, prediction_chunk, state, export_prediction_chunks_orchestrator,
+                                    "predictions")
+    if state.get("error"):
+        return dict(failed(state["error"]["code"], state["error"]["message"]))
+    if state["result"] is not None:
+        return state["result"]
+    return (yield from call_guarded(context, predictions.finalize_predictions, {**base, "chunks": state["chunk"]}))
+
+
+@bp.orchestration_trigger(context_name="context")
+def export_prediction_chunks_orchestrator(context: df.DurableOrchestrationContext) -> Any:
+    """The prediction chunks of one project beyond those its export_project ran, a generation at a time."""
+    return continued_loop(context, prediction_chunk)
+
+
+def prediction_chunk(context: Any, state: LoopState) -> Generator[Any, Any, tuple[LoopState, int]]:
+    """One loop unit: one chunk from the continuation token on; a failed chunk ends the loop with its `result`."""
+    result = yield from call_guarded(context, predictions.export_prediction_chunk,
+                                     {**state["base"], "chunk": state["chunk"], "token": state["token"]})
+    if result["status"] != "complete":
+        return {**state, "result": result, "done": True}, GUARDED_CALL_TASKS
+    token = result.get("token")
+    return {**state, "chunk": state["chunk"] + 1, "token": token, "done": not token}, GUARDED_CALL_TASKS

@@ -71,7 +71,7 @@ def erase_found(context: Any, base: dict[str, Any], found: dict[str, Any],
     outcome["deleted"] = {}
     if found.get("copies") or found.get("images") or found.get("predictions"):  # else only the search is repeated
         for step in found.get("steps") or []:
-            deleted, error = yield from run_step(context, {**base, "step": step}, activity=subject.erase_subject_step)
+            deleted, error = yield from run_step(context, {**base, "step": step}, activity="erase-subject")
             outcome["deleted"][step] = deleted
             if error is not None:
                 outcome["errors"].append({**error, "step": step})
