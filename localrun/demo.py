@@ -1,7 +1,7 @@
 """`python -m localrun.demo`: the whole system on this machine, end to end, as the README's first command.
 
 Starts Azurite + the Custom Vision emulator + devhost serving this repo's app, shows what the emulator
-holds, then through the command-line client (dsr.cli): (a) exports everything and shows where the files
+holds, then through the command-line client (cli/): (a) exports everything and shows where the files
 are, (b) answers one person's request (export, dry run, erasure, the models trained on their images),
 (c) plans a delete (dry run), (d) deletes for real and checks the signed receipt.
 Exit status: non-zero only when the stack cannot start or the export fails.
@@ -21,7 +21,9 @@ from typing import Any, TextIO
 
 import requests
 
-from dsr.cli import ApiClient, ApiError, follow_and_report, problem_lines, submit
+from cli.api import ApiClient, ApiError
+from cli.main import follow_and_report, submit
+from cli.render import problem_lines
 from dsr.layout import receipt_path
 from dsr.redact import redact
 from dsr.runtime_status import RuntimeStatus

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from dsr.cli import ApiClient
+from cli.api import ApiClient
 from dsr.runtime_status import RuntimeStatus
 from localrun.stack import LocalRun
 

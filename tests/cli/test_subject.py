@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from dsr import cli
+from cli import args as arguments
+from cli import exits, main, render
 from dsr.status import request_status
 
 
 def body(*argv: str) -> dict[str, Any]:
-    return cli.request_body(cli.build_parser().parse_args(list(argv)))
+    return arguments.request_body(arguments.build_parser().parse_args(list(argv)))
 
 
 def test_subject_options_become_the_api_fields() -> None:
@@ -32,8 +33,8 @@ def test_subject_options_become_the_api_fields() -> None:
 def test_a_subject_that_is_not_key_value_is_refused_before_sending(pairs: list[str]) -> None:
     err = io.StringIO()
     flags = [arg for pair in pairs for arg in ("--subject", pair)]
-    args = cli.build_parser().parse_args(["export", "--host", "http://127.0.0.1:9", *flags])
-    assert cli.run(args, out=io.StringIO(), err=err, environ={}) == cli.EXIT_REFUSED
+    args = arguments.build_parser().parse_args(["export", "--host", "http://127.0.0.1:9", *flags])
+    assert main.run(args, out=io.StringIO(), err=err, environ={}) == exits.EXIT_REFUSED
     assert "--subject" in err.getvalue()
 
 
@@ -59,14 +60,14 @@ def test_the_summary_names_the_search_and_the_models_to_retrain() -> None:
     status = request_status(durable(output), sign_manifest=lambda path: None)
     assert status["subject"]["keys"] == ["userId"] and status["resources"] == ["default", "eu"]
     assert "digest" not in str(status)
-    text = "\n".join(cli.summary_lines(status))
+    text = "\n".join(render.summary_lines(status))
     assert "delete of resources default, eu: Completed (completed)" in text
     assert "searched 2 resources, 4 projects; found 5 images (13 copies" in text
     assert "Model impact: 1 trained iterations were trained on the subject's images" in text
     assert "still learned from this person's data. Retrain" in text
     assert "eu / project p1: Iteration 2 (i1, published as 'model-a'), 3 images" in text
     plan = request_status(durable({**output, "status": "dry_run"}, dry_run=True), sign_manifest=lambda p: None)
-    assert "would still have learned" in "\n".join(cli.summary_lines(plan))
+    assert "would still have learned" in "\n".join(render.summary_lines(plan))
     export = request_status(durable({**output, "modelImpact": [], "modelImpactTotal": 0}, operation="export"),
                             sign_manifest=lambda p: None)
-    assert "No trained iteration holds the subject's images." in "\n".join(cli.summary_lines(export))
+    assert "No trained iteration holds the subject's images." in "\n".join(render.summary_lines(export))
