@@ -33,6 +33,11 @@ class Job:
     def resource(self) -> ResourceConfig:
         return self.settings.resource(self.alias)
 
+    def run_fields(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """What a manifest and a receipt both open with: the request, its resource, when it ran, its categories."""
+        return {"request_id": self.request_id, "resource": self.alias, "started_at": payload["startedAt"],
+                "completed_at": payload["completedAt"], "categories": payload["categories"]}
+
     @classmethod
     def open(cls, payload: Mapping[str, Any], *, settings: Settings | None = None) -> Job:
         settings = settings or Settings.from_env()

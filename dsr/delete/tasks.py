@@ -63,11 +63,7 @@ def receipt(job: Job, payload: Payload) -> dict[str, Any]:
     """Build, sign (ES256, dsr/signing.py) and write receipts/{requestId}.json once; `{"path", "clean"}` (the
     receipt itself stays in the blob: it lists every project, too large for orchestration history)."""
     document = build_receipt(
-        request_id=job.request_id,
-        resource=job.alias,
-        categories=payload["categories"],
-        started_at=payload["startedAt"],
-        completed_at=payload["completedAt"],
+        **job.run_fields(payload),
         plans=payload["plans"],
         verifications=payload["verifications"],
         results=payload.get("results"),

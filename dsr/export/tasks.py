@@ -86,13 +86,6 @@ def finalize_predictions(job: Job, payload: Payload) -> CategoryResult:
 
 def manifest(job: Job, payload: Payload) -> dict[str, Any]:
     """index.html, then the signed manifest.json (last), then the scratch area is removed."""
-    header = manifest_header(
-        request_id=job.request_id,
-        resource=job.alias,
-        started_at=payload["startedAt"],
-        completed_at=payload["completedAt"],
-        categories=payload["categories"],
-    )
-    written = write_manifest(job.sink, header, signer=signer_for(job.settings))
+    written = write_manifest(job.sink, manifest_header(**job.run_fields(payload)), signer=signer_for(job.settings))
     job.work.delete_all()
     return written
