@@ -6,7 +6,7 @@ import azure.durable_functions as df
 
 from dsr.export import tasks
 from dsr.job import run_task
-from dsr.plan import plan_projects
+from dsr.projects import plan_projects
 
 bp = df.Blueprint()
 

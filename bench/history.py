@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from localstack.process import REPO_ROOT
+from localrun.process import REPO_ROOT
 
 RESULTS = REPO_ROOT / "bench" / "results"
 ORCHESTRATOR_STARTED = 12  # devhost.replay_protocol.EventType
@@ -187,7 +187,7 @@ def measure(*, projects: int, images: int, tps: float, latency_ms: int, timeout:
     from bench.run import STATE_ROOT, environment, log
     from bench.stack import BenchStack
     from dsr.categories import Category
-    from localstack.azurite import Azurite
+    from localrun.azurite import Azurite
 
     document: dict[str, Any] = {"kind": "history", "seed": f"synthetic:projects={projects},images={images}",
                                 "tps": tps, "latencyMs": latency_ms, "startedAt": _now(),

@@ -9,8 +9,9 @@ from typing import Any, TypedDict
 from bench.memory import MemoryPeak, MemorySampler
 from bench.stack import BenchStack
 from bench.windows import call_rate
+from dsr.runtime_status import TERMINAL_STATUSES
 
-TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
+TERMINAL = TERMINAL_STATUSES
 TIMED_OUT = "TimedOut"  # the bench gave up waiting (and cancelled the request)
 POLL_SECONDS = 0.2  # the wall time is known to within one poll
 

@@ -21,8 +21,9 @@ from bench import diagnose, floor, ours, profile, report, timeline
 from bench.baseline import Baseline
 from bench.stack import BenchStack
 from bench.windows import call_rate
-from localstack.azurite import ACCOUNT_KEY, Azurite
-from localstack.process import REPO_ROOT
+from dsr.runtime_status import RuntimeStatus
+from localrun.azurite import ACCOUNT_KEY, Azurite
+from localrun.process import REPO_ROOT
 
 STATE_ROOT = REPO_ROOT / ".state" / "bench"
 EXPORT_CONTAINER = "bench-exports"
@@ -175,7 +176,7 @@ def run(options: Options) -> dict[str, Any]:
 
 
 def _check_ours(run: ours.OursRun) -> None:
-    if run["status"] != "Completed":
+    if run["status"] != RuntimeStatus.COMPLETED:
         raise RuntimeError(f"our {run['operation']} ended {run['status']}: {run['categories']}")
 
 

@@ -19,12 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from localstack.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
-from localstack.devhost import Devhost
-from localstack.emulator import DEFAULT_TRAINING_KEY, Emulator
-from localstack.ports import free_port
-from localstack.process import REPO_ROOT, ServerProcess, python_module
-from localstack.stack import app_settings, sample_settings
+from localrun.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
+from localrun.devhost import Devhost
+from localrun.emulator import DEFAULT_TRAINING_KEY, Emulator
+from localrun.ports import free_port
+from localrun.process import REPO_ROOT, ServerProcess, python_module
+from localrun.stack import app_settings, sample_settings
 
 
 class Netem(ServerProcess):
@@ -109,7 +109,7 @@ class BenchStack:
 
     def storage_requests(self, since: float, until: float | None = None) -> dict[str, int]:
         """Blob requests sent between `since` and `until`: all, and those of the shared rate budget's record."""
-        from dsr.ratebudget import CONTAINER
+        from dsr.ratebudget_record import CONTAINER
 
         assert self.netem is not None
         until = until if until is not None else time.time() + 1

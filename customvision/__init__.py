@@ -33,14 +33,18 @@ from ._policies import (
     retry_after_from_message,
     shared_rate_limiter,
 )
+from ._redact import ASSIGNED_SECRET, SECRET_FIELD, SECRET_PATTERNS, redact
 from ._requests import MAX_IMAGE_IDS, MAX_METADATA_IDS, MAX_PREDICTION_IDS, MAX_TAKE, is_relative_uri
 from ._times import parse_service_time, time_key
 
 __all__ = [
+    "ASSIGNED_SECRET",
     "MAX_IMAGE_IDS",
     "MAX_METADATA_IDS",
     "MAX_PREDICTION_IDS",
     "MAX_TAKE",
+    "SECRET_FIELD",
+    "SECRET_PATTERNS",
     "CustomVisionAuthenticationError",
     "CustomVisionConflictError",
     "CustomVisionErrorCode",
@@ -70,6 +74,7 @@ __all__ = [
     "odata_string",
     "owned_pages",
     "parse_service_time",
+    "redact",
     "reset_shared_rate_limiters",
     "retry_after_from_message",
     "shared_rate_limiter",

@@ -128,10 +128,6 @@ class TrainingClient:
         """GetProjects."""
         return single_page(lambda: self._send(build.build_get_projects(api_version=self.api_version), **kwargs))
 
-    def get_projects(self, **kwargs: Any) -> list[Project]:
-        """GetProjects as a list."""
-        return list(self.list_projects(**kwargs))
-
     def get_project(self, project_id: str, **kwargs: Any) -> Project:
         """GetProject; raises `CustomVisionNotFoundError` when missing."""
         return cast(Project, self._send(build.build_get_project(project_id, api_version=self.api_version), **kwargs))

@@ -12,7 +12,7 @@ from azure.core.exceptions import (
 from azure.core.rest import HttpResponse
 
 from ._codes import CustomVisionErrorCode
-from ._redact import scrub
+from ._redact import redact
 
 ErrorCode = CustomVisionErrorCode | str
 
@@ -109,7 +109,7 @@ def error_from_response(response: HttpResponse, *, retry_after: float | None = N
     """Build the typed exception for an error response; the message never carries secrets."""
     raw_code, service_message = parse_error_body(response)
     code = to_error_code(raw_code)
-    service_message = scrub(service_message)
+    service_message = redact(service_message)
     label = code.value if isinstance(code, CustomVisionErrorCode) else code
     summary = f"({label}) {service_message}" if label else f"HTTP {response.status_code} {response.reason}"
     summary = f"{summary} [{response.request.method} {response.status_code}]"

@@ -51,33 +51,31 @@ class Tag(TypedDict, total=False):
     imageCount: int
 
 
-class Image(TypedDict, total=False):
-    """Image with its download URIs (SAS URLs), tags, regions and metadata."""
+class _ImageFields(TypedDict, total=False):
+    """What an image and an image's performance both carry."""
 
     id: str
     created: str
     width: int
     height: int
-    resizedImageUri: str
     thumbnailUri: str
-    originalImageUri: str
     tags: list[dict[str, Any]] | None
     regions: list[dict[str, Any]] | None
+
+
+class Image(_ImageFields, total=False):
+    """Image with its download URIs (SAS URLs), tags, regions and metadata."""
+
+    resizedImageUri: str
+    originalImageUri: str
     metadata: dict[str, str] | None
 
 
-class ImagePerformance(TypedDict, total=False):
+class ImagePerformance(_ImageFields, total=False):
     """ImagePerformance."""
 
-    id: str
-    created: str
-    width: int
-    height: int
     imageUri: str
-    thumbnailUri: str
     predictions: list[dict[str, Any]] | None
-    tags: list[dict[str, Any]] | None
-    regions: list[dict[str, Any]] | None
 
 
 class IterationPerformance(TypedDict, total=False):

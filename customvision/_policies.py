@@ -12,7 +12,7 @@ from azure.core.pipeline.policies import HTTPPolicy, NetworkTraceLoggingPolicy, 
 from azure.core.pipeline.policies._utils import parse_retry_after
 from azure.core.rest import HttpResponse
 
-from ._redact import redact_header, redact_url, scrub
+from ._redact import redact, redact_header, redact_url
 
 _TRACE = logging.getLogger("customvision.http")
 _RETRY_MESSAGE = re.compile(
@@ -207,7 +207,7 @@ class RedactingNetworkTracePolicy(NetworkTraceLoggingPolicy):
         )
         try:
             http_response.read()
-            body = scrub(http_response.text()[:_TRACE_BODY_LIMIT])
+            body = redact(http_response.text()[:_TRACE_BODY_LIMIT])
         except Exception:  # streamed or undecodable bodies are not traced
             body = "(body not traced)"
         _TRACE.debug("Response %s%s\n%s", http_response.status_code, headers, body)

@@ -22,7 +22,7 @@ from devhost.http_triggers import RouteError
 from devhost.indexer import AppLoadError, load
 from devhost.invoker import InvocationFilter
 from devhost.store import DEFAULT_LEASE_SECONDS
-from devhost.timers import ScheduleError, schedule_of
+from devhost.timers import TimerScheduleError, schedule_of
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(function)s %(invocation_id)s] %(message)s"
 LEASE_ENV = "DEVHOST_LEASE_SECONDS"  # the --lease-seconds default, for tests and scripts that start devhost
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(app_dir=app_dir, state_dir=state_dir, port=args.port, keys=host_keys, host=host,
                             rpc_port=args.rpc_port or free_port(), lease_seconds=args.lease_seconds)
         app = create_app(settings, index)
-    except (AppLoadError, ConfigError, RouteError, ScheduleError, ValueError) as exc:
+    except (AppLoadError, ConfigError, RouteError, TimerScheduleError, ValueError) as exc:
         print(f"devhost: error: {exc}", file=sys.stderr)
         return 1
     print(f"devhost: serving {app_dir} on {settings.base_url} (state: {state_dir})")

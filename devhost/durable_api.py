@@ -18,12 +18,13 @@ from aiohttp import web
 
 from devhost.appstate import ENGINE, INDEX, REQUIRE_KEY, SETTINGS, STORE, WEBHOOK_PREFIX, Settings
 from devhost.replay_protocol import EventType, parse_iso
-from devhost.store import RUNNING, TERMINAL, Instance, InstanceExistsError
+from devhost.store import Instance, InstanceExistsError
+from dsr.runtime_status import PURGEABLE_STATUSES, RUNNING_STATUSES, TERMINAL_STATUSES, RuntimeStatus
 
 PLACEHOLDER_ID = "INSTANCEID"
 PAGE_SIZE = 100
 CONTINUATION_HEADER = "x-ms-continuation-token"
-STATUS_CODES = {"Pending": 202, "Running": 202, "ContinuedAsNew": 202, "Suspended": 202}
+STATUS_CODES = dict.fromkeys(RUNNING_STATUSES, 202)
 HIDDEN_EVENTS = {EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED, EventType.TASK_SCHEDULED,
                  EventType.SUB_ORCHESTRATION_INSTANCE_CREATED}
 
@@ -187,7 +188,7 @@ async def start(request: web.Request) -> web.Response:
     engine.wake()
     if request.query.get("timeout"):
         finished = await _wait_finished(request, instance_id)
-        if finished is not None and finished.status == "Completed":
+        if finished is not None and finished.status == RuntimeStatus.COMPLETED:
             return web.json_response(_json(finished.output))
     payload = management_urls(_origin(request), instance_id, request.app[SETTINGS])
     return web.json_response(payload, status=202, headers={"Location": payload["statusQueryGetUri"]})
@@ -200,7 +201,7 @@ async def _wait_finished(request: web.Request, instance_id: str) -> Instance | N
     interval = float(request.query.get("pollingInterval") or 1)
     while True:
         instance = await engine.db(engine.store.get, instance_id)
-        if instance is not None and instance.status in TERMINAL:
+        if instance is not None and instance.status in TERMINAL_STATUSES:
             return instance
         if time.monotonic() >= deadline:
             return None
@@ -217,7 +218,7 @@ async def status(request: web.Request) -> web.Response:
     payload = status_payload(instance, show_input=_flag(request, "showInput", True), history=history,
                              show_history_output=_flag(request, "showHistoryOutput"))
     code = STATUS_CODES.get(instance.status, 200)
-    if instance.status == "Failed" and _flag(request, "returnInternalServerErrorOnFailure"):
+    if instance.status == RuntimeStatus.FAILED and _flag(request, "returnInternalServerErrorOnFailure"):
         code = 500
     return web.json_response(payload, status=code)
 
@@ -265,7 +266,7 @@ async def purge_one(request: web.Request) -> web.Response:
     current = await engine.db(engine.store.get, instance_id)
     if current is None:
         return web.Response(status=404)
-    if current.status not in TERMINAL:
+    if current.status not in TERMINAL_STATUSES:
         return _error(412, f"Only orchestrations in a terminal state can be purged, but the orchestration with "
                            f"instance ID {instance_id} has status {current.status}")
     deleted = await engine.db(engine.store.purge, [instance_id])
@@ -279,7 +280,7 @@ async def purge_by(request: web.Request) -> web.Response:
     if not request.query.get("createdTimeFrom"):
         return _error(400, "Please provide value for 'createdTimeFrom' parameter.")
     filters = _filters(request)
-    filters["statuses"] = [s for s in filters["statuses"] or TERMINAL if s not in RUNNING]
+    filters["statuses"] = [s for s in filters["statuses"] or PURGEABLE_STATUSES if s not in RUNNING_STATUSES]
     found = await engine.db(engine.store.query, **filters)
     deleted = await engine.db(engine.store.purge, [i.instance_id for i in found])
     return web.json_response({"instancesDeleted": deleted}, status=200 if deleted else 404)

@@ -33,6 +33,7 @@ from devhost.indexer import AppIndex, FunctionInfo
 from devhost.invoker import Context, Invoker
 from devhost.replay_protocol import EventType, event, parse_iso, utc_now
 from devhost.store import Activity, ChildStart, Claim, Episode, Outcome, Store
+from dsr.runtime_status import RuntimeStatus
 
 log = logging.getLogger("devhost.engine")
 T = TypeVar("T")
@@ -180,8 +181,8 @@ class Engine:
             result = await self.run_orchestrator(info, episode, now)
         outcome = build_outcome(episode, result, now)
         committed = await self.db(self.store.commit_episode, episode, outcome)
-        if committed and outcome.status in ("Completed", "Failed"):
-            level = logging.INFO if outcome.status == "Completed" else logging.WARNING
+        if committed and outcome.status in (RuntimeStatus.COMPLETED, RuntimeStatus.FAILED):
+            level = logging.INFO if outcome.status == RuntimeStatus.COMPLETED else logging.WARNING
             log.log(level, "Orchestration %s '%s' %s", instance_id, episode.instance.name,
                     outcome.status.lower(), extra={"function": episode.instance.name, "invocation_id": instance_id})
         return committed
@@ -280,13 +281,13 @@ def build_outcome(episode: Episode, result: protocol.OrchestratorResult, now: An
             return _failed(episode_events, now, message, failures.orchestration_details(result.error),
                            custom_status=custom)
         if plan.continue_as_new or _continues(result.actions):
-            return Outcome(new_history=[], status="Running", custom_status=custom, continued=True,
+            return Outcome(new_history=[], status=RuntimeStatus.RUNNING, custom_status=custom, continued=True,
                            continue_input=_token(plan.continue_input if plan.continue_as_new
                                                  else _continues(result.actions)[0]))
         closing = [event(EventType.ORCHESTRATOR_COMPLETED, now),
-                   event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus="Completed",
+                   event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus=RuntimeStatus.COMPLETED,
                          Result=json.dumps(result.output))]
-        return Outcome(new_history=episode_events + closing, status="Completed", output=result.output,
+        return Outcome(new_history=episode_events + closing, status=RuntimeStatus.COMPLETED, output=result.output,
                        custom_status=custom)
     return _running(instance, episode_events, plan, now, custom)
 
@@ -299,7 +300,7 @@ def _check_timer_lengths(result: protocol.OrchestratorResult, plan: protocol.Pla
     """Before V3 the shim refuses timers past 6 days (ThrowIfInvalidTimerLengthForStorageProvider)."""
     if result.schema >= protocol.SCHEMA_V3:
         return
-    for item in plan.schedules:
+    for item in plan.new_tasks:
         if item.kind == "timer" and item.fire_at and parse_iso(item.fire_at) - now > protocol.MAX_SHORT_TIMER:
             raise TimerTooLongError(protocol.TIMER_TOO_LONG)
 
@@ -307,19 +308,19 @@ def _check_timer_lengths(result: protocol.OrchestratorResult, plan: protocol.Pla
 def _failed(episode_events: list[dict[str, Any]], now: Any, output: str, details: str, *,
             custom_status: Any) -> Outcome:
     closing = [event(EventType.ORCHESTRATOR_COMPLETED, now),
-               event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus="Failed", Result=output,
+               event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus=RuntimeStatus.FAILED, Result=output,
                      Details=details)]
-    return Outcome(new_history=episode_events + closing, status="Failed", output=output, details=details,
+    return Outcome(new_history=episode_events + closing, status=RuntimeStatus.FAILED, output=output, details=details,
                    custom_status=custom_status)
 
 
 def _running(instance: Any, episode_events: list[dict[str, Any]], plan: protocol.Plan, now: Any,
              custom: Any) -> Outcome:
     """Still running: schedule what the replay reached that has no scheduling event yet."""
-    outcome = Outcome(new_history=list(episode_events), status="Running", custom_status=custom,
+    outcome = Outcome(new_history=list(episode_events), status=RuntimeStatus.RUNNING, custom_status=custom,
                       cancelled_timers=plan.cancelled_timers)
     start = now.timestamp()
-    for item in plan.schedules:
+    for item in plan.new_tasks:
         if item.kind == "activity":
             outcome.new_history.append(event(EventType.TASK_SCHEDULED, now, event_id=item.task_id,
                                              Name=item.name, Input=item.input))

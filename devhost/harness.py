@@ -20,7 +20,8 @@ from azure.functions._durable_functions import df_dumps
 from devhost.engine import Engine
 from devhost.indexer import AppIndex, index
 from devhost.invoker import Invoker
-from devhost.store import TERMINAL, Instance, Store
+from devhost.store import Instance, Store
+from dsr.runtime_status import TERMINAL_STATUSES
 
 
 class LocalDurableHost:
@@ -69,7 +70,7 @@ class LocalDurableHost:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             current = await self.status(instance_id)
-            if current is not None and current.status in TERMINAL:
+            if current is not None and current.status in TERMINAL_STATUSES:
                 return current
             await asyncio.sleep(0.02)
         raise TimeoutError(f"{instance_id} did not finish in {timeout}s")

@@ -191,7 +191,7 @@ def parse_failure(message: str) -> OrchestratorResult:
 
 
 @dataclass
-class Schedule:
+class TaskStart:
     """A new task devhost must start: an activity, a timer or a sub-orchestration."""
 
     task_id: int
@@ -207,11 +207,12 @@ class Schedule:
 class Plan:
     """The outcome of replaying the action list: new work and the fate of the orchestration."""
 
-    schedules: list[Schedule] = field(default_factory=list)
+    new_tasks: list[TaskStart] = field(default_factory=list)
     cancelled_timers: list[int] = field(default_factory=list)
     continue_as_new: bool = False
     continue_input: Any = None
     awaiting: bool = False  # the shim is still awaiting an action: the orchestration cannot finish yet
+    open_tasks: list[int] = field(default_factory=list)  # sequence numbers of the tasks still awaited
 
 
 class _Node:
@@ -381,6 +382,7 @@ def plan(actions: list[dict[str, Any]], history: list[dict[str, Any]]) -> Plan:
     for entry in history:
         shim.on_event(entry)
     shim.plan.awaiting = shim.position < len(actions) or (shim.current is not None and not shim.current.done)
+    shim.plan.open_tasks = sorted(shim.open)
     scheduled = {int(e["EventId"]) for e in history if e["EventType"] in SCHEDULING_EVENTS}
     for task_id in sorted(shim.atomic):
         if task_id in scheduled:
@@ -388,21 +390,15 @@ def plan(actions: list[dict[str, Any]], history: list[dict[str, Any]]) -> Plan:
         node = shim.atomic[task_id]
         action = node.action
         if node.kind == "activity":
-            shim.plan.schedules.append(Schedule(task_id, "activity", action["functionName"], action.get("input")))
+            shim.plan.new_tasks.append(TaskStart(task_id, "activity", action["functionName"], action.get("input")))
         elif node.kind == "suborchestration":
-            shim.plan.schedules.append(Schedule(task_id, "suborchestration", action["functionName"],
+            shim.plan.new_tasks.append(TaskStart(task_id, "suborchestration", action["functionName"],
                                                 action.get("input"), instance_id=action.get("instanceId")))
         elif node.kind == "timer":
             if task_id not in shim.plan.cancelled_timers:
-                shim.plan.schedules.append(Schedule(task_id, "timer", fire_at=action["fireAt"]))
+                shim.plan.new_tasks.append(TaskStart(task_id, "timer", fire_at=action["fireAt"]))
         elif node.kind == "retry-timer":
-            shim.plan.schedules.append(Schedule(task_id, "timer", delay_ms=action["delayMs"]))
+            shim.plan.new_tasks.append(TaskStart(task_id, "timer", delay_ms=action["delayMs"]))
     return shim.plan
 
 
-def pending_task_ids(actions: list[dict[str, Any]], history: list[dict[str, Any]]) -> list[int]:
-    """Sequence numbers of tasks still awaited after replaying `history` (for consistency checks)."""
-    shim = _Shim(actions)
-    for entry in history:
-        shim.on_event(entry)
-    return sorted(shim.open)

@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from devhost.replay_protocol import EventType, event, iso, utc_now
+from dsr.runtime_status import RUNNING_STATUSES, TERMINAL_STATUSES, RuntimeStatus
 
-TERMINAL = ("Completed", "Failed", "Terminated")
-RUNNING = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 # How long a claim lasts unless renewed: DTFx Azure Storage's partition LeaseInterval (30 s, renewed every 10 s).
 DEFAULT_LEASE_SECONDS = 30.0
 BUSY_TIMEOUT_SECONDS = 30.0  # how long a writer waits for another process's write transaction
@@ -229,7 +228,7 @@ class Store:
         """Start a new orchestration; refuse if one with this id is still running."""
         with self._tx():
             existing = self.get(instance_id)
-            if existing and existing.status in RUNNING:
+            if existing and existing.status in RUNNING_STATUSES:
                 raise InstanceExistsError(
                     f"An Orchestration instance with the status {existing.status} already exists.")
             self._start(ChildStart(instance_id, name, input_json, -1), parent=None)
@@ -246,7 +245,8 @@ class Store:
             "INSERT INTO instances (instance_id, name, execution_id, status, input, output, custom_status, "
             "created_time, last_updated_time, parent_instance_id, parent_execution_id, parent_task_id) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (child.instance_id, child.name, execution_id, "Pending", child.input, None, None, iso(now), iso(now),
+            (child.instance_id, child.name, execution_id, RuntimeStatus.PENDING, child.input, None, None, iso(now),
+             iso(now),
              parent.instance_id if parent else None, parent.execution_id if parent else None,
              child.task_id if parent else None),
         )
@@ -266,7 +266,7 @@ class Store:
     def _deliver(self, instance_id: str, execution_id: str, message: dict[str, Any]) -> None:
         """Post a result to an execution that is still running; one that ended, was replaced or purged drops it."""
         current = self.get(instance_id)
-        if current is not None and current.execution_id == execution_id and current.status not in TERMINAL:
+        if current is not None and current.execution_id == execution_id and current.status not in TERMINAL_STATUSES:
             self._post(instance_id, execution_id, message)
 
     def _delete_instance(self, instance_id: str) -> None:
@@ -308,7 +308,7 @@ class Store:
     def load_episode(self, instance_id: str) -> Episode | None:
         """The instance, its history (one query) and its visible messages; None if nothing to do."""
         instance = self.get(instance_id)
-        if instance is None or instance.status in TERMINAL:
+        if instance is None or instance.status in TERMINAL_STATUSES:
             with self._tx():
                 self.db.execute("DELETE FROM inbox WHERE instance_id = ?", (instance_id,))
             return None
@@ -331,7 +331,7 @@ class Store:
         instance = episode.instance
         with self._tx():
             current = self.get(instance.instance_id)
-            if current is None or current.execution_id != instance.execution_id or current.status in TERMINAL:
+            if current is None or current.execution_id != instance.execution_id or current.status in TERMINAL_STATUSES:
                 return False
             if current.lease_owner != self.owner:
                 return False
@@ -353,7 +353,7 @@ class Store:
                                 (instance.instance_id, task_id))
             for child in outcome.children:
                 existing = self.get(child.instance_id)
-                if existing and existing.status in RUNNING:
+                if existing and existing.status in RUNNING_STATUSES:
                     failed = event(EventType.SUB_ORCHESTRATION_INSTANCE_FAILED, utc_now(),
                                    TaskScheduledId=child.task_id,
                                    Reason=f"An instance with ID '{child.instance_id}' is already running.",
@@ -362,7 +362,8 @@ class Store:
                 else:
                     self._start(child, parent=current)
             custom = outcome.custom_status if outcome.custom_status is not None else _load(current.custom_status)
-            status = "Suspended" if current.status == "Suspended" and outcome.status == "Running" else outcome.status
+            suspended = current.status == RuntimeStatus.SUSPENDED and outcome.status == RuntimeStatus.RUNNING
+            status = RuntimeStatus.SUSPENDED if suspended else outcome.status
             self._set_status(current, status, outcome.output, custom,  # as the shim: no status, no change
                              details=outcome.details)
         return True
@@ -397,12 +398,12 @@ class Store:
             "UPDATE instances SET status = ?, output = ?, custom_status = ?, last_updated_time = ? "
             "WHERE instance_id = ?",
             (status, _dump(output), _dump(custom_status), iso(utc_now()), current.instance_id))
-        if status not in TERMINAL:
+        if status not in TERMINAL_STATUSES:
             return
         self.db.execute("DELETE FROM inbox WHERE instance_id = ?", (current.instance_id,))
         if current.parent_instance_id and current.parent_execution_id:
             now = utc_now()
-            if status == "Completed":
+            if status == RuntimeStatus.COMPLETED:
                 note = event(EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED, now,
                              TaskScheduledId=current.parent_task_id, Result=_dump(output))
             else:
@@ -531,11 +532,11 @@ class Store:
             current = self.get(instance_id)
             if current is None:
                 return "missing"
-            if current.status in TERMINAL:
+            if current.status in TERMINAL_STATUSES:
                 return "gone"
             self._append_history(instance_id, self._history_length(instance_id),
                                  [event(EventType.EXECUTION_TERMINATED, utc_now(), Input=reason)])
-            self._set_status(current, "Terminated", reason, _load(current.custom_status))
+            self._set_status(current, RuntimeStatus.TERMINATED, reason, _load(current.custom_status))
         return "ok"
 
     def raise_event(self, instance_id: str, name: str, data_json: str | None) -> str:
@@ -544,7 +545,7 @@ class Store:
             current = self.get(instance_id)
             if current is None:
                 return "missing"
-            if current.status in TERMINAL:
+            if current.status in TERMINAL_STATUSES:
                 return "gone"
             self._post(instance_id, current.execution_id,
                        event(EventType.EVENT_RAISED, utc_now(), Name=name, Input=data_json))
@@ -556,11 +557,12 @@ class Store:
             current = self.get(instance_id)
             if current is None:
                 return "missing"
-            if current.status in TERMINAL:
+            if current.status in TERMINAL_STATUSES:
                 return "gone"
-            if suspended or current.status == "Suspended":
+            if suspended or current.status == RuntimeStatus.SUSPENDED:
                 self.db.execute("UPDATE instances SET status = ?, last_updated_time = ? WHERE instance_id = ?",
-                                ("Suspended" if suspended else "Running", iso(utc_now()), instance_id))
+                                (RuntimeStatus.SUSPENDED if suspended else RuntimeStatus.RUNNING, iso(utc_now()),
+                                 instance_id))
         return "ok"
 
     def purge(self, instance_ids: list[str]) -> int:
@@ -569,7 +571,7 @@ class Store:
         with self._tx():
             for instance_id in instance_ids:
                 current = self.get(instance_id)
-                if current is not None and current.status in TERMINAL:
+                if current is not None and current.status in TERMINAL_STATUSES:
                     self._delete_instance(instance_id)
                     deleted += 1
         return deleted

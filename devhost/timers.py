@@ -32,11 +32,11 @@ log = logging.getLogger("devhost.timers")
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})$")
 
 
-class ScheduleError(ValueError):
+class TimerScheduleError(ValueError):
     """A schedule devhost cannot parse."""
 
 
-class Schedule:
+class TimerSchedule:
     """Next occurrences of an NCRONTAB expression or a fixed TimeSpan interval."""
 
     def __init__(self, expression: str):
@@ -47,12 +47,12 @@ class Schedule:
             days, hours, minutes, seconds = (int(g or 0) for g in span.groups())
             self.interval = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
             if self.interval <= timedelta(0):
-                raise ScheduleError(f"timer interval must be positive: {expression!r}")
+                raise TimerScheduleError(f"timer interval must be positive: {expression!r}")
             return
         fields = expression.split()
         six = len(fields) == 6
         if len(fields) not in (5, 6) or not croniter.is_valid(expression, second_at_beginning=six):
-            raise ScheduleError(f"invalid NCRONTAB expression {expression!r}")
+            raise TimerScheduleError(f"invalid NCRONTAB expression {expression!r}")
 
     def next_after(self, moment: datetime) -> datetime:
         if self.interval is not None:
@@ -88,8 +88,8 @@ class ScheduleMonitor:
         temporary.replace(self.directory / f"{name}.json")
 
 
-def schedule_of(info: FunctionInfo) -> Schedule:
-    return Schedule(resolve_setting(str(info.trigger["schedule"])))
+def schedule_of(info: FunctionInfo) -> TimerSchedule:
+    return TimerSchedule(resolve_setting(str(info.trigger["schedule"])))
 
 
 def timer_request(info: FunctionInfo, *, past_due: bool, last: datetime | None = None,

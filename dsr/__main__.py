@@ -1,5 +1,5 @@
-"""`python -m dsr`: the command-line client of the request API (see dsr/cli.py)."""
+"""`python -m dsr`: the command-line client of the request API (the `cli` package; installed as `dsr`)."""
 
-from dsr.cli import main
+from cli.main import main
 
 raise SystemExit(main())

@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
+from customvision import TrainingClient
 from dsr.delete.results import CANCELLED
-from dsr.export.paths import work_prefix
-
-MARKER = "cancelled"
+from dsr.layout import CANCEL_MARKER, scratch_path
 
 
 class DeleteCancelled(Exception):
@@ -30,7 +30,7 @@ class DeleteCancelled(Exception):
 
 def marker_path(request_id: str) -> str:
     """`.work/{requestId}/cancelled` in the export container (removed with the request's scratch space)."""
-    return f"{work_prefix(request_id)}/{MARKER}"
+    return scratch_path(request_id, CANCEL_MARKER)
 
 
 def request_cancel(container: ContainerClient, request_id: str, *, now: datetime) -> bool:
@@ -58,3 +58,29 @@ def guard(container: ContainerClient, request_id: str) -> Callable[[], None]:
             raise DeleteCancelled(f"request {request_id} was cancelled")
 
     return check
+
+
+# Cancellation: a cancelled request must make no further Training API delete, even though the activity
+# (or sub-orchestration) calling it keeps running after a terminate on Azure.
+
+DESTRUCTIVE_CALLS = frozenset({"delete_predictions", "unpublish_iteration", "delete_images", "delete_tag",
+                               "delete_iteration", "delete_project"})
+
+
+class GuardedClient:
+    """A client that runs `check()` before each destructive call; `check` raises to stop the step."""
+
+    def __init__(self, client: TrainingClient, check: Callable[[], None]) -> None:
+        self._client = client
+        self._check = check
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name not in DESTRUCTIVE_CALLS:
+            return attr
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            self._check()
+            return attr(*args, **kwargs)
+
+        return guarded

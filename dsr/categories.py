@@ -25,7 +25,7 @@ class Category(StrEnum):
 
 ALL_CATEGORIES: tuple[Category, ...] = tuple(Category)
 
-# Categories that live inside a project (everything but the account).
+# Categories that live inside a project (everything but the account): what a project's export covers.
 PROJECT_CATEGORIES: tuple[Category, ...] = tuple(c for c in Category if c is not Category.ACCOUNT)
 
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import re
 
+from customvision import ASSIGNED_SECRET
 from dsr.redact import redact
 
 MAX_REASON = 300
-# Exception text is free text: besides the known secret shapes (dsr.redact), any `...key=value`-like pair goes.
-_ASSIGNED_SECRET = re.compile(r"(?i)\b([\w-]*(?:key|secret|password|passwd|token|credential|signature))(\s*[=:]\s*)"
-                              r"[^\s&;,'\"]+")
 _WHERE = re.compile(r"(Activity|Orchestrator) function '([^']+)' failed: ")
 _EXCEPTION = re.compile(r"^Exception: (.+)$", re.MULTILINE)
 
@@ -31,7 +29,7 @@ def failure_reason(text: str, *, limit: int = MAX_REASON) -> str:
     else:  # not the worker's shape: the innermost message's first line, without the JSON details
         cause = _WHERE.split(text)[-1] if places else text
         cause = cause.split(" \n ", 1)[0].split("\n", 1)[0]
-    reason = " ".join(_ASSIGNED_SECRET.sub(r"\1\2REDACTED", redact(cause)).split())
+    reason = " ".join(ASSIGNED_SECRET.sub(r"\1\2REDACTED", redact(cause)).split())
     if places:
         reason = f"{places[-1][1]}: {reason}"
     return reason if len(reason) <= limit else reason[: limit - 1] + "…"

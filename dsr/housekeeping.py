@@ -14,7 +14,9 @@ from typing import Any, Protocol, TypedDict
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
+from dsr.layout import RECEIPTS, WORK, manifest_path
 from dsr.request import is_request_id
+from dsr.runtime_status import PURGEABLE_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +26,6 @@ EXPORT_RETENTION_SETTING = "EXPORT_RETENTION_DAYS"
 HISTORY_RETENTION_SETTING = "HISTORY_RETENTION_DAYS"
 DEFAULT_EXPORT_RETENTION_DAYS = 30
 DEFAULT_HISTORY_RETENTION_DAYS = 90
-FINISHED = ("Completed", "Failed", "Terminated")  # what a purge may remove; running requests keep their history
-RECEIPTS = "receipts"  # receipts/{requestId}.json: the proof of deletion, kept
-WORK = ".work"  # .work/{requestId}/: an export's scratch space, deleted with the export
-MANIFEST = "manifest.json"
 DELETE_BATCH = 256  # blobs per batch delete call (the service allows 256)
 
 
@@ -111,7 +109,7 @@ async def run_housekeeping(
             failures.append(exc)
     try:
         created_before = now - timedelta(days=retention.history_days)
-        report["instancesPurged"] = await history.purge_finished(created_before, FINISHED)
+        report["instancesPurged"] = await history.purge_finished(created_before, PURGEABLE_STATUSES)
         log.info("housekeeping: purged the history of %d finished instances created before %s",
                  report["instancesPurged"], created_before.isoformat())
     except Exception as exc:
@@ -147,7 +145,7 @@ def _request_prefixes(container: ContainerClient, under: str) -> Iterator[str]:
 
 def _written(container: ContainerClient, request_id: str) -> datetime | None:
     try:
-        return container.get_blob_client(f"{request_id}/{MANIFEST}").get_blob_properties().last_modified
+        return container.get_blob_client(manifest_path(request_id)).get_blob_properties().last_modified
     except ResourceNotFoundError:  # an unfinished or failed export: its first blob tells its age
         return _first_blob(container, f"{request_id}/")
 

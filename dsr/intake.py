@@ -10,17 +10,19 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, TypedDict
 
 from dsr.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
 from dsr.problems import FieldError, problem
 from dsr.request import DataRequest, RequestValidationError, fingerprint, is_request_id, parse_request
+from dsr.runtime_status import TERMINAL_STATUSES
 from dsr.sas import manifest_sas_url
 from dsr.settings import Settings
-from dsr.status import TERMINAL_STATUSES, json_value, request_status
+from dsr.status import json_value, request_status
 from dsr.subject.store import BlobSelectors, SelectorStore, SubjectConflict, SubjectRef
+from dsr.times import iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,8 @@ StatusUri = Callable[[str], str]  # request id -> absolute URL of GET /api/reque
 
 
 class Orchestrations(Protocol):
-    """The Durable client as plain calls; statuses are plain dicts (dsr.status.DurableStatus), None if unknown."""
+    """The Durable client as plain calls; statuses are plain dicts (`instanceId`, `runtimeStatus`, `createdTime`,
+    `lastUpdatedTime`, `customStatus`, `output`, `input`: triggers/orchestrations.py), None if unknown."""
 
     async def status(self, instance_id: str) -> dict[str, Any] | None: ...
 
@@ -73,8 +76,7 @@ def orchestration_input(request: DataRequest, *, now: datetime, subject: Subject
                         ) -> OrchestrationInput:
     """The orchestration input: the normalized request and when it was received (ISO-8601 UTC). A subject
     request carries `subject`, the reference to its stored selector, instead of the selector (personal data)."""
-    received = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
-    stamp = received.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stamp = iso_utc(now)
     data: dict[str, Any] = dict(request.to_dict())
     if request.subject is not None:
         if subject is None:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from customvision import TrainingClient
+from dsr import layout
 from dsr.clients import training_client
 from dsr.envelope import failed_from, is_permanent
-from dsr.export import paths
 from dsr.export.copier import Copier, CopyVerificationError
 from dsr.settings import ResourceConfig, Settings
 from dsr.sink import ExportSink
@@ -33,6 +33,11 @@ class Job:
     def resource(self) -> ResourceConfig:
         return self.settings.resource(self.alias)
 
+    def run_fields(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """What a manifest and a receipt both open with: the request, its resource, when it ran, its categories."""
+        return {"request_id": self.request_id, "resource": self.alias, "started_at": payload["startedAt"],
+                "completed_at": payload["completedAt"], "categories": payload["categories"]}
+
     @classmethod
     def open(cls, payload: Mapping[str, Any], *, settings: Settings | None = None) -> Job:
         settings = settings or Settings.from_env()
@@ -45,7 +50,7 @@ class Job:
             project_id=payload.get("projectId"),
             client=training_client(resource),
             sink=sink,
-            work=ExportSink(container, paths.work_prefix(payload["requestId"])),
+            work=ExportSink(container, layout.work_prefix(payload["requestId"])),
             copier=Copier(sink),
             settings=settings,
         )

@@ -18,33 +18,25 @@ dozen activities. So the budget is one GCRA record per resource endpoint, a smal
 - if the record cannot be read or written (storage down, no permission), the process paces itself alone, as
   before this budget existed, and tries the record again after `RETRY_SHARED_SECONDS`.
 Why a blob and not a Durable entity or the orchestrators: docs/architecture.md#one-rate-budget-per-resource.
+The record itself (where it lives, its conditional writes): dsr/ratebudget_record.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import logging
 import math
-import os
 import random
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
-
-from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
 from customvision import Pacer, shared_rate_limiter
+from dsr.ratebudget_record import BlobSlotStore, Conflict, SlotStore, record_container, record_name
 from dsr.settings import ResourceConfig, Settings
 
 log = logging.getLogger("dsr.ratebudget")
 
-CONTAINER = "dsr-ratebudget"
 HOLD_SECONDS = 0.5  # a process holds at most this much of the budget ahead (max_held = ceil(tps x this))
 GRACE_SHARE = 0.75  # a slot may be used up to this share of one slot interval late...
 MIN_GRACE = 0.02  # ...and at least this late (seconds): at high rates, thread wake-up jitter is not a reason to waste
@@ -53,62 +45,6 @@ MAX_LEAD = 1.0  # slots never start more than this after now because of slow wri
 MAX_AHEAD_SECONDS = 600.0  # a record further ahead than this is a broken writer's (clock far in the future)
 MAX_CONFLICTS = 50  # 412s in a row before this process gives up on the record for a while
 RETRY_SHARED_SECONDS = 30.0  # after the record failed, pace alone this long before trying it again
-
-
-class Conflict(Exception):
-    """The record changed since it was read (412), or was created by someone else first (409)."""
-
-
-class SlotStore(Protocol):
-    """The shared record: the next free slot time and a version tag for conditional writes."""
-
-    def load(self) -> tuple[float, str | None]:
-        """(next free slot, etag); (0.0, None) when there is no record yet."""
-        ...
-
-    def save(self, next_at: float, etag: str | None) -> str:
-        """Write `next_at` if the record is still at `etag` (None: only if there is none); the new etag,
-        or `Conflict`."""
-        ...
-
-
-class BlobSlotStore:
-    """The record as a block blob, written with If-Match / If-None-Match: * (Blob service conditional headers)."""
-
-    def __init__(self, container: Any, name: str, *, endpoint: str) -> None:
-        self.container = container  # azure.storage.blob.ContainerClient
-        self.blob = container.get_blob_client(name)
-        self.endpoint = endpoint
-        self._writer = f"{socket.gethostname()}:{os.getpid()}"
-
-    def load(self) -> tuple[float, str | None]:
-        try:
-            download = self.blob.download_blob()
-        except ResourceNotFoundError:
-            return 0.0, None
-        body = json.loads(download.readall() or b"{}")
-        return float(body.get("next") or 0.0), download.properties.etag
-
-    def save(self, next_at: float, etag: str | None) -> str:
-        data = json.dumps({"next": round(next_at, 6), "endpoint": self.endpoint, "writer": self._writer})
-        conditions: dict[str, Any] = (
-            {"overwrite": False} if etag is None
-            else {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
-        )
-        try:
-            try:
-                result = self.blob.upload_blob(data, **conditions)
-            except ResourceNotFoundError:  # no container yet: make it (once per account) and write again
-                with contextlib.suppress(ResourceExistsError):
-                    self.container.create_container()
-                result = self.blob.upload_blob(data, **conditions)
-        except (ResourceModifiedError, ResourceExistsError) as exc:
-            raise Conflict(str(exc.reason)) from None
-        except HttpResponseError as exc:
-            if exc.status_code in (409, 412):
-                raise Conflict(str(exc.reason)) from None
-            raise
-        return str(result["etag"])
 
 
 class SharedBudget:
@@ -289,11 +225,6 @@ class SharedBudget:
                     type(exc).__name__, RETRY_SHARED_SECONDS)
 
 
-def record_name(endpoint: str) -> str:
-    """The blob holding a resource's record: one per endpoint, whatever alias names it."""
-    return hashlib.sha256(endpoint.rstrip("/").lower().encode()).hexdigest()[:32] + ".json"
-
-
 _lock = threading.Lock()
 _budgets: dict[tuple[str, str], SharedBudget] = {}
 
@@ -308,7 +239,8 @@ def pacer_for(resource: ResourceConfig, settings: Settings) -> Pacer:
     with _lock:
         budget = _budgets.get(key)
         if budget is None:
-            store = BlobSlotStore(_container(settings), record_name(resource.endpoint), endpoint=resource.endpoint)
+            name = record_name(resource.endpoint)
+            store = BlobSlotStore(record_container(settings), name, endpoint=resource.endpoint)
             budget = _budgets[key] = SharedBudget(store, resource.tps)
         elif budget.tps != resource.tps:
             budget.rerate(resource.tps)  # the limit belongs to the resource: the last configuration wins
@@ -319,21 +251,3 @@ def reset_budgets() -> None:
     """Forget this process's budgets (tests)."""
     with _lock:
         _budgets.clear()
-
-
-def _container(settings: Settings) -> Any:
-    """The budget container on its own client: short timeouts and few retries, so a storage outage turns into
-    pacing alone within seconds instead of stalling every Training API call."""
-    from azure.storage.blob import BlobServiceClient
-
-    from dsr.storage import client_options
-
-    options = {**client_options(), "connection_timeout": 5, "read_timeout": 10, "retry_total": 2,
-               "retry_backoff_factor": 0.2}
-    if settings.export_connection_string:
-        service = BlobServiceClient.from_connection_string(settings.export_connection_string, **options)
-    else:
-        from azure.identity import DefaultAzureCredential
-
-        service = BlobServiceClient(str(settings.export_account_url), credential=DefaultAzureCredential(), **options)
-    return service.get_container_client(CONTAINER)

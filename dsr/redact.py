@@ -1,25 +1,14 @@
-"""Removes secrets (SAS signatures, account keys, training keys) from text and from URLs before storing them."""
+"""Scrubbing what the app stores or answers: export documents lose SAS queries, answers lose secret-named members,
+and text loses secrets by the one list of secret patterns (customvision.SECRET_PATTERNS, through `redact`)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-_PATTERNS = [
-    (re.compile(r"(?i)(sig=)[^&\s\"']+"), r"\1REDACTED"),
-    (re.compile(r"(?i)(AccountKey=)[^;\s\"']+"), r"\1REDACTED"),
-    (re.compile(r"(?i)(SharedAccessKey=)[^;\s\"']+"), r"\1REDACTED"),
-    (re.compile(r"(?i)(Training-Key['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+"), r"\1REDACTED"),
-    (re.compile(r"(?i)(Bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1REDACTED"),
-]
+from customvision import SECRET_FIELD, redact
 
-
-def redact(text: str) -> str:
-    """`text` with every SAS signature, account key, training key and bearer token replaced."""
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+__all__ = ["redact", "scrub", "scrub_answer", "strip_query", "without_uris"]
 
 
 def strip_query(url: str) -> str:
@@ -43,4 +32,16 @@ def scrub(value: Any) -> Any:
         return {k: scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [scrub(v) for v in value]
+    return value
+
+
+def scrub_answer(value: Any) -> Any:
+    """A copy of a JSON value for an API answer: without members whose name could hold a credential, with
+    secrets redacted from text."""
+    if isinstance(value, dict):
+        return {str(k): scrub_answer(v) for k, v in value.items() if not SECRET_FIELD.search(str(k).replace("_", ""))}
+    if isinstance(value, list):
+        return [scrub_answer(v) for v in value]
+    if isinstance(value, str):
+        return redact(value)
     return value

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
 from dsr.settings import Settings, SettingsError
 from dsr.storage import blob_service
+from dsr.times import as_utc
 
 CLOCK_SKEW = timedelta(minutes=5)  # the link is valid from a little before `now`, for clients with slow clocks
 
@@ -20,7 +21,7 @@ def manifest_sas_url(settings: Settings, blob_path: str, *, now: datetime, hours
     """
     service = blob_service(settings)
     blob = service.get_blob_client(settings.export_container, blob_path)
-    start, expiry = _utc(now) - CLOCK_SKEW, _utc(now) + timedelta(hours=hours)
+    start, expiry = as_utc(now) - CLOCK_SKEW, as_utc(now) + timedelta(hours=hours)
     signing = {
         "account_name": blob.account_name,
         "container_name": blob.container_name,
@@ -43,7 +44,3 @@ def manifest_sas_url(settings: Settings, blob_path: str, *, now: datetime, hours
         )
     return f"{blob.url}?{token}"
 
-
-def _utc(moment: datetime) -> datetime:
-    """`moment` in UTC (naive means UTC): the SDK writes the time as given, with a Z."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -46,7 +46,7 @@ class ScheduleOrchestrations(Orchestrations, Protocol):
 
 
 @dataclass(frozen=True)
-class Schedule:
+class RequestSchedule:
     """One named schedule: a 6-field NCRONTAB expression (UTC) and the request body it starts (no requestId)."""
 
     name: str
@@ -96,7 +96,7 @@ def binding_setting(name: str, default: str, env: Mapping[str, str] | None = Non
     return f"%{name}%" if env.get(name) else default
 
 
-def load_schedules(raw: str | None, settings: Settings) -> tuple[list[Schedule], list[ScheduleError]]:
+def load_schedules(raw: str | None, settings: Settings) -> tuple[list[RequestSchedule], list[ScheduleError]]:
     """The valid schedules of DSR_SCHEDULES and an error for each invalid one (a bad one never hides the others)."""
     try:
         entries = json.loads(raw or "[]")
@@ -104,7 +104,7 @@ def load_schedules(raw: str | None, settings: Settings) -> tuple[list[Schedule],
         return [], [ScheduleError(f"{SCHEDULES_SETTING} is not valid JSON: {exc}")]
     if not isinstance(entries, list):
         return [], [ScheduleError(f"{SCHEDULES_SETTING} must be a JSON list of schedules")]
-    schedules: list[Schedule] = []
+    schedules: list[RequestSchedule] = []
     errors: list[ScheduleError] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
@@ -120,8 +120,8 @@ def load_schedules(raw: str | None, settings: Settings) -> tuple[list[Schedule],
     return schedules, errors
 
 
-def parse_schedule(entry: Any, index: int, settings: Settings) -> Schedule:
-    """One DSR_SCHEDULES entry as a Schedule, or ScheduleError naming it and the bad field."""
+def parse_schedule(entry: Any, index: int, settings: Settings) -> RequestSchedule:
+    """One DSR_SCHEDULES entry as a RequestSchedule, or ScheduleError naming it and the bad field."""
     if not isinstance(entry, dict):
         raise ScheduleError(f"{_where(index, None)}: must be an object with name, schedule and request")
     name = entry.get("name")
@@ -140,7 +140,7 @@ def parse_schedule(entry: Any, index: int, settings: Settings) -> Schedule:
         raise ScheduleError(f"{where}: /request: must be a request body (a JSON object)")
     if "requestId" in template:
         raise ScheduleError(f"{where}: /request/requestId: not allowed; each slot gets sched-{name}-<slot> as its id")
-    schedule = Schedule(name=name, expression=str(expression), request=dict(template))
+    schedule = RequestSchedule(name=name, expression=str(expression), request=dict(template))
     try:  # validate the template exactly as a request, under a sample slot id
         request_for(schedule, datetime(2000, 1, 1, tzinfo=UTC), settings)
     except RequestValidationError as exc:
@@ -160,7 +160,7 @@ def cron_problem(expression: Any) -> str | None:
     return None
 
 
-def request_for(schedule: Schedule, slot: datetime, settings: Settings) -> DataRequest:
+def request_for(schedule: RequestSchedule, slot: datetime, settings: Settings) -> DataRequest:
     """The schedule's request for `slot`, validated like any API request."""
     body = json.dumps({**schedule.request, "requestId": schedule.slot_id(slot)}).encode()
     return parse_request(body, settings=settings, new_id=_unused)
@@ -205,8 +205,8 @@ async def run_schedules(
 
 
 async def fire(
-    schedule: Schedule, *, settings: Settings, orchestrations: ScheduleOrchestrations, since: datetime, now: datetime,
-    selectors: SelectorStore | None = None,
+    schedule: RequestSchedule, *, settings: Settings, orchestrations: ScheduleOrchestrations, since: datetime,
+    now: datetime, selectors: SelectorStore | None = None,
 ) -> Fired:
     """Start the schedule's due slot unless it started already or an earlier slot is still running."""
     slot = schedule.due_slot(since=since, now=now)

@@ -35,16 +35,6 @@ class ResourceConfig:
     tps: float = DEFAULT_TPS  # Training API calls per second allowed for this resource, by all instances together
     timeout: float = DEFAULT_TIMEOUT  # seconds one Training API call may take, retries included
 
-    def to_safe_dict(self) -> dict[str, object]:
-        """What may be logged or stored: everything but the key."""
-        return {
-            "alias": self.alias,
-            "endpoint": self.endpoint,
-            "auth": "key" if self.training_key else "entra-id",
-            "armId": self.arm_id,
-            "allowAccountDelete": self.allow_account_delete,
-        }
-
 
 @dataclass(frozen=True)
 class Settings:

@@ -12,6 +12,7 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import BlobBlock, BlobClient, ContainerClient, ContentSettings
 
+from dsr.canonical_json import sorted_json
 from dsr.files import SHA256_METADATA, FileRecord
 from dsr.redact import scrub
 
@@ -38,7 +39,7 @@ def json_bytes(obj: Any) -> bytes:
 
 def jsonl_line(obj: Any) -> bytes:
     """One JSON Lines record; secrets scrubbed."""
-    return json.dumps(scrub(obj), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    return sorted_json(scrub(obj)) + b"\n"
 
 
 class ExportSink:

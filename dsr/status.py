@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NotRequired, TypedDict
 
 from dsr.categories import Category
-from dsr.delete.results import plan_path
 from dsr.failures import failure_reason
-from dsr.receipt import receipt_path
-from dsr.redact import redact
+from dsr.layout import manifest_path, plan_path, receipt_path
+from dsr.redact import redact, scrub_answer
+from dsr.runtime_status import RuntimeStatus
+from dsr.times import as_utc, iso_utc
 
 DUE_AFTER = timedelta(days=30)  # GDPR Art. 12(3): answer within one month of receipt
 MAX_TEXT = 500
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})  # nothing left to cancel
-
-# Keys that could hold a credential are dropped wherever they appear (e.g. inside a receipt).
-_SECRET_KEY = re.compile(r"(?i)(key|secret|password|passwd|token|credential|connectionstring|sig|sas)$")
-
-
-class DurableStatus(TypedDict, total=False):
-    """The Durable status fields, as plain JSON values (what the trigger reads from the SDK)."""
-
-    instanceId: str
-    runtimeStatus: str  # Pending, Running, Completed, Failed, Terminated, ...
-    createdTime: str | None
-    lastUpdatedTime: str | None
-    customStatus: Any
-    output: Any
-    input: Any
 
 
 class RequestStatus(TypedDict):
@@ -83,12 +67,12 @@ def request_status(status: Mapping[str, Any], *, sign_manifest: Callable[[str], 
         answer["phase"] = str(_text(custom.get("phase")))
     if isinstance(request.get("subject"), dict):
         answer.update(_subject_fields(request))
-    if runtime_status == "Completed":
+    if runtime_status == RuntimeStatus.COMPLETED:
         answer["result"] = _result(json_value(status.get("output")), request_id, sign_manifest, read_receipt)
-    elif runtime_status == "Failed" and isinstance(custom, dict) and isinstance(custom.get("result"), dict):
+    elif runtime_status == RuntimeStatus.FAILED and isinstance(custom, dict) and isinstance(custom.get("result"), dict):
         # A delete whose verification found data left fails, but its receipt and counts are still the answer.
         answer["result"] = _result(custom["result"], request_id, sign_manifest, read_receipt)
-    elif runtime_status == "Failed":  # on Azure the output is the exception serialized: kilobytes, stacks
+    elif runtime_status == RuntimeStatus.FAILED:  # on Azure the output is the exception serialized: kilobytes, stacks
         output = status.get("output")
         answer["error"] = {"code": "RequestFailed",
                            "message": failure_reason(output if isinstance(output, str) else json.dumps(output))}
@@ -115,7 +99,7 @@ def _subject_result(output: Mapping[str, Any]) -> dict[str, Any]:
     impact = output.get("modelImpact")
     return {
         "searched": {str(k): _count(v) for k, v in searched.items()} if isinstance(searched, dict) else None,
-        "modelImpact": [scrub(m) for m in impact if isinstance(m, dict)] if isinstance(impact, list) else [],
+        "modelImpact": [scrub_answer(m) for m in impact if isinstance(m, dict)] if isinstance(impact, list) else [],
         "modelImpactTotal": _count(output.get("modelImpactTotal")) or 0,
     }
 
@@ -136,7 +120,7 @@ def _result(output: Any, request_id: str, sign_manifest: Callable[[str], str | N
             read_receipt: ReadReceipt | None) -> dict[str, Any]:
     output = output if isinstance(output, dict) else {}
     categories = output.get("categories") if isinstance(output.get("categories"), dict) else {}
-    manifest_path = f"{request_id}/manifest.json"  # the one blob a link is ever signed for
+    manifest = manifest_path(request_id)  # the one blob a link is ever signed for
     own_receipt = receipt_path(request_id)  # the only receipt a request's status ever shows
     receipt = output.get("receipt")  # outputs before the receipt moved out of history held it
     if output.get("receiptPath") == own_receipt and read_receipt is not None:
@@ -152,8 +136,8 @@ def _result(output: Any, request_id: str, sign_manifest: Callable[[str], str | N
             if category in {str(c) for c in Category} and isinstance(outcome, dict)
         },
         "missingProjects": [str(p) for p in missing if isinstance(p, str)] if isinstance(missing, list) else [],
-        "manifestUrl": sign_manifest(manifest_path) if output.get("manifestPath") == manifest_path else None,
-        "receipt": scrub(receipt) if isinstance(receipt, Mapping) else None,
+        "manifestUrl": sign_manifest(manifest) if output.get("manifestPath") == manifest else None,
+        "receipt": scrub_answer(receipt) if isinstance(receipt, Mapping) else None,
         "receiptPath": own_receipt if output.get("receiptPath") == own_receipt else None,
         "detailsPath": plan_path(request_id) if output.get("detailsPath") == plan_path(request_id) else None,
     }
@@ -172,17 +156,6 @@ def _category(outcome: Mapping[str, Any]) -> dict[str, Any]:
         if counted in outcome:
             answer[counted] = _count(outcome.get(counted))
     return answer
-
-
-def scrub(value: Any) -> Any:
-    """A copy of a JSON value without keys that could hold a credential, and with secrets redacted from text."""
-    if isinstance(value, dict):
-        return {str(k): scrub(v) for k, v in value.items() if not _SECRET_KEY.search(str(k).replace("_", ""))}
-    if isinstance(value, list):
-        return [scrub(v) for v in value]
-    if isinstance(value, str):
-        return redact(value)
-    return value
 
 
 def json_value(value: Any) -> Any:
@@ -205,17 +178,13 @@ def _count(value: Any) -> int | None:
 
 def _time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    else:
+        return as_utc(value)
+    try:
+        return as_utc(datetime.fromisoformat(value)) if isinstance(value, str) else None
+    except ValueError:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _iso(moment: datetime | None) -> str | None:
     """ISO-8601 UTC with a Z, to the second."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    return iso_utc(moment, timespec="seconds") if moment else None

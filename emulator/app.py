@@ -100,7 +100,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Shape every failure as a `CustomVisionError {code, message}`."""
     try:
         return await handler(request)
-    except errors.ApiError as exc:
+    except errors.ServiceError as exc:
         return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -127,14 +127,14 @@ async def gate_middleware(request: web.Request, handler: Handler) -> web.StreamR
         rt.stats.calls += 1
         rt.stats.by_operation[operation] += 1
     if not hmac.compare_digest(request.headers.get("Training-Key", "").encode(), rt.config.training_key.encode()):
-        raise errors.ApiError(
+        raise errors.ServiceError(
             401,
             errors.UNAUTHORIZED,
             "Access denied due to invalid subscription key or wrong API endpoint. "
             "Make sure to provide a valid key for an active subscription.",
         )
     if not rt.ready and operation not in ANSWERED_BEFORE_READY:
-        raise errors.ApiError(503, "ServiceUnavailable", "The emulator is still seeding; retry shortly.",
+        raise errors.ServiceError(503, "ServiceUnavailable", "The emulator is still seeding; retry shortly.",
                               headers={"Retry-After": "1"})
     if not is_api:
         return await handler(request)
@@ -151,7 +151,7 @@ async def _inject_faults(request: web.Request, rt: Runtime, operation: str) -> N
         await asyncio.sleep(settings.latency_ms / 1000)
     rule = rt.faults.denied(request.match_info.get("projectId", "").lower() or None, operation)
     if rule is not None:
-        raise errors.ApiError(
+        raise errors.ServiceError(
             rule.status, errors.code_for_status(rule.status), f"{operation} is denied (emulator rule)."
         )
     kind = rt.faults.pick()
@@ -165,7 +165,7 @@ async def _inject_faults(request: web.Request, rt: Runtime, operation: str) -> N
     if kind == "429":
         rt.stats.throttled += 1
         raise errors.throttled(rt.config.realism.enabled, rt.stats.throttled)
-    raise errors.ApiError(int(kind), "ErrorUnknown", f"Injected fault: HTTP {kind}.")
+    raise errors.ServiceError(int(kind), "ErrorUnknown", f"Injected fault: HTTP {kind}.")
 
 
 def _api_app() -> web.Application:

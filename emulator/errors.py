@@ -24,7 +24,7 @@ CODE_FOR_STATUS = {
 }
 
 
-class ApiError(Exception):
+class ServiceError(Exception):
     """Raised anywhere in a request; the error middleware turns it into the JSON body."""
 
     def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None) -> None:
@@ -38,7 +38,7 @@ class ApiError(Exception):
         return {"code": self.code, "message": self.message}
 
 
-class GatewayError(ApiError):
+class GatewayError(ServiceError):
     """An answer of the gateway in front of the service: `{"error": {"code", "message"}}`."""
 
     def body(self) -> dict[str, Any]:
@@ -50,33 +50,33 @@ def code_for_status(status: int) -> str:
     return CODE_FOR_STATUS.get(status, "ErrorUnknown" if status >= 500 else "BadRequest")
 
 
-def bad_request(code: str, message: str) -> ApiError:
-    return ApiError(400, code, message)
+def bad_request(code: str, message: str) -> ServiceError:
+    return ServiceError(400, code, message)
 
 
-def not_found(code: str, message: str) -> ApiError:
-    return ApiError(404, code, message)
+def not_found(code: str, message: str) -> ServiceError:
+    return ServiceError(404, code, message)
 
 
-def project_not_found(project_id: str) -> ApiError:
+def project_not_found(project_id: str) -> ServiceError:
     return not_found("NotFoundProject", f"Project {project_id} not found.")
 
 
-def iteration_not_found(iteration_id: str) -> ApiError:
+def iteration_not_found(iteration_id: str) -> ServiceError:
     return not_found("NotFoundIteration", f"Iteration {iteration_id} not found.")
 
 
-def tag_not_found(tag_id: str) -> ApiError:
+def tag_not_found(tag_id: str) -> ServiceError:
     return not_found("NotFoundTag", f"Tag {tag_id} not found.")
 
 
-def throttled(realistic: bool = False, nth: int = 0) -> ApiError:
+def throttled(realistic: bool = False, nth: int = 0) -> ServiceError:
     """A 429. Realistic: the gateway's `{"error": {"code": "429", ...}}`, with `Retry-After` on every other one
     only (the message says when to retry either way); else `TooManyRequests` with `Retry-After: 1`."""
     if realistic:
         headers = {"Retry-After": "1"} if nth % 2 else {}
         return GatewayError(429, "429", THROTTLE_MESSAGE, headers=headers)
-    return ApiError(429, TOO_MANY_REQUESTS, THROTTLE_MESSAGE, headers={"Retry-After": "1"})
+    return ServiceError(429, TOO_MANY_REQUESTS, THROTTLE_MESSAGE, headers={"Retry-After": "1"})
 
 
 @contextlib.contextmanager
@@ -84,7 +84,7 @@ def generic_not_found(realism: Any) -> Iterator[None]:
     """Inside a delete: a 404 answers with the generic `NotFound` code when realism is on."""
     try:
         yield
-    except ApiError as exc:
+    except ServiceError as exc:
         if exc.status == 404 and realism.enabled:
-            raise ApiError(404, GENERIC_NOT_FOUND, exc.message) from None
+            raise ServiceError(404, GENERIC_NOT_FOUND, exc.message) from None
         raise

@@ -8,8 +8,9 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities import account, manifest, projects
-from dsr.categories import Category, Operation
+from dsr.categories import PROJECT_CATEGORIES, Category, Operation
 from dsr.envelope import failed, merge, skipped
+from dsr.layout import manifest_path
 from orchestrators.calls import call_guarded, per_project
 from orchestrators.delete_flow import delete_flow
 from orchestrators.export_project import export_project_orchestrator
@@ -38,7 +39,7 @@ def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
     started_at = now_iso(context)
     request_id, alias = request["requestId"], request["resource"]
     categories: list[str] = list(request["categories"])
-    project_categories = [c for c in categories if c != Category.ACCOUNT]
+    project_categories = [c for c in categories if c in PROJECT_CATEGORIES]
     base = {"requestId": request_id, "resource": alias}
     done: dict[str, int] = {}
     totals: dict[str, int] = {Category.ACCOUNT: 1} if Category.ACCOUNT in categories else {}
@@ -87,7 +88,7 @@ def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
         "status": "failed" if written.get("status") == "failed" else _overall(summary),
         "categories": summary,
         "missingProjects": plan.get("missing") or [],
-        "manifestPath": f"{request_id}/manifest.json" if written.get("status") != "failed" else None,
+        "manifestPath": manifest_path(request_id) if written.get("status") != "failed" else None,
         "manifest": written,
         "receiptPath": None,
         "receipt": None,

@@ -10,18 +10,20 @@ blob) for per-project detail, so both stay small whatever the number of projects
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import timedelta
+from dataclasses import dataclass, field
 from typing import Any
 
 from activities import account, deletion, projects, receipt
 from dsr.categories import Category, Operation
 from dsr.delete import results as delete_results
+from dsr.delete.order import PROJECT_DELETE_CATEGORIES
+from dsr.delete.scope import prediction_cutoff
 from dsr.envelope import failed, skipped
+from dsr.times import as_utc, iso_utc
 from orchestrators.calls import call_guarded, per_project
 from orchestrators.delete_project import delete_project_orchestrator
 from orchestrators.progress import now_iso, progress_status
 
-PROJECT_CATEGORIES = delete_results.PROJECT_CATEGORIES
 MAX_STATUS_MESSAGE = 200  # error messages in the custom status of a failed request (8 categories: < 16 KB)
 
 
@@ -29,31 +31,43 @@ class VerificationFailed(RuntimeError):
     """Something requested for deletion is still there after deleting; the receipt says what."""
 
 
+@dataclass
+class _Progress:
+    """The custom status's per-category progress (projects done of projects planned), and the phase it shows."""
+
+    context: Any
+    categories: list[str]
+    done: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def show(self, phase: str, **extra: Any) -> None:
+        self.context.set_custom_status({**progress_status(phase, self.categories, self.done, self.totals), **extra})
+
+
 def delete_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
     """Plan every project, delete in order (unless dry run), verify, and sign a receipt."""
     started_at = now_iso(context)
-    request_id, alias, dry_run = request["requestId"], request["resource"], bool(request.get("dryRun"))
+    dry_run = bool(request.get("dryRun"))
     categories: list[str] = list(request["categories"])
-    project_categories = [c for c in categories if c in PROJECT_CATEGORIES]
+    project_categories = [c for c in categories if c in PROJECT_DELETE_CATEGORIES]
     older_than = _cutoff(context, request.get("predictionsOlderThanDays"))
-    base = {"requestId": request_id, "resource": alias}
-    done: dict[str, int] = {}
-    totals: dict[str, int] = {}
+    base = {"requestId": request["requestId"], "resource": request["resource"]}
+    progress = _Progress(context, categories)
     phase = "planning" if dry_run else "deleting"
-    context.set_custom_status(progress_status("planning", categories, done, totals))
+    progress.show("planning")
 
     plan: dict[str, Any] = {"status": "complete", "projects": [], "missing": []}
     if project_categories:
         plan = yield from call_guarded(context, projects.plan_request, {**base, "projects": request.get("projects")})
     project_ids: list[str] = plan.get("projects") or []
-    totals.update({c: len(project_ids) for c in project_categories})
+    progress.totals.update({c: len(project_ids) for c in project_categories})
 
-    context.set_custom_status(progress_status(phase, categories, done, totals))
+    progress.show(phase)
     job = {**base, "categories": project_categories, "dryRun": dry_run, "olderThan": older_than}
 
     def progressed(projects_done: int) -> None:
-        done.update({c: projects_done for c in project_categories})
-        context.set_custom_status(progress_status(phase, categories, done, totals))
+        progress.done.update({c: projects_done for c in project_categories})
+        progress.show(phase)
 
     outcomes = yield from per_project(
         context, delete_project_orchestrator, job, project_ids,
@@ -62,17 +76,7 @@ def delete_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
         stop=_cancelled,
         on_skipped=lambda pid: _project_error(pid, delete_results.CANCELLED, "cancelled before it was started"),
     )
-    cancelled = _cancelled(outcomes)
-
-    account_result: dict[str, Any] | None = None
-    if Category.ACCOUNT in categories:
-        if dry_run:
-            account_result = dict(skipped("dry run: the account would be deleted only if enabled for the resource",
-                                          code="DryRun"))
-        elif cancelled:
-            account_result = dict(failed(delete_results.CANCELLED, "cancelled before the account was deleted"))
-        else:
-            account_result = yield from call_guarded(context, account.delete_account, base)
+    account_result = yield from _account(context, base, categories, dry_run=dry_run, cancelled=_cancelled(outcomes))
     results = delete_results.step_results(categories, outcomes, plan, account_result)
     plans = [o["plan"] for o in outcomes if o.get("plan")]
     verifications = [o["verification"] for o in outcomes if o.get("verification")]
@@ -80,16 +84,37 @@ def delete_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
     if dry_run:
         written = yield from call_guarded(context, deletion.write_delete_plan, {
             **base, "categories": categories, "plans": plans, "missingProjects": plan.get("missing") or []})
-        context.set_custom_status(progress_status("done", categories, done, totals))
+        progress.show("done")
         return _output(request, "dry_run", delete_results.planned(categories, plans, results), plan,
                        details_path=written.get("path"))
 
-    context.set_custom_status(progress_status("signing receipt", categories, done, totals))
+    progress.show("signing receipt")
     written = yield from call_guarded(context, receipt.write_receipt, {
         **base, "categories": categories, "startedAt": started_at, "completedAt": now_iso(context),
         "plans": plans, "verifications": verifications,
         "results": results, "missingProjects": plan.get("missing") or [], "olderThan": older_than,
     })
+    return _verified_output(request, progress, plan, plans, verifications, results, written)
+
+
+def _account(context: Any, base: dict[str, Any], categories: list[str], *, dry_run: bool,
+             cancelled: bool) -> Generator[Any, Any, dict[str, Any] | None]:
+    """The account category's result: deleted after the projects, unless not asked for, a dry run or cancelled."""
+    if Category.ACCOUNT not in categories:
+        return None
+    if dry_run:
+        return dict(skipped("dry run: the account would be deleted only if enabled for the resource", code="DryRun"))
+    if cancelled:
+        return dict(failed(delete_results.CANCELLED, "cancelled before the account was deleted"))
+    return (yield from call_guarded(context, account.delete_account, base))
+
+
+def _verified_output(request: dict[str, Any], progress: _Progress, plan: dict[str, Any], plans: list[Any],
+                     verifications: list[dict[str, Any]], results: dict[str, Any],
+                     written: dict[str, Any]) -> dict[str, Any]:
+    """The output once the receipt is written; raises VerificationFailed (with a bounded result in the custom
+    status) when something is left or could not be verified."""
+    categories = progress.categories
     summary = delete_results.outcomes(categories, plans, verifications, results)
     checked = {v["projectId"]: bool(v.get("clean")) for v in verifications}
     clean = (plan["status"] == "complete" and bool(written.get("path"))
@@ -97,12 +122,12 @@ def delete_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
     output = _output(request, delete_results.overall(summary, clean=clean), summary, plan,
                      receipt_path=written.get("path"))
     if output["status"] == "verification_failed":  # fail, with a bounded result for the status API
-        context.set_custom_status({**progress_status("done", categories, done, totals), "result": bounded(output)})
+        progress.show("done", result=bounded(output))
         left = {c: o["after"] for c, o in summary.items() if o["after"]}
         why = left or ("no receipt: " + str((written.get("error") or {}).get("message")) if not written.get("path")
                        else "a project could not be verified")
         raise VerificationFailed(f"verification found data left after deleting: {why}")
-    context.set_custom_status(progress_status("done", categories, done, totals))
+    progress.show("done")
     return output
 
 
@@ -116,10 +141,10 @@ def _project_error(pid: str, code: str, message: str) -> dict[str, Any]:
 
 
 def _cutoff(context: Any, days: Any) -> str | None:
+    """The predictions cut-off of `predictionsOlderThanDays`, from the orchestration's replay-safe clock."""
     if days is None:
         return None
-    moment = context.current_utc_datetime - timedelta(days=int(days))
-    return str(moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    return iso_utc(prediction_cutoff(as_utc(context.current_utc_datetime), int(days)), timespec="microseconds")
 
 
 def bounded(output: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dsr.times import iso_utc
+
 
 def progress_status(phase: str, categories: list[str], done: dict[str, int], totals: dict[str, int]) -> dict[str, Any]:
     """The custom status payload: `{"phase", "progress": {category: {"done", "total"}}}`."""
@@ -15,7 +17,7 @@ def progress_status(phase: str, categories: list[str], done: dict[str, int], tot
 
 def now_iso(context: Any) -> str:
     """The orchestration's deterministic current time, ISO-8601 UTC."""
-    return str(context.current_utc_datetime.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    return iso_utc(context.current_utc_datetime, timespec="microseconds")
 
 
 def sub_instance_id(request_id: str, project_id: str) -> str:

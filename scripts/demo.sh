@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec .venv/bin/python -m localstack.demo "$@"
+exec .venv/bin/python -m localrun.demo "$@"

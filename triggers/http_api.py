@@ -10,7 +10,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from dsr import cancellation, intake
-from dsr.receipt import read_receipt, receipts_container
+from dsr.delete.receipt_store import read_receipt, receipts_container
 from dsr.request import new_request_id, openapi_document
 from dsr.settings import Settings
 from dsr.storage import export_container

@@ -10,14 +10,14 @@ import azure.durable_functions as df
 import azure.functions as func
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 
+from dsr.runtime_status import RUNNING_STATUSES
 from dsr.schedules import DEFAULT_TICK, SCHEDULES_SETTING, TICK_SETTING, binding_setting, run_schedules
 from dsr.settings import Settings
 from triggers.orchestrations import DurableOrchestrations, list_instances
 
 bp = df.Blueprint()
 
-STILL_GOING = [OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running,
-               OrchestrationRuntimeStatus.ContinuedAsNew, OrchestrationRuntimeStatus.Suspended]
+STILL_GOING = [OrchestrationRuntimeStatus(status) for status in RUNNING_STATUSES]
 
 
 @bp.timer_trigger(arg_name="timer", schedule=binding_setting(TICK_SETTING, DEFAULT_TICK))

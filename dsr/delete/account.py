@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from dsr.account import AccountRef, ClientFactory, ManagementClient, delete_account, management_client
+from dsr.arm import AccountRef, ClientFactory, ManagementClient, management_client
 from dsr.categories import Category, CategoryStatus
 from dsr.envelope import CategoryResult, complete, skipped
 from dsr.settings import ResourceConfig
@@ -36,6 +36,12 @@ def delete_account_category(resource: ResourceConfig, *, client_factory: ClientF
     else:
         delete_account(client, ref, location)
     return complete(1, details={"deleted": True, "purged": True})
+
+
+def delete_account(client: ManagementClient, ref: AccountRef, location: str) -> None:
+    """Delete the account, then purge the soft-deleted copy so nothing remains recoverable."""
+    client.accounts.begin_delete(ref.resource_group, ref.name).result()
+    client.deleted_accounts.begin_purge(location, ref.resource_group, ref.name).result()
 
 
 def _deleted_location(client: ManagementClient, ref: AccountRef) -> str | None:

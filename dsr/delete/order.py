@@ -34,6 +34,10 @@ _NEEDS: dict[Category, tuple[Step, ...]] = {
     Category.ACCOUNT: (),
 }
 
+# The categories a project's delete steps remove, counted before and after: not the account (ARM deletes it) nor
+# exported models (they go with the account). Not `dsr.categories.PROJECT_CATEGORIES`, what a project holds.
+PROJECT_DELETE_CATEGORIES: frozenset[Category] = frozenset(c for c, steps in _NEEDS.items() if steps)
+
 
 def steps_for(categories: Iterable[str]) -> list[Step]:
     """The steps to run for `categories`, each once, in `STEP_ORDER`; ValueError for an unknown category."""

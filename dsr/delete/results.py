@@ -12,13 +12,12 @@ from typing import Any, NotRequired, TypedDict
 
 from dsr.categories import Category, CategoryStatus
 from dsr.delete.account import exported_models_result
-from dsr.delete.order import steps_for
+from dsr.delete.order import PROJECT_DELETE_CATEGORIES, steps_for
 from dsr.delete.plan import category_counts
 from dsr.envelope import ErrorInfo, complete, failed, skipped
 
 REMAINING = "VerificationFoundRemaining"  # a category that verification did not find empty
 CANCELLED = "RequestCancelled"  # the request was cancelled before this category was done
-PROJECT_CATEGORIES = frozenset(str(c) for c in Category) - {Category.ACCOUNT, Category.EXPORTED_MODELS}
 
 
 class CategoryOutcome(TypedDict):
@@ -39,11 +38,6 @@ class ReceiptEntry(TypedDict):
     after: int | None
     errorCode: str | None
     reason: NotRequired[str]  # our own explanation of a skipped category
-
-
-def plan_path(request_id: str) -> str:
-    """Where a dry run's per-project plan is written, in the export container."""
-    return f"{request_id}/delete-plan.json"
 
 
 def step_results(categories: Iterable[str], outcomes: Sequence[Mapping[str, Any]], plan: Mapping[str, Any],
@@ -89,7 +83,7 @@ def totals(category: str, plans: Sequence[Mapping[str, Any]],
     remaining = {v["projectId"]: v.get("remaining") or {} for v in verifications}
     befores = [category_counts(p, [category]).get(category) for p in plans]  # type: ignore[arg-type]
     afters = [remaining[p["projectId"]].get(category) if p["projectId"] in remaining else None for p in plans]
-    return _sum(befores), _sum(afters)
+    return sum_counts(befores), sum_counts(afters)
 
 
 def outcomes(categories: Iterable[str], plans: Sequence[Mapping[str, Any]],
@@ -98,7 +92,8 @@ def outcomes(categories: Iterable[str], plans: Sequence[Mapping[str, Any]],
     """Every requested category's outcome after deleting."""
     summary: dict[str, CategoryOutcome] = {}
     for category in categories:
-        before, after = totals(category, plans, verifications) if category in PROJECT_CATEGORIES else (None, None)
+        counted = category in PROJECT_DELETE_CATEGORIES
+        before, after = totals(category, plans, verifications) if counted else (None, None)
         summary[category] = category_outcome(before=before, after=after, result=results.get(category))
     return summary
 
@@ -108,7 +103,7 @@ def planned(categories: Iterable[str], plans: Sequence[Mapping[str, Any]],
     """A dry run's outcome: what each category would remove (`count`), nothing deleted."""
     summary: dict[str, CategoryOutcome] = {}
     for category in categories:
-        before = totals(category, plans, [])[0] if category in PROJECT_CATEGORIES else None
+        before = totals(category, plans, [])[0] if category in PROJECT_DELETE_CATEGORIES else None
         outcome = category_outcome(before=before, after=None, result=results.get(category))
         summary[category] = CategoryOutcome(**{**outcome, "count": before or 0, "after": None})
     return summary
@@ -133,6 +128,7 @@ def overall(summary: Mapping[str, Mapping[str, Any]], *, clean: bool) -> str:
     return "completed" if clean else "verification_failed"
 
 
-def _sum(values: list[int | None]) -> int | None:
+def sum_counts(values: list[int | None]) -> int | None:
+    """The sum of the counts that are known; None when none is."""
     known = [v for v in values if v is not None]
     return sum(known) if known else None

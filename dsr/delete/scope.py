@@ -12,8 +12,9 @@ from customvision import (
     CustomVisionNotFoundError,
     Iteration,
     TrainingClient,
-    parse_service_time,
 )
+from dsr.export.listing import ImageListing
+from dsr.times import iso_utc, parse_time
 
 PREDICTION_PAGE = 256  # QueryPredictions' largest maxCount (the client halves it if the service refuses it)
 
@@ -64,21 +65,11 @@ def prediction_cutoff(now: datetime | str, older_than_days: int) -> datetime:
     return moment.astimezone(UTC) - timedelta(days=older_than_days)
 
 
-def parse_time(text: str) -> datetime:
-    """A date-time as the service or Durable writes it, aware UTC: a Z or offset, or (image times) no zone = UTC."""
-    return parse_service_time(text)
-
-
-def iso(moment: datetime) -> str:
-    """ISO-8601 UTC with milliseconds and `Z`, as the service writes dates."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def prediction_query(older_than: datetime | None) -> dict[str, Any]:
     """Everything, oldest first; with a cutoff the service is also asked to stop at it (we re-check)."""
     query: dict[str, Any] = {"orderBy": "Oldest", "maxCount": PREDICTION_PAGE}
     if older_than is not None:
-        query["endTime"] = iso(older_than)
+        query["endTime"] = iso_utc(older_than)
     return query
 
 
@@ -106,3 +97,14 @@ def qualifying_predictions(client: TrainingClient, project_id: str, older_than: 
         if not older(prediction, older_than):
             return
         yield prediction
+
+
+def set_page(client: TrainingClient, project_id: str, iteration_id: str | None, skip: int, take: int,
+             listing: ImageListing) -> list[dict[str, Any]]:
+    """One page of one image set; an iteration deleted meanwhile (or one the service will not list) holds nothing."""
+    try:
+        return listing.page(client, project_id, iteration_id, skip, take)
+    except CustomVisionHttpError as exc:
+        if iteration_id is not None and is_refused_set(exc):
+            return []
+        raise

@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from dsr.cancellation import DeleteCancelled, guard, is_cancelled
+from dsr import layout
+from dsr.cancellation import DeleteCancelled, GuardedClient, guard, is_cancelled
 from dsr.delete import steps
 from dsr.delete.account import delete_account_category
 from dsr.delete.order import Step
 from dsr.delete.plan import plan_project
-from dsr.delete.results import plan_path
-from dsr.delete.scope import parse_time
+from dsr.delete.receipt import build_receipt
+from dsr.delete.receipt_store import issue_receipt, receipts_container
 from dsr.delete.verify import CANCELLED_MAX_WAIT, DEFAULT_MAX_WAIT, verify_project
 from dsr.envelope import CategoryResult, complete, failed
 from dsr.job import Job
-from dsr.receipt import build_receipt, issue_receipt, receipt_path, receipts_container
+from dsr.layout import receipt_path
 from dsr.signing import signer_for
+from dsr.times import parse_time
 
 Payload = dict[str, Any]
-
-_STEPS: dict[Step, Callable[..., steps.StepResult]] = {
-    Step.PREDICTIONS: steps.delete_predictions,
-    Step.UNPUBLISH: steps.unpublish_iterations,
-    Step.IMAGES: steps.delete_images,
-    Step.TAGS: steps.delete_tags,
-    Step.ITERATIONS: steps.delete_iterations,
-    Step.PROJECT: steps.delete_project,
-}
-
 
 def _older_than(payload: Payload) -> Any:
     return parse_time(payload["olderThan"]) if payload.get("olderThan") else None
@@ -46,12 +37,9 @@ def step(job: Job, payload: Payload) -> dict[str, Any]:
     Every destructive call first checks the request's cancellation marker; a cancelled request gets a
     `RequestCancelled` error instead of further deletes."""
     name = Step(payload["step"])
-    options: dict[str, Any] = {}
-    if name is Step.PREDICTIONS:
-        options["older_than"] = _older_than(payload)
-    client: Any = steps.GuardedClient(job.client, guard(job.sink.container, job.request_id))
+    client: Any = GuardedClient(job.client, guard(job.sink.container, job.request_id))
     try:
-        result = _STEPS[name](client, job.project_id, **options)
+        result = steps.run_step(client, job.project_id, name, older_than=_older_than(payload))
     except DeleteCancelled as exc:
         return {**failed(exc.code, "the request was cancelled; no further deletes were made"), "step": str(name),
                 "deleted": 0, "calls": 0, "done": False}
@@ -75,11 +63,7 @@ def receipt(job: Job, payload: Payload) -> dict[str, Any]:
     """Build, sign (ES256, dsr/signing.py) and write receipts/{requestId}.json once; `{"path", "clean"}` (the
     receipt itself stays in the blob: it lists every project, too large for orchestration history)."""
     document = build_receipt(
-        request_id=job.request_id,
-        resource=job.alias,
-        categories=payload["categories"],
-        started_at=payload["startedAt"],
-        completed_at=payload["completedAt"],
+        **job.run_fields(payload),
         plans=payload["plans"],
         verifications=payload["verifications"],
         results=payload.get("results"),
@@ -94,5 +78,5 @@ def write_plan(job: Job, payload: Payload) -> dict[str, Any]:
     """A dry run's per-project plan, `{requestId}/delete-plan.json`: `{"status", "count", "error", "path"}`."""
     document = {"requestId": job.request_id, "resource": job.alias, "categories": payload["categories"],
                 "projects": payload["plans"], "missingProjects": payload.get("missingProjects", [])}
-    job.sink.write_json("delete-plan.json", document)
-    return {**complete(len(payload["plans"])), "path": plan_path(job.request_id)}
+    job.sink.write_json(layout.DELETE_PLAN, document)
+    return {**complete(len(payload["plans"])), "path": layout.plan_path(job.request_id)}

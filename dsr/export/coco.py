@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from dsr.canonical_json import sorted_json
 
 Lines = Callable[[], Iterable[dict[str, Any]]]
 
@@ -60,4 +61,4 @@ def _annotation(
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return sorted_json(obj)

@@ -20,8 +20,8 @@ from concurrent.futures import Future
 from typing import Any, NotRequired, TypedDict
 
 from customvision import CustomVisionErrorCode, CustomVisionHttpError, TrainingClient, owned_pages, time_key
+from dsr import layout
 from dsr.envelope import CategoryResult, complete, error_info, failed, is_permanent
-from dsr.export import paths
 from dsr.export.coco import coco_chunks
 from dsr.export.copier import Copier
 from dsr.export.imagesets import WORKSPACE, merge_sets
@@ -98,7 +98,7 @@ def _export_range(
             page = [image for image in page if image["id"] not in skip_ids]
             in_workspace = _in_workspace(client, project_id, page) if dedupe and page else set()
             copy = functools.partial(_copy, client, copier, project_id, image_set["key"], in_workspace,
-                                     listing.path(paths.image_stem(project_id, "")))
+                                     listing.path(layout.project_file(project_id, "", under="images")))
             copies += submit_all(copy, page)
     except BaseException:
         cancel(copies)
@@ -150,8 +150,8 @@ def _write_part(work: ExportSink, project_id: str, image_set: ImageSet, chunk: i
                 records: list[dict[str, Any]], listing: ImageListing) -> None:
     """The part file, sorted by `created` then id, and after it its count (what `finalize_images` checks)."""
     records.sort(key=lambda r: (_created_key(r["image"]), r["image"]["id"]))
-    work.write_lines(listing.path(paths.image_part(project_id, image_set["key"], chunk)), records)
-    work.write_json(listing.path(paths.image_part_count(project_id, image_set["key"], chunk)),
+    work.write_lines(listing.path(layout.image_part(project_id, image_set["key"], chunk)), records)
+    work.write_json(listing.path(layout.image_part(project_id, image_set["key"], chunk, count=True)),
                     {"count": len(records)})
 
 
@@ -161,7 +161,7 @@ def _created_key(image: dict[str, Any]) -> int:
 
 def _set_parts(project_id: str, image_set: ImageSet, listing: ImageListing) -> list[str]:
     """The set's part files: one per chunk, then the one `finalize_images` writes for what it listed again."""
-    return [listing.path(paths.image_part(project_id, image_set["key"], chunk))
+    return [listing.path(layout.image_part(project_id, image_set["key"], chunk))
             for chunk in range(image_set["chunks"] + 1)]
 
 
@@ -192,7 +192,7 @@ def _exported_count(work: ExportSink, project_id: str, image_set: ImageSet, list
     """Images the set's parts hold, from the counts written after them (a part without one is counted)."""
     total = 0
     for chunk, part in enumerate(_set_parts(project_id, image_set, listing)):
-        summary = work.read_json(listing.path(paths.image_part_count(project_id, image_set["key"], chunk)))
+        summary = work.read_json(listing.path(layout.image_part(project_id, image_set["key"], chunk, count=True)))
         total += summary["count"] if summary else sum(1 for _ in work.read_lines(part))
     return total
 
@@ -222,12 +222,13 @@ def finalize_images(
                 first_error = first_error or line.get("exportError")
             yield line
 
-    _, count = sink.write_lines(listing.path(paths.images_jsonl(project_id)), counted())
+    _, count = sink.write_lines(listing.path(layout.project_file(project_id, layout.IMAGES_JSONL)), counted())
     coco = 0
     if regions:
         tags = list(client.list_tags(project_id))
         project = client.get_project(project_id)
-        sink.write_stream(listing.path(paths.coco_json(project_id)), coco_chunks(lines, tags, project=project))
+        coco_path = listing.path(layout.project_file(project_id, layout.COCO_JSON))
+        sink.write_stream(coco_path, coco_chunks(lines, tags, project=project))
         coco = 1
     if shortfalls:
         return failed("ImageSetIncomplete", "; ".join(shortfalls), count=count)

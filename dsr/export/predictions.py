@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any, TypedDict
 
 from customvision import TrainingClient
+from dsr import layout
 from dsr.envelope import CategoryResult, complete, error_info, failed
-from dsr.export import paths
 from dsr.export.copier import Copier
 from dsr.export.pool import run_all
 from dsr.export.simple import IMAGE_URI_FIELDS
@@ -57,7 +57,7 @@ def export_prediction_chunk(
         line = without_uris(prediction, IMAGE_URI_FIELDS)
         uri = prediction.get("originalImageUri")
         if uri:
-            stem = root + paths.prediction_image_stem(project_id, prediction["id"])
+            stem = root + layout.project_file(project_id, prediction["id"], under="predictions")
             try:
                 line["file"] = copier.copy_image(uri, stem, artifact=artifact).file
             except Exception as exc:  # recorded: the category reports it, the other predictions are exported
@@ -66,7 +66,7 @@ def export_prediction_chunk(
         return line
 
     lines = run_all(copy, predictions)
-    work.write_lines(root + paths.prediction_part(project_id, chunk), lines)
+    work.write_lines(root + layout.prediction_part(project_id, chunk), lines)
     return PredictionChunk(count=len(lines), token=next_token)
 
 
@@ -77,12 +77,12 @@ def finalize_predictions(sink: ExportSink, work: ExportSink, project_id: str, ch
 
     def lines() -> Any:
         for chunk in range(chunks):
-            for line in work.read_lines(root + paths.prediction_part(project_id, chunk)):
+            for line in work.read_lines(root + layout.prediction_part(project_id, chunk)):
                 if line.get("exportError"):
                     missing.append(line["exportError"])
                 yield line
 
-    _, count = sink.write_lines(root + paths.predictions_jsonl(project_id), lines())
+    _, count = sink.write_lines(root + layout.project_file(project_id, layout.PREDICTIONS_JSONL), lines())
     if missing:
         first = missing[0]
         return failed("PredictionFilesMissing", f"{len(missing)} of {count} prediction images could not be copied "

@@ -6,9 +6,9 @@ import functools
 from typing import Any
 
 from customvision import TrainingClient
+from dsr import layout
 from dsr.categories import Category
 from dsr.envelope import CategoryResult, complete, failed_from, is_permanent
-from dsr.export import paths
 from dsr.export.copier import Copier
 from dsr.redact import without_uris
 from dsr.sink import ExportSink
@@ -19,14 +19,14 @@ IMAGE_URI_FIELDS = ("originalImageUri", "resizedImageUri", "thumbnailUri", "imag
 def export_project(client: TrainingClient, sink: ExportSink, project_id: str) -> CategoryResult:
     """projects/{id}/project.json: the project's settings as the service returns them."""
     project = client.get_project(project_id)
-    sink.write_json(paths.project_json(project_id), project)
+    sink.write_json(layout.project_file(project_id, layout.PROJECT_JSON), project)
     return complete(1)
 
 
 def export_tags(client: TrainingClient, sink: ExportSink, project_id: str) -> CategoryResult:
     """projects/{id}/tags.json: every tag of the workspace."""
     tags = list(client.list_tags(project_id))
-    sink.write_json(paths.tags_json(project_id), tags)
+    sink.write_json(layout.project_file(project_id, layout.TAGS_JSON), tags)
     return complete(len(tags))
 
 
@@ -46,14 +46,15 @@ def export_iterations(
                     without_uris(p, IMAGE_URI_FIELDS)
                     for p in client.list_image_performances(project_id, iteration["id"])
                 )
-                record, count = sink.write_lines(paths.image_performances_jsonl(project_id, iteration["id"]), lines)
+                performances = layout.iteration_json(project_id, iteration["id"], performances=True)
+                record, count = sink.write_lines(performances, lines)
                 doc["imagePerformances"] = {"file": record["path"], "count": count}
                 measured += 1
             except Exception as exc:
                 if not is_permanent(exc):
                     raise  # transient: the activity is retried as a whole
                 perf_errors.append(failed_from(exc, count=measured))
-        sink.write_json(paths.iteration_json(project_id, iteration["id"]), doc)
+        sink.write_json(layout.iteration_json(project_id, iteration["id"]), doc)
     results = {Category.ITERATIONS.value: complete(len(iterations))}
     if performance:
         results[Category.ITERATION_PERFORMANCE.value] = perf_errors[0] if perf_errors else complete(measured)
@@ -69,10 +70,10 @@ def export_models(client: TrainingClient, sink: ExportSink, copier: Copier, proj
             entry["iterationId"] = iteration["id"]
             if export.get("status") == "Done" and export.get("downloadUri"):
                 platform, flavor = export.get("platform", "model"), export.get("flavor")
-                stem = paths.model_stem(project_id, iteration["id"], platform, flavor)
+                stem = layout.model_stem(project_id, iteration["id"], platform, flavor)
                 entry["file"] = copier.copy(export["downloadUri"], stem,
                                             artifact=functools.partial(client.iter_artifact, project_id))
             exports.append(entry)
-    sink.write_json(paths.exported_models_json(project_id), exports)
+    sink.write_json(layout.project_file(project_id, layout.EXPORTED_MODELS_JSON), exports)
     return complete(len(exports))
 

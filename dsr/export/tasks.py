@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dsr.account import export_account
 from dsr.envelope import CategoryResult, complete
 from dsr.export import images, predictions, simple
+from dsr.export.account import export_account
 from dsr.export.listing import EVERY_IMAGE, ImageListing
+from dsr.export.manifest import manifest_header, write_manifest
 from dsr.job import Job
-from dsr.manifest import manifest_header, write_manifest
 from dsr.signing import signer_for
 from dsr.subject import tasks as subject_tasks
 from dsr.subject.search import selection
@@ -86,13 +86,6 @@ def finalize_predictions(job: Job, payload: Payload) -> CategoryResult:
 
 def manifest(job: Job, payload: Payload) -> dict[str, Any]:
     """index.html, then the signed manifest.json (last), then the scratch area is removed."""
-    header = manifest_header(
-        request_id=job.request_id,
-        resource=job.alias,
-        started_at=payload["startedAt"],
-        completed_at=payload["completedAt"],
-        categories=payload["categories"],
-    )
-    written = write_manifest(job.sink, header, signer=signer_for(job.settings))
+    written = write_manifest(job.sink, manifest_header(**job.run_fields(payload)), signer=signer_for(job.settings))
     job.work.delete_all()
     return written

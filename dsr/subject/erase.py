@@ -1,6 +1,6 @@
 """Erase one data subject from one project, and check afterwards that none of it is left.
 
-The images step is the delete's own (`dsr.delete.steps.delete_images`: DeleteImages with allIterations=true, at
+The images step is the delete's own (`dsr.delete.image_step.delete_images`: DeleteImages with allIterations=true, at
 most 256 ids a call, each 202 awaited, bounded) over the subject's listing, so every id it deletes came from a
 listing of that person's images: nothing else in the project can be deleted. The predictions step is the
 delete's too, with the subject's QueryPredictions selection. Every destructive call goes through the request's

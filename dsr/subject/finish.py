@@ -10,17 +10,16 @@ from typing import Any
 from azure.storage.blob import ContainerClient
 
 from dsr.categories import Operation
-from dsr.delete.results import plan_path, receipt_entry
-from dsr.export.paths import work_prefix
-from dsr.manifest import MANIFEST, manifest_header, write_manifest
-from dsr.receipt import issue_receipt, receipt_path, receipts_container
+from dsr.delete.receipt_store import issue_receipt, receipts_container
+from dsr.delete.results import receipt_entry
+from dsr.export.manifest import manifest_header, write_manifest
+from dsr.layout import DELETE_PLAN, SEARCH_REPORT, manifest_path, plan_path, receipt_path, work_prefix
 from dsr.settings import Settings
 from dsr.signing import signer_for
 from dsr.sink import ExportSink
 from dsr.storage import export_container
 from dsr.subject import pieces, report
 
-SEARCH_REPORT = "search.json"  # in the export: every resource and project searched, and what was found
 RECEIPT_KIND = "customvision-dsr-subject-delete-receipt"
 Payload = dict[str, Any]
 
@@ -62,7 +61,7 @@ def finish_export(payload: Payload, *, settings: Settings | None = None) -> dict
     written = write_manifest(at.sink, header, signer=signer_for(at.settings),
                              extra_html=report.index_section(document))
     pieces.clear(at.work)
-    return {"status": "complete", "path": f"{at.request_id}/{MANIFEST}", "files": written["files"],
+    return {"status": "complete", "path": manifest_path(at.request_id), "files": written["files"],
             **_impact(document["modelImpact"], payload["plans"])}
 
 
@@ -71,7 +70,7 @@ def finish_plan(payload: Payload, *, settings: Settings | None = None) -> dict[s
     at = Finishing.open(payload, settings=settings)
     document = report.plan_document(at.request_id, payload["subject"].get("summary") or {}, payload["plans"],
                                     at.entries(payload))
-    at.sink.write_json("delete-plan.json", document)
+    at.sink.write_json(DELETE_PLAN, document)
     pieces.clear(at.work)
     return {"status": "complete", "path": plan_path(at.request_id), **_impact(document["modelImpact"],
                                                                               payload["plans"])}

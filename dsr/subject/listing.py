@@ -9,10 +9,10 @@ call), oldest first like a listing; the service may refuse a batch holding an id
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from customvision import MAX_IMAGE_IDS, CustomVisionErrorCode, CustomVisionHttpError, TrainingClient, time_key
 from dsr.export.listing import ImageListing
+from dsr.layout import resource_root
 from dsr.subject.selector import Subject
 
 
@@ -22,11 +22,6 @@ class ListingNotSelective(RuntimeError):
 
     error_code = "ListingNotSelective"
     status_code = 422  # permanent: asking again gets the same answer (dsr.envelope.is_permanent)
-
-
-def resource_root(alias: str) -> str:
-    """`resources/{alias}/`: where a subject export keeps one resource's projects (DESIGN §4's layout inside)."""
-    return f"resources/{quote(alias, safe='')}/"
 
 
 class MetadataListing(ImageListing):

@@ -14,6 +14,7 @@ from dsr.categories import Category, Operation
 from dsr.delete import results as delete_results
 from dsr.envelope import ErrorInfo, complete, failed, merge, skipped
 from dsr.failures import failure_reason
+from dsr.layout import manifest_path
 
 IMPACT_IN_OUTPUT = 20  # model impact entries the output (history) carries; the receipt or plan holds all
 
@@ -149,7 +150,7 @@ def output(request: Mapping[str, Any], status: str, summary: Mapping[str, Any],
         "modelImpact": impact[:IMPACT_IN_OUTPUT],
         "modelImpactTotal": int(written.get("modelImpactTotal") or len(impact)),
         "missingProjects": list(written.get("missingProjects") or []),
-        "manifestPath": f"{request['requestId']}/manifest.json" if export and path else None,
+        "manifestPath": manifest_path(request["requestId"]) if export and path else None,
         "receiptPath": path if not export and not request.get("dryRun") else None,
         "detailsPath": path if request.get("dryRun") else None,
     }

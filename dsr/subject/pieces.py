@@ -6,27 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from dsr.layout import SUBJECT_SCRATCH, subject_piece
 from dsr.sink import ExportSink
-from dsr.subject.listing import resource_root
 
 FINDING = "finding"  # dsr.subject.search.Finding
 REMAINING = "remaining"  # dsr.subject.erase.Remaining
-SCRATCH_ROOT = "resources/"  # everything a subject request keeps in its scratch area but its selector
-
-
-def piece_path(alias: str, project_id: str, kind: str) -> str:
-    return f"{resource_root(alias)}{project_id}/{kind}.json"
 
 
 def write_piece(work: ExportSink, alias: str, project_id: str, kind: str, document: Any) -> None:
-    work.write_json(piece_path(alias, project_id, kind), document)
+    work.write_json(subject_piece(alias, project_id, kind), document)
 
 
 def read_piece(work: ExportSink, alias: str, project_id: str, kind: str) -> dict[str, Any] | None:
-    document = work.read_json(piece_path(alias, project_id, kind))
+    document = work.read_json(subject_piece(alias, project_id, kind))
     return document if isinstance(document, dict) else None
 
 
 def clear(work: ExportSink) -> int:
     """Remove the request's per-project scratch (image parts, findings); the selector blob stays for retention."""
-    return ExportSink(work.container, f"{work.prefix}/{SCRATCH_ROOT}").delete_all()
+    return ExportSink(work.container, f"{work.prefix}/{SUBJECT_SCRATCH}").delete_all()

@@ -9,10 +9,9 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dsr.export import paths
+from dsr import layout
 from dsr.sink import ExportSink
 from dsr.subject import pieces
-from dsr.subject.listing import resource_root
 
 RETRAIN = ("these models were trained on images now deleted and still carry what they learned from them: "
            "retrain without the images (then publish the new iteration and delete or unpublish these)")
@@ -62,7 +61,7 @@ def search_report(request_id: str, subject: Mapping[str, Any], plans: Sequence[M
         projects = []
         for entry in (e for e in entries if e["resource"] == plan["resource"]):
             matches = _matches(entry["finding"])
-            folder = f"{resource_root(plan['resource'])}{paths.project_dir(entry['projectId'])}/"
+            folder = f"{layout.resource_root(plan['resource'])}{layout.project_dir(entry['projectId'])}/"
             projects.append({"projectId": entry["projectId"], **matches,
                              "modelImpact": (entry["finding"] or {}).get("modelImpact") or [],
                              "folder": folder if matches["found"] else None, "errors": entry["errors"]})

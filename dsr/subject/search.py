@@ -73,12 +73,7 @@ def set_images(client: TrainingClient, project_id: str, iteration_id: str | None
     """Every image of the listing in one set, each once (ties in `created` taken whole: customvision.owned_pages)."""
 
     def fetch(skip: int, take: int) -> list[dict[str, Any]]:
-        try:
-            return listing.page(client, project_id, iteration_id, skip, take)
-        except CustomVisionHttpError as exc:
-            if iteration_id is not None and scope.is_refused_set(exc):
-                return []
-            raise
+        return scope.set_page(client, project_id, iteration_id, skip, take, listing)
 
     for page in owned_pages(fetch, 0, None, take=PAGE):
         yield from page

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from customvision import odata_filter
+from dsr.times import iso_utc, parse_instant
 
 PREDICTION_PAGE = 256  # QueryPredictions' largest page (the client halves it when refused)
 
@@ -25,19 +25,6 @@ class SubjectSummary(TypedDict):
     keys: list[str]  # metadata key names (e.g. ["userId"]); [] for imageIds
     imageIds: int  # how many ids were given (0 for metadata)
     predictions: bool  # stored predictions are selected too
-
-
-def parse_instant(text: str) -> datetime:
-    """An ISO-8601 date-time with a zone (`Z` or an offset), as aware UTC; ValueError otherwise."""
-    moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError("needs a time zone (Z or an offset)")
-    return moment.astimezone(UTC)
-
-
-def instant_text(moment: datetime) -> str:
-    """UTC with milliseconds and `Z`, as the service writes prediction times."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass(frozen=True)
@@ -73,8 +60,8 @@ class PredictionFilter:
     def from_dict(cls, data: Mapping[str, Any]) -> PredictionFilter:
         start, end = data.get("from"), data.get("to")
         return cls(application=data.get("application"),
-                   start=instant_text(parse_instant(start)) if start else None,
-                   end=instant_text(parse_instant(end)) if end else None)
+                   start=iso_utc(parse_instant(start)) if start else None,
+                   end=iso_utc(parse_instant(end)) if end else None)
 
 
 @dataclass(frozen=True)

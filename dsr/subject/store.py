@@ -20,11 +20,10 @@ from typing import Any, Protocol, TypedDict
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
-from dsr.export.paths import work_prefix
+from dsr.canonical_json import sorted_json
+from dsr.layout import SELECTOR, scratch_path
 from dsr.settings import Settings
 from dsr.subject.selector import Subject, SubjectSummary
-
-SELECTOR = "subject.json"
 
 
 class SubjectRef(TypedDict):
@@ -54,12 +53,11 @@ class SelectorStore(Protocol):
 
 def selector_path(request_id: str) -> str:
     """`.work/{requestId}/subject.json` in the export container."""
-    return f"{work_prefix(request_id)}/{SELECTOR}"
+    return scratch_path(request_id, SELECTOR)
 
 
 def digest(salt: str, subject: Subject) -> str:
-    canonical = json.dumps(subject.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(f"{salt}\n{canonical}".encode()).hexdigest()
+    return hashlib.sha256(f"{salt}\n".encode() + sorted_json(subject.to_dict())).hexdigest()
 
 
 class BlobSelectors:

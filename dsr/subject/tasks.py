@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dsr.cancellation import DeleteCancelled, guard
-from dsr.delete.steps import GuardedClient
+from dsr import layout
+from dsr.cancellation import DeleteCancelled, GuardedClient, guard
 from dsr.envelope import complete, failed
-from dsr.export import paths
 from dsr.export.listing import ImageListing
 from dsr.job import Job
 from dsr.subject import erase as erasing
@@ -63,14 +62,15 @@ def holders(job: Job, payload: Payload) -> dict[str, Any]:
     _, listing = load(job, payload)
     project_id = str(job.project_id)
     names: dict[str, str | None] = {}
-    for line in job.sink.read_lines(listing.path(paths.images_jsonl(project_id))):
+    for line in job.sink.read_lines(listing.path(layout.project_file(project_id, layout.IMAGES_JSONL))):
         for applied in [*(line.get("tags") or []), *(line.get("regions") or [])]:
             names.setdefault(applied["tagId"], applied.get("tagName"))
-    job.sink.write_json(listing.path(paths.project_json(project_id)), job.client.get_project(project_id))
+    project = job.client.get_project(project_id)
+    job.sink.write_json(listing.path(layout.project_file(project_id, layout.PROJECT_JSON)), project)
     # imageCount counts every image of the project with the tag: other people's, not the subject's
     workspace = {tag["id"]: {k: v for k, v in tag.items() if k != "imageCount"}
                  for tag in job.client.list_tags(project_id)}
     tags = [workspace.get(tag_id) or {"id": tag_id, "name": name, "inWorkspace": False}
             for tag_id, name in sorted(names.items())]
-    job.sink.write_json(listing.path(paths.tags_json(project_id)), tags)
+    job.sink.write_json(listing.path(layout.project_file(project_id, layout.TAGS_JSON)), tags)
     return dict(complete(len(tags)))

@@ -8,14 +8,14 @@ from aiohttp import web
 
 from emulator.errors import bad_request
 from emulator.faults import parse_settings
+from emulator.ground_truth import ground_truth
 from emulator.runtime import runtime
 from emulator.seed import SeedError
-from emulator.state import state
 
 
 async def get_state(request: web.Request) -> web.Response:
     rt = runtime(request)
-    return web.json_response(state(rt.store, rt.seed, rt.config.realism))
+    return web.json_response(ground_truth(rt.store, rt.seed, rt.config.realism))
 
 
 async def get_info(request: web.Request) -> web.Response:

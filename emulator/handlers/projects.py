@@ -9,7 +9,7 @@ import re
 from aiohttp import web
 
 from emulator import render
-from emulator.errors import ApiError, bad_request, generic_not_found
+from emulator.errors import ServiceError, bad_request, generic_not_found
 from emulator.params import project_id, required
 from emulator.runtime import runtime
 
@@ -64,7 +64,7 @@ async def get_artifact(request: web.Request) -> web.Response:
     image = IMAGE_ARTIFACT.match(path)
     if image is not None:
         if image.group(1) != project.id.replace("-", ""):
-            raise ApiError(404, "NotFound", "The artifact does not exist.")
+            raise ServiceError(404, "NotFound", "The artifact does not exist.")
         name = f"i-{image.group(1)}/{image.group(2)}"
     else:
         path = path.lstrip("/")
@@ -73,5 +73,5 @@ async def get_artifact(request: web.Request) -> web.Response:
         name = f"{project.id}/{path}"
     data = await rt.blobs.read(name)
     if data is None:
-        raise ApiError(404, "NotFound", "The artifact does not exist.")
+        raise ServiceError(404, "NotFound", "The artifact does not exist.")
     return web.Response(body=data, content_type="application/octet-stream")

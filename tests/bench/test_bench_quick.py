@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from bench import floor
-from localstack.process import REPO_ROOT
+from localrun.process import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

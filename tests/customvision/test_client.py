@@ -31,7 +31,7 @@ class FakeTokenCredential:
 def test_entra_id_credential_sends_a_bearer_token_for_cognitive_services(transport) -> None:
     credential = FakeTokenCredential()
     with TrainingClient(ENDPOINT, credential, transport=transport) as client:
-        client.get_projects()
+        list(client.list_projects())
     assert transport.requests[0].headers["Authorization"] == "Bearer entra-token"
     assert "Training-Key" not in transport.requests[0].headers
     assert credential.scopes == [("https://cognitiveservices.azure.com/.default",)]

@@ -25,7 +25,7 @@ from customvision import (
     is_relative_uri,
     time_key,
 )
-from localstack.emulator import Emulator
+from localrun.emulator import Emulator
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +86,7 @@ def test_demo_listings_match_the_ground_truth(emulator: Emulator) -> None:
 
 
 def _check_listings(client: TrainingClient, truth: list[dict[str, Any]]) -> None:
-    projects = client.get_projects()
+    projects = list(client.list_projects())
     assert _ids(projects) == _ids(truth)
     for expected in truth:
         project_id = expected["id"]
@@ -183,7 +183,7 @@ def test_deletes_in_the_design_order_leave_nothing(emu: Emulator, client: Traini
 
 
 def test_missing_things_raise_typed_errors(emu: Emulator, client: TrainingClient) -> None:
-    project_id = client.get_projects()[0]["id"]
+    project_id = next(iter(client.list_projects()))["id"]
     unknown = "00000000-0000-0000-0000-000000000001"
     with pytest.raises(CustomVisionNotFoundError):
         client.get_iteration(project_id, unknown)
@@ -197,14 +197,14 @@ def test_a_wrong_key_is_an_authentication_error(emu: Emulator) -> None:
     with TrainingClient(emu.endpoint, "not-the-key") as client, \
             pytest.raises(CustomVisionAuthenticationError) as caught:
         assert "not-the-key" not in repr(client)
-        client.get_projects()
+        list(client.list_projects())
     assert caught.value.status_code == 401
     assert "not-the-key" not in str(caught.value) and "not-the-key" not in repr(caught.value)
 
 
 def test_the_preview_api_version_is_served_too(emu: Emulator) -> None:
     with _client(emu, api_version="3.4-preview", rate_limiter=TokenBucket(TPS)) as preview:
-        assert _ids(preview.get_projects()) == _ids(emu.state()["projects"])
+        assert _ids(list(preview.list_projects())) == _ids(emu.state()["projects"])
 
 
 def _burst(client: TrainingClient, project_id: str, *, threads: int, calls: int) -> list[int]:
@@ -413,7 +413,7 @@ def test_the_official_sdk_agrees(emulator: Emulator) -> None:
     sdk = CustomVisionTrainingClient(
         emulator.endpoint, ApiKeyCredentials(in_headers={"Training-key": emulator.training_key}))
     with _client(emulator, rate_limiter=TokenBucket(10)) as ours:
-        projects = {p["id"]: p for p in ours.get_projects()}
+        projects = {p["id"]: p for p in list(ours.list_projects())}
         for theirs in sdk.get_projects():
             mine = projects.pop(theirs.id)
             assert set(theirs.serialize(keep_readonly=True)) <= set(mine)

@@ -80,3 +80,15 @@ def test_codes_enum_is_case_insensitive_and_complete() -> None:
     assert CustomVisionErrorCode("badrequestiterationispublished") is published
     assert CustomVisionErrorCode["not_found_project"] == "NotFoundProject"
     assert len(CustomVisionErrorCode) == 130
+
+
+def test_codes_are_the_specs_in_its_order() -> None:
+    """The enum is built from the spec's `CustomVisionErrorCodes` list; a member's name is its code in UPPER_SNAKE."""
+    import json
+
+    from tests.emulator.spec import SPEC_PATH
+
+    spec = json.loads(SPEC_PATH.read_text())
+    listed = spec["definitions"]["CustomVisionError"]["properties"]["code"]["enum"]
+    assert [code.value for code in CustomVisionErrorCode] == listed
+    assert CustomVisionErrorCode.FORBIDDEN_DR_MODE_ENABLED == "ForbiddenDRModeEnabled"

@@ -53,14 +53,14 @@ def test_throttling_that_outlasts_the_retries_raises_throttled(transport) -> Non
     transport.handler = sequence((429, THROTTLED))
     with TrainingClient(ENDPOINT, KEY, transport=transport, retry_total=2) as client, \
             pytest.raises(ThrottledError) as caught:
-        client.get_projects()
+        list(client.list_projects())
     assert caught.value.retry_after == 3.0
     assert len(transport.requests) == 3
 
 
 def test_connection_errors_are_retried(client, transport) -> None:
     transport.handler = sequence(ServiceRequestError("connection refused"), (200, [{"id": "p"}]))
-    assert client.get_projects() == [{"id": "p"}]
+    assert list(client.list_projects()) == [{"id": "p"}]
     assert len(transport.requests) == 2
 
 
@@ -148,7 +148,7 @@ def test_rate_limit_policy_paces_each_attempt_and_pauses_on_429(transport) -> No
     bucket = TokenBucket(10, clock=clock, sleep=clock.sleep)
     transport.handler = sequence((429, THROTTLED, {"Retry-After": "2"}), (200, []))
     with TrainingClient(ENDPOINT, KEY, transport=transport, rate_limiter=bucket) as client:
-        client.get_projects()
+        list(client.list_projects())
     assert len(transport.requests) == 2
     assert clock.now == pytest.approx(102.0)  # the retry waited for the bucket's pause (transport.sleep is fake)
 
@@ -162,7 +162,7 @@ def test_logs_never_show_a_bearer_token(caplog, transport) -> None:
 
     caplog.set_level(logging.DEBUG)
     with TrainingClient(ENDPOINT, FakeTokenCredential(), transport=transport, logging_enable=True) as client:
-        client.get_projects()
+        list(client.list_projects())
     text = _logged(caplog)
     assert "Authorization" in text
     assert "entra-token" not in text

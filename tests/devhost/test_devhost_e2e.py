@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from localstack.devhost import Devhost
-from localstack.ports import free_port
+from localrun.devhost import Devhost
+from localrun.ports import free_port
 from tests.fixtures.devhost import DevhostFactory
 
 APPS = Path(__file__).parent / "apps"

@@ -17,7 +17,7 @@ from devhost.appstate import Settings
 from devhost.config import HostConfig
 from devhost.durable_api import client_binding
 from devhost.keys import KEY_FILE, HostKeys
-from localstack.devhost import Devhost
+from localrun.devhost import Devhost
 from tests.fixtures.devhost import DevhostFactory
 
 APPS = Path(__file__).parent / "apps"

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from localstack.ports import free_port
+from localrun.ports import free_port
 from tests.devhost.test_devhost_e2e import triggers_app
 from tests.fixtures.devhost import DevhostFactory
 

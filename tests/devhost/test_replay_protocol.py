@@ -66,34 +66,34 @@ def test_context_marks_only_events_before_the_last_episode_as_played() -> None:
 
 def test_first_episode_schedules_the_fan_out_in_order() -> None:
     result = plan([when(ActionType.WHEN_ALL, activity("x"), activity("y"))], started())
-    assert [(s.task_id, s.name) for s in result.schedules] == [(0, "x"), (1, "y")]
+    assert [(s.task_id, s.name) for s in result.new_tasks] == [(0, "x"), (1, "y")]
 
 
 def test_already_scheduled_tasks_are_not_scheduled_again() -> None:
     actions = [activity(), activity()]
-    assert plan(actions, [*started(), scheduled(0)]).schedules == []
+    assert plan(actions, [*started(), scheduled(0)]).new_tasks == []
     result = plan(actions, [*started(), scheduled(0), done(0)])
-    assert [s.task_id for s in result.schedules] == [1]
+    assert [s.task_id for s in result.new_tasks] == [1]
 
 
 def test_retry_failure_gets_a_timer_then_a_new_attempt_with_fresh_ids() -> None:
     actions = [when(ActionType.WHEN_ALL, activity(retry=True))]
     history = [*started(), scheduled(0), failed(0)]
     first = plan(actions, history)
-    assert [(s.task_id, s.kind, s.delay_ms) for s in first.schedules] == [(1, "timer", 100.0)]
+    assert [(s.task_id, s.kind, s.delay_ms) for s in first.new_tasks] == [(1, "timer", 100.0)]
     history += [event(EventType.TIMER_CREATED, NOW, event_id=1), fired(1)]
     second = plan(actions, history)
-    assert [(s.task_id, s.kind) for s in second.schedules] == [(2, "activity")]
+    assert [(s.task_id, s.kind) for s in second.new_tasks] == [(2, "activity")]
 
 
 def test_retry_exhaustion_waits_for_the_last_timer_then_fails() -> None:
     actions = [activity(retry=True), activity("after")]
     history = [*started(), scheduled(0), failed(0), event(EventType.TIMER_CREATED, NOW, event_id=1), fired(1),
                scheduled(2), failed(2)]
-    assert [(s.task_id, s.kind) for s in plan(actions, history).schedules] == [(3, "timer")]
+    assert [(s.task_id, s.kind) for s in plan(actions, history).new_tasks] == [(3, "timer")]
     history += [event(EventType.TIMER_CREATED, NOW, event_id=3), fired(3)]
     # the retry task failed; the orchestrator moved on (caught it) and its next task gets id 4
-    assert [(s.task_id, s.name) for s in plan(actions, history).schedules] == [(4, "after")]
+    assert [(s.task_id, s.name) for s in plan(actions, history).new_tasks] == [(4, "after")]
 
 
 def test_when_any_resolves_on_first_child_and_later_actions_follow() -> None:
@@ -101,14 +101,14 @@ def test_when_any_resolves_on_first_child_and_later_actions_follow() -> None:
     actions = [when(ActionType.WHEN_ANY, activity(), timer), activity("next")]
     history = [*started(), scheduled(0), event(EventType.TIMER_CREATED, NOW, event_id=1), done(0)]
     result = plan(actions, history)
-    assert [(s.task_id, s.name) for s in result.schedules] == [(2, "next")]
+    assert [(s.task_id, s.name) for s in result.new_tasks] == [(2, "next")]
     assert result.cancelled_timers == [1]
 
 
 def test_external_event_completes_a_waiter_or_is_buffered() -> None:
     wait = {"actionType": ActionType.WAIT_FOR_EXTERNAL_EVENT, "externalEventName": "go"}
     raised = event(EventType.EVENT_RAISED, NOW, Name="go", Input="1")
-    assert [s.name for s in plan([wait, activity("then")], [*started(), raised]).schedules] == ["then"]
+    assert [s.name for s in plan([wait, activity("then")], [*started(), raised]).new_tasks] == ["then"]
 
 
 def test_continue_as_new_and_unsupported_actions() -> None:

@@ -23,9 +23,9 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from devhost.config import load_host_config
-from localstack.azurite import Azurite
-from localstack.devhost import Devhost
-from localstack.process import REPO_ROOT
+from localrun.azurite import Azurite
+from localrun.devhost import Devhost
+from localrun.process import REPO_ROOT
 from tests.devhost.test_devhost_e2e import APPS, expected_fanout, fanout_env, start_fanout, triggers_app
 from tests.e2e.helpers import app_env, exported_images, read_manifest, submit, truth_images
 from tests.fixtures.devhost import DevhostFactory

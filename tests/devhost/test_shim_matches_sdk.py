@@ -74,8 +74,8 @@ def test_pending_ids_match_the_sdk(orchestrator: Any, seed: int) -> None:
         result, awaited = run_sdk(orchestrator, history)
         if result.done or result.error:
             return
-        assert protocol.pending_task_ids(result.actions, history) == awaited
-        for item in protocol.plan(result.actions, history).schedules:
+        assert protocol.plan(result.actions, history).open_tasks == awaited
+        for item in protocol.plan(result.actions, history).new_tasks:
             kind = EventType.TIMER_CREATED if item.kind == "timer" else EventType.TASK_SCHEDULED
             history.append(event(kind, now, event_id=item.task_id, Name=item.name))
             pending.append((item.kind, item.task_id, item.name))

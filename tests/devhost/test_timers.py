@@ -18,8 +18,8 @@ from typing import Any
 from azure.functions.timer import TimerRequest
 
 from devhost.indexer import FunctionInfo
-from devhost.timers import Schedule, ScheduleMonitor, run_timer
-from dsr.schedules import Schedule as AppSchedule
+from devhost.timers import ScheduleMonitor, TimerSchedule, run_timer
+from dsr.schedules import RequestSchedule
 
 
 def info(schedule: str, **trigger: Any) -> FunctionInfo:
@@ -30,10 +30,10 @@ def info(schedule: str, **trigger: Any) -> FunctionInfo:
 def test_day_of_month_and_day_of_week_must_both_match() -> None:
     friday_13th = "0 0 0 13 * 5"
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    assert Schedule(friday_13th).next_after(start) == datetime(2026, 2, 13, tzinfo=UTC)  # not Friday Jan 2
-    slot = AppSchedule("f13", friday_13th, {}).due_slot(since=start, now=datetime(2026, 1, 31, tzinfo=UTC))
+    assert TimerSchedule(friday_13th).next_after(start) == datetime(2026, 2, 13, tzinfo=UTC)  # not Friday Jan 2
+    slot = RequestSchedule("f13", friday_13th, {}).due_slot(since=start, now=datetime(2026, 1, 31, tzinfo=UTC))
     assert slot is None  # the scheduler found no slot in January (Jan 2 is a Friday, Jan 13 a Tuesday)
-    assert AppSchedule("f13", friday_13th, {}).due_slot(
+    assert RequestSchedule("f13", friday_13th, {}).due_slot(
         since=start, now=datetime(2026, 2, 14, tzinfo=UTC)) == datetime(2026, 2, 13, tzinfo=UTC)
 
 

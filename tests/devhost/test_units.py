@@ -17,7 +17,7 @@ from devhost.invoker import Invoker
 from devhost.keys import load_or_create
 from devhost.replay_protocol import EventType, event
 from devhost.store import InstanceExistsError, Store
-from devhost.timers import Schedule, ScheduleError
+from devhost.timers import TimerSchedule, TimerScheduleError
 
 
 @pytest.mark.parametrize(("template", "path", "params"), [
@@ -72,12 +72,12 @@ def test_generated_keys_are_private_distinct_and_stable(tmp_path: Path) -> None:
 
 def test_ncrontab_and_timespan_schedules() -> None:
     moment = datetime(2026, 1, 1, 10, 2, 30, tzinfo=UTC)
-    assert Schedule("0 */5 * * * *").next_after(moment) == datetime(2026, 1, 1, 10, 5, tzinfo=UTC)
-    assert Schedule("*/10 * * * * *").next_after(moment) == datetime(2026, 1, 1, 10, 2, 40, tzinfo=UTC)
-    assert Schedule("00:00:05").next_after(moment) == datetime(2026, 1, 1, 10, 2, 35, tzinfo=UTC)
+    assert TimerSchedule("0 */5 * * * *").next_after(moment) == datetime(2026, 1, 1, 10, 5, tzinfo=UTC)
+    assert TimerSchedule("*/10 * * * * *").next_after(moment) == datetime(2026, 1, 1, 10, 2, 40, tzinfo=UTC)
+    assert TimerSchedule("00:00:05").next_after(moment) == datetime(2026, 1, 1, 10, 2, 35, tzinfo=UTC)
     for bad in ("every minute", "0 0 0 0 0 0 0", "00:00:00"):
-        with pytest.raises(ScheduleError):
-            Schedule(bad)
+        with pytest.raises(TimerScheduleError):
+            TimerSchedule(bad)
 
 
 def test_store_keeps_queued_work_across_a_restart(tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ from typing import Any
 from azure.storage.blob import ContainerClient
 
 from customvision import Pacer, TokenBucket, TrainingClient
-from dsr.ratebudget import CONTAINER, BlobSlotStore, SharedBudget, record_name
+from dsr.ratebudget import SharedBudget
+from dsr.ratebudget_record import CONTAINER, BlobSlotStore, record_name
 
 
 def main() -> int:
@@ -59,7 +60,7 @@ def main() -> int:
                 remaining[0] -= 1
             try:
                 if client is not None:
-                    client.get_projects()  # paced inside the client's pipeline
+                    list(client.list_projects())  # paced inside the client's pipeline
                     moment = time.time()
                 else:
                     started = time.time()

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from dsr.account import AccountRef, ArmIdError, export_account, key_fingerprint
+from dsr.arm import AccountRef, ArmIdError
+from dsr.export.account import export_account, key_fingerprint
 from dsr.settings import ResourceConfig
 
 ARM_ID = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.CognitiveServices/accounts/cv-train"

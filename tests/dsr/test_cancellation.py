@@ -15,10 +15,18 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from customvision import TrainingClient
-from dsr.cancellation import DeleteCancelled, guard, is_cancelled, marker_path, request_cancel
-from dsr.delete.steps import DESTRUCTIVE_CALLS, GuardedClient, delete_images
-from localstack.azurite import Azurite
-from localstack.emulator import Emulator
+from dsr.cancellation import (
+    DESTRUCTIVE_CALLS,
+    DeleteCancelled,
+    GuardedClient,
+    guard,
+    is_cancelled,
+    marker_path,
+    request_cancel,
+)
+from dsr.delete.image_step import delete_images
+from localrun.azurite import Azurite
+from localrun.emulator import Emulator
 
 pytestmark = pytest.mark.slow
 SYNTHETIC = "synthetic:projects=1,images=600"  # three DeleteImages calls of 256 for the workspace

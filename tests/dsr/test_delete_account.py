@@ -11,7 +11,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
-from dsr.account import AccountRef
+from dsr.arm import AccountRef
 from dsr.delete.account import delete_account_category, exported_models_result
 from dsr.envelope import is_permanent
 from dsr.settings import ResourceConfig

@@ -18,10 +18,11 @@ from customvision import CustomVisionErrorCode, CustomVisionHttpError, CustomVis
 from dsr.categories import PROJECT_CATEGORIES
 from dsr.delete.order import Step, steps_for
 from dsr.delete.plan import category_counts, plan_project
-from dsr.delete.scope import is_gone, parse_time, prediction_cutoff
+from dsr.delete.scope import is_gone, prediction_cutoff
 from dsr.delete.steps import delete_images, delete_iterations, delete_tags, run_step
 from dsr.delete.verify import verify_project
-from localstack.emulator import Emulator
+from dsr.times import parse_time
+from localrun.emulator import Emulator
 
 pytestmark = pytest.mark.slow
 

@@ -17,12 +17,12 @@ import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from customvision import TrainingClient
-from dsr.export import paths
+from dsr import layout
 from dsr.export.copier import Copier
 from dsr.export.images import export_image_chunk, finalize_images, plan_image_sets
 from dsr.sink import ExportSink
-from localstack.azurite import Azurite
-from localstack.emulator import Emulator
+from localrun.azurite import Azurite
+from localrun.emulator import Emulator
 
 pytestmark = pytest.mark.slow
 SEED = "synthetic:projects=2,images=700"  # > 256 per set: chunks of several pages, ties across their boundaries
@@ -48,7 +48,7 @@ def export_images(server: Emulator, container: ContainerClient) -> Run:
     def run(project_id: str, *, skip: tuple[tuple[str, int], ...] = ()) -> Any:
         request_id = f"req-{uuid.uuid4().hex[:8]}"
         sink = ExportSink(container, request_id)
-        work = ExportSink(container, paths.work_prefix(request_id))
+        work = ExportSink(container, layout.work_prefix(request_id))
         with TrainingClient(server.endpoint, server.training_key, retry_backoff_factor=0.01) as client:
             sets = plan_image_sets(client, project_id)
             for image_set in sets:
@@ -56,7 +56,7 @@ def export_images(server: Emulator, container: ContainerClient) -> Run:
                     if (image_set["key"], chunk) not in skip:
                         export_image_chunk(client, Copier(sink), work, project_id, image_set, chunk)
             result = finalize_images(client, sink, work, project_id, sets)
-        lines = list(sink.read_lines(paths.images_jsonl(project_id)))
+        lines = list(sink.read_lines(layout.project_file(project_id, layout.IMAGES_JSONL)))
         return result, sink, lines
 
     return run
@@ -106,7 +106,7 @@ def test_images_get_the_originals_pixel_size_and_coco_boxes_its_scale(run: Run, 
         assert (line["resizedWidth"], line["resizedHeight"]) == (expected["resizedWidth"], expected["resizedHeight"])
         listed = datetime.fromisoformat(line["created"]).replace(tzinfo=UTC)  # the service's text: no zone
         assert not line["created"].endswith("Z") and abs(listed - datetime.fromisoformat(expected["created"])) < MS
-    coco = json.loads(sink.blob(paths.coco_json(truth["id"])).download_blob().readall())
+    coco = json.loads(sink.blob(layout.project_file(truth["id"], layout.COCO_JSON)).download_blob().readall())
     numbers = {image["customVisionImageId"]: image for image in coco["images"]}
     boxes = 0
     for annotation in coco["annotations"]:

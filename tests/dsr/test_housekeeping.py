@@ -13,14 +13,14 @@ import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from dsr.housekeeping import (
-    FINISHED,
     HousekeepingError,
     Retention,
     delete_export,
     expired_exports,
     run_housekeeping,
 )
-from localstack.azurite import Azurite
+from dsr.runtime_status import PURGEABLE_STATUSES
+from localrun.azurite import Azurite
 
 OLD = ["old-1/manifest.json", "old-1/index.html", "old-1/projects/p/images/a.png", ".work/old-1/chunk-0.json"]
 UNFINISHED = ["half-done/projects/p/tags.json"]  # no manifest: its first blob tells its age
@@ -81,7 +81,7 @@ def test_housekeeping_deletes_expired_exports_and_keeps_receipts(container: Cont
     assert report["blobsDeleted"] == len(OLD + UNFINISHED + ORPHAN_WORK)
     assert names(container) == set(RECEIPTS + STRAY + NEW)
     assert report["instancesPurged"] == 3
-    assert history.calls == [(new + timedelta(days=30) - timedelta(days=90), FINISHED)]
+    assert history.calls == [(new + timedelta(days=30) - timedelta(days=90), PURGEABLE_STATUSES)]
 
 
 def test_deleting_is_idempotent_and_refuses_the_receipts_prefix(container: ContainerClient) -> None:

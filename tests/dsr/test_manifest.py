@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
+import dsr.export.manifest
 import dsr.manifest
 from dsr import signing
+from dsr.canonical_json import canonical_json
+from dsr.export.manifest import manifest_header, write_manifest
 from dsr.files import FileRecord
-from dsr.manifest import manifest_header, write_manifest
 from dsr.signing import LocalKeySigner
 from dsr.sink import ExportSink
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def _header() -> dict:  # type: ignore[type-arg]
 def test_manifest_lists_every_file_with_index_in_order(
     container: ContainerClient, monkeypatch: pytest.MonkeyPatch, spool_bytes: int
 ) -> None:
-    monkeypatch.setattr(dsr.manifest, "SPOOL_IN_MEMORY", spool_bytes)
+    monkeypatch.setattr(dsr.export.manifest, "SPOOL_IN_MEMORY", spool_bytes)
     sink = ExportSink(container, "req-m")
     for path in ("account.json", "projects/p/images/a.png", "projects/p/images.jsonl", "zz.json"):
         sink.write_bytes(path, path.encode())
@@ -86,7 +88,7 @@ def _download(container: ContainerClient, prefix: str, into: Path) -> Path:
 def test_a_signed_manifest_is_checked_by_anyone_with_the_public_key(
     container: ContainerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dsr.manifest, "SPOOL_IN_MEMORY", 64)  # the listing is read twice from a disk spool
+    monkeypatch.setattr(dsr.export.manifest, "SPOOL_IN_MEMORY", 64)  # the listing is read twice from a disk spool
     signer = LocalKeySigner(tmp_path / "keys")
     kid = signer.current_kid()
     sink = RecordingSink(container, "req-s")
@@ -108,7 +110,7 @@ def test_a_signed_manifest_is_checked_by_anyone_with_the_public_key(
     signature = manifest["signature"]
     assert (signature["alg"], signature["kid"], written["kid"]) == ("ES256", kid, kid)
     valid, _, payload = signing.verify(signature["jws"], signing.key_set(signing.jwks(signer)))
-    assert valid and payload == signing.canonical_json(json.loads(payload))  # RFC 8785 bytes
+    assert valid and payload == canonical_json(json.loads(payload))  # RFC 8785 bytes
     files_json = json.dumps(manifest["files"], sort_keys=True, separators=(",", ":")).encode()  # = RFC 8785 here
     assert json.loads(payload) == {
         "kind": "customvision-dsr-export-manifest", "schemaVersion": "1.0", "requestId": "req-m", "resource": "res",
@@ -130,11 +132,11 @@ def test_a_signed_manifest_is_checked_by_anyone_with_the_public_key(
     for old, new in ((b'"count": 1', b'"count": 2'), (b'"size": 12', b'"size": 13')):
         assert old in manifest_bytes
         (folder / "manifest.json").write_bytes(manifest_bytes.replace(old, new, 1))
-        valid, findings = dsr.manifest.verify_export(folder, keys)
+        valid, findings = dsr.export.manifest.verify_export(folder, keys)
         assert not valid and "not the manifest that was signed" in findings[-1]
     unsigned = {k: v for k, v in manifest.items() if k != "signature"}
     (folder / "manifest.json").write_text(json.dumps(unsigned))
-    assert dsr.manifest.verify_export(folder, keys) == (False, ["manifest.json is not signed"])
+    assert dsr.export.manifest.verify_export(folder, keys) == (False, ["manifest.json is not signed"])
 
 
 def test_the_manifest_is_not_written_when_the_key_rotates_while_signing(

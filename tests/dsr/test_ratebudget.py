@@ -17,7 +17,8 @@ import pytest
 from bench.windows import max_in_any_second as per_window
 from customvision import TokenBucket
 from dsr import ratebudget
-from dsr.ratebudget import MAX_AHEAD_SECONDS, RETRY_SHARED_SECONDS, Conflict, SharedBudget, pacer_for
+from dsr.ratebudget import MAX_AHEAD_SECONDS, RETRY_SHARED_SECONDS, SharedBudget, pacer_for
+from dsr.ratebudget_record import Conflict, record_name
 from dsr.settings import Settings, SettingsError
 
 
@@ -315,6 +316,6 @@ def test_settings_choose_the_pacer() -> None:
 
 
 def test_one_record_per_endpoint_whatever_the_alias() -> None:
-    name: Callable[[str], str] = ratebudget.record_name
+    name: Callable[[str], str] = record_name
     assert name("https://CV.example/") == name("https://cv.example")
     assert name("https://a.example") != name("https://b.example")

@@ -21,10 +21,11 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from bench.windows import max_in_any_second as per_window
-from dsr.ratebudget import CONTAINER, BlobSlotStore, SharedBudget, record_name
-from localstack.azurite import Azurite
-from localstack.emulator import Emulator
-from localstack.process import REPO_ROOT
+from dsr.ratebudget import SharedBudget
+from dsr.ratebudget_record import CONTAINER, BlobSlotStore, record_name
+from localrun.azurite import Azurite
+from localrun.emulator import Emulator
+from localrun.process import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

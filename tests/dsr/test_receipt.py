@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from azure.storage.blob import ContainerClient
+from joserfc.jwk import KeySet
 
 from customvision import TrainingClient
 from dsr import signing
@@ -23,25 +24,17 @@ from dsr.categories import PROJECT_CATEGORIES
 from dsr.delete.account import delete_account_category, exported_models_result
 from dsr.delete.order import steps_for
 from dsr.delete.plan import ProjectPlan, plan_project
+from dsr.delete.receipt import build_receipt
+from dsr.delete.receipt_hmac import ReceiptKeyError
+from dsr.delete.receipt_signature import check, sign, signed_bytes, verify
+from dsr.delete.receipt_store import ReceiptExistsError, issue_receipt, read_receipt, write_receipt
 from dsr.delete.steps import run_step
 from dsr.delete.verify import Verification, verify_project
-from dsr.receipt import (
-    ReceiptExistsError,
-    ReceiptKeyError,
-    build_receipt,
-    check,
-    issue_receipt,
-    main,
-    read_receipt,
-    sign,
-    signed_bytes,
-    verify,
-    write_receipt,
-)
+from dsr.receipt import main
 from dsr.settings import ResourceConfig
 from dsr.signing import LocalKeySigner
-from localstack.azurite import Azurite
-from localstack.emulator import Emulator
+from localrun.azurite import Azurite
+from localrun.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY = Path(__file__).with_name("data") / "legacy-hmac-receipt.json"  # written by the HMAC code before ES256
@@ -58,7 +51,7 @@ def other_signer(tmp_path: Path) -> LocalKeySigner:
     return LocalKeySigner(tmp_path / "other-keys")
 
 
-def _keys(signer: signing.Signer) -> signing.KeySet:
+def _keys(signer: signing.Signer) -> KeySet:
     return signing.key_set(signing.jwks(signer))
 
 

@@ -22,3 +22,17 @@ def test_scrub_strips_sas_queries_from_nested_urls() -> None:
 
 def test_strip_query() -> None:
     assert strip_query("https://h/p/a.png?sv=1&sig=2") == "https://h/p/a.png"
+
+
+def test_one_list_of_secret_patterns_for_the_client_and_the_app() -> None:
+    """A leak fixed once is fixed everywhere: the client's logs and errors and the app's stored text share it."""
+    import customvision
+
+    assert redact is customvision.redact
+    text = ("Endpoint=sb://ns/;SharedAccessKeyName=send;SharedAccessKey=c2VjcmV0= {'Authorization': 'k-0', "
+            "\"training-key\": \"k-1\"} Ocp-Apim-Subscription-Key=k-2 prediction-key: k-3 "
+            "https://a/b?sv=1&sig=s%2B1 DefaultEndpointsProtocol=https;AccountKey=a2V5==;")
+    out = redact(text)
+    for secret in ["c2VjcmV0=", "k-0", "k-1", "k-2", "k-3", "s%2B1", "a2V5=="]:
+        assert secret not in out
+    assert "SharedAccessKeyName=send" in out and "Endpoint=sb://ns/" in out

@@ -14,7 +14,7 @@ from dsr.schedules import (
     DEFAULT_TICK,
     MAX_CATCH_UP,
     Fired,
-    Schedule,
+    RequestSchedule,
     binding_setting,
     load_schedules,
     run_schedules,
@@ -133,21 +133,21 @@ def test_a_bad_schedule_never_starts_and_the_others_still_run(caplog: pytest.Log
 
 
 def test_slot_ids_are_deterministic_minutes_in_utc() -> None:
-    schedule = Schedule(name="weekly-export", expression="0 0 3 * * 1", request={})
+    schedule = RequestSchedule(name="weekly-export", expression="0 0 3 * * 1", request={})
     local = MONDAY_3AM.astimezone(timezone(timedelta(hours=2)))
     assert schedule.slot_id(MONDAY_3AM) == schedule.slot_id(local) == "sched-weekly-export-20261123T0300Z"
-    assert len(Schedule(name="n" * 40, expression="", request={}).slot_id(MONDAY_3AM)) <= 64
+    assert len(RequestSchedule(name="n" * 40, expression="", request={}).slot_id(MONDAY_3AM)) <= 64
 
 
 def test_due_slot_is_the_newest_in_the_window() -> None:
-    schedule = Schedule(name="s", expression="0 0 3 * * 1", request={})
+    schedule = RequestSchedule(name="s", expression="0 0 3 * * 1", request={})
     assert schedule.due_slot(since=MONDAY_3AM - timedelta(minutes=1), now=MONDAY_3AM) == MONDAY_3AM
     assert schedule.due_slot(since=MONDAY_3AM - timedelta(minutes=1), now=MONDAY_3AM + timedelta(seconds=7)) \
         == MONDAY_3AM
     assert schedule.due_slot(since=MONDAY_3AM, now=MONDAY_3AM + timedelta(minutes=1)) is None
     assert schedule.due_slot(since=MONDAY_3AM - timedelta(minutes=2), now=MONDAY_3AM - timedelta(minutes=1)) is None
     # in the last second before the next slot, the current slot is still the one due (not "none")
-    every_minute = Schedule(name="m", expression="0 * * * * *", request={})
+    every_minute = RequestSchedule(name="m", expression="0 * * * * *", request={})
     late = MONDAY_3AM + timedelta(seconds=59, milliseconds=900)
     assert every_minute.due_slot(since=late - timedelta(minutes=1), now=late) == MONDAY_3AM
 

@@ -21,8 +21,12 @@ from joserfc import jws
 from joserfc.jwk import ECKey
 
 from dsr import signing
+from dsr.canonical_json import canonical_json
 from dsr.settings import Settings
 from dsr.signing import LocalKeySigner, SigningError, VaultKeyId, VaultSigner
+from dsr.signing.command import main
+from dsr.signing.tokens import b64url
+from dsr.signing.vault import CACHE_SECONDS
 
 PAYLOAD = b'{"a":1,"b":"caf\xc3\xa9"}'
 
@@ -37,9 +41,9 @@ def _keys(signer: signing.Signer) -> Any:
 def test_canonical_json_is_rfc_8785() -> None:
     # RFC 8785 §3.2.2/3.2.3: keys sorted by UTF-16 code units, no whitespace, shortest numbers, UTF-8 kept.
     value = {"b": [1.0, 1e21, "\u20ac"], "a": None, "\u00e9": True, "10": 0}
-    assert signing.canonical_json(value) == '{"10":0,"a":null,"b":[1,1e+21,"\u20ac"],"\u00e9":true}'.encode()
+    assert canonical_json(value) == '{"10":0,"a":null,"b":[1,1e+21,"\u20ac"],"\u00e9":true}'.encode()
     with pytest.raises(ValueError):
-        signing.canonical_json({"x": float("nan")})
+        canonical_json({"x": float("nan")})
 
 
 # Local keys
@@ -63,7 +67,7 @@ def test_the_kid_is_the_rfc_7638_thumbprint_of_the_public_key(tmp_path: Path) ->
     jwk = signing.jwks(signer)["keys"][0]
     # RFC 7638 §3.2: the required members, lexicographic order, no whitespace, SHA-256, base64url.
     members = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"], "y": jwk["y"]}, separators=(",", ":"))
-    thumbprint = signing._b64url(hashlib.sha256(members.encode()).digest())
+    thumbprint = b64url(hashlib.sha256(members.encode()).digest())
     assert jwk["kid"] == thumbprint == signer.current_kid()
     assert (jwk["kty"], jwk["crv"], jwk["alg"], jwk["use"]) == ("EC", "P-256", "ES256", "sig")
 
@@ -103,11 +107,11 @@ def test_rotation_keeps_old_signatures_verifiable_and_drops_the_old_private_key(
 
 
 def test_the_cli_prints_the_jwks_and_rotates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert signing.main(["jwks", "--key-dir", str(tmp_path)], env={}) == 0
+    assert main(["jwks", "--key-dir", str(tmp_path)], env={}) == 0
     first = json.loads(capsys.readouterr().out)["keys"]
-    assert signing.main(["rotate", "--key-dir", str(tmp_path)], env={}) == 0
+    assert main(["rotate", "--key-dir", str(tmp_path)], env={}) == 0
     assert "new signing key" in capsys.readouterr().out
-    assert signing.main(["jwks", "--key-dir", str(tmp_path)], env={}) == 0
+    assert main(["jwks", "--key-dir", str(tmp_path)], env={}) == 0
     after = json.loads(capsys.readouterr().out)["keys"]
     assert len(after) == 2 and after[1] == first[0]
 
@@ -218,7 +222,7 @@ def test_key_vault_signs_a_digest_and_the_jws_verifies_with_the_public_key_alone
     token = signing.sign_detached(signer, PAYLOAD)
     header_b64, empty, _ = token.split(".")
     assert empty == ""  # detached
-    signing_input = f"{header_b64}.{signing._b64url(PAYLOAD)}".encode()
+    signing_input = f"{header_b64}.{b64url(PAYLOAD)}".encode()
     assert vault.signed == [(vault.versions[0][0], hashlib.sha256(signing_input).digest())]
     kid = signer.current_kid()
     assert signing.header_of(token) == {"alg": "ES256", "kid": kid}
@@ -235,7 +239,7 @@ def test_a_key_vault_rotation_is_picked_up_after_the_cache_and_old_versions_stay
     vault.rotate()
     assert signer.current_kid() == old_kid  # cached view
     reads = vault.reads
-    clock.now += signing.CACHE_SECONDS
+    clock.now += CACHE_SECONDS
     new_token = signer.sign(PAYLOAD)
     new_kid = signer.current_kid()
     assert new_kid != old_kid and vault.reads > reads
@@ -252,7 +256,7 @@ def test_a_disabled_old_version_drops_out_of_the_key_set_its_tokens_then_fail() 
     old_version = vault.versions[0][0]
     vault.rotate()
     vault.disable(old_version)
-    clock.now += signing.CACHE_SECONDS
+    clock.now += CACHE_SECONDS
     assert len(signer.public_keys()) == 1
     valid, reason, _ = signing.verify(old_token, _keys(signer))
     assert not valid and "not in the given key set" in reason
@@ -299,8 +303,8 @@ def test_only_es256_by_a_known_kid_verifies(tmp_path: Path) -> None:
     keys = _keys(signer)
     token = signer.sign(PAYLOAD)
     _, payload, signature = token.split(".")
-    none_header = signing._b64url(b'{"alg":"none","kid":"%s"}' % signer.current_kid().encode())
-    hs_header = signing._b64url(b'{"alg":"HS256","kid":"%s"}' % signer.current_kid().encode())
+    none_header = b64url(b'{"alg":"none","kid":"%s"}' % signer.current_kid().encode())
+    hs_header = b64url(b'{"alg":"HS256","kid":"%s"}' % signer.current_kid().encode())
     assert "unsupported signature algorithm 'none'" in signing.verify(f"{none_header}.{payload}.", keys)[1]
     assert "unsupported signature algorithm 'HS256'" in signing.verify(f"{hs_header}.{payload}.{signature}", keys)[1]
     assert not signing.verify("not a jws", keys)[0]

@@ -12,7 +12,7 @@ from azure.storage.blob import BlobSasPermissions, BlobServiceClient, ContainerC
 
 from dsr.export.copier import Copier, CopyVerificationError
 from dsr.sink import ExportSink
-from localstack.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
+from localrun.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
 
 
 @pytest.fixture

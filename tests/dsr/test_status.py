@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dsr.status import request_status, scrub
+from dsr.redact import scrub_answer
+from dsr.status import request_status
 
 REQUEST = {
     "requestId": "case-1",
@@ -179,4 +180,4 @@ def test_missing_input_falls_back_to_instance_and_created_time() -> None:
 
 def test_scrub_drops_credential_keys_everywhere() -> None:
     value = {"a": [{"accountKey": 1, "sasUrl": "https://x/?sig=1", "ok": True}], "password": "p", "token": "t"}
-    assert scrub(value) == {"a": [{"sasUrl": "https://x/?sig=REDACTED", "ok": True}]}
+    assert scrub_answer(value) == {"a": [{"sasUrl": "https://x/?sig=REDACTED", "ok": True}]}

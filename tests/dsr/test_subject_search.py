@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from customvision import TrainingClient
-from dsr.delete.steps import GuardedClient
+from dsr.cancellation import GuardedClient
 from dsr.subject.erase import erase_step, steps_for, verify
 from dsr.subject.listing import IdListing, MetadataListing, listing_for
 from dsr.subject.search import count_predictions, find
 from dsr.subject.selector import PredictionFilter, Subject
 from emulator.seed import INJECTION_VALUE
-from localstack.emulator import Emulator
+from localrun.emulator import Emulator
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from azure.storage.blob import ContainerClient
 
-from localstack.azurite import Azurite
-from localstack.devhost import Devhost
-from localstack.emulator import Emulator
-from localstack.process import REPO_ROOT
+from localrun.azurite import Azurite
+from localrun.devhost import Devhost
+from localrun.emulator import Emulator
+from localrun.process import REPO_ROOT
 from tests.fixtures.devhost import DevhostFactory
 
 TRAINING_KEY = "e2e-training-key-5bd1c0e9"  # distinctive, so a leak is found by a plain search

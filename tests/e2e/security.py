@@ -14,11 +14,11 @@ from typing import Any
 
 import requests
 
-from localstack.azurite import Azurite
-from localstack.devhost import Devhost
-from localstack.emulator import Emulator
-from localstack.process import REPO_ROOT
-from localstack.stack import app_settings, sample_settings
+from localrun.azurite import Azurite
+from localrun.devhost import Devhost
+from localrun.emulator import Emulator
+from localrun.process import REPO_ROOT
+from localrun.stack import app_settings, sample_settings
 
 # The repo's ignored state dir, not pytest's temp dirs: a concurrent pytest session may reap those
 # while our servers still write their logs there (see tests/fixtures/stack.py).

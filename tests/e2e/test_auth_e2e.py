@@ -16,7 +16,7 @@ import pytest
 import requests
 from azure.storage.blob import ContainerClient
 
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 from tests.e2e.helpers import wait_finished
 from tests.e2e.security import INSTANCES, SecurityStack, Snapshot, problem_of, security_stack
 

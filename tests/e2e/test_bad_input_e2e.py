@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 from tests.e2e.security import SecurityStack, Snapshot, fields_of, instance_ids, problem_of, security_stack
 
 pytestmark = [pytest.mark.e2e]

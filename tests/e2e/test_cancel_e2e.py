@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 from tests.e2e.helpers import start_app, wait_finished
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory

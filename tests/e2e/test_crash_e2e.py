@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from azure.storage.blob import ContainerClient
 
-from localstack.azurite import Azurite
-from localstack.devhost import Devhost
-from localstack.emulator import Emulator
-from localstack.process import REPO_ROOT
+from localrun.azurite import Azurite
+from localrun.devhost import Devhost
+from localrun.emulator import Emulator
+from localrun.process import REPO_ROOT
 from tests.e2e.helpers import (
     ALL_CATEGORIES,
     TRAINING_KEY,

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from azure.storage.blob import ContainerClient
 
-from dsr.receipt import verify
+from dsr.delete.receipt_signature import verify
 from dsr.signing import key_set
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 from tests.e2e.helpers import ALL_CATEGORIES, TRAINING_KEY, start_app, submit, wait_finished
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory

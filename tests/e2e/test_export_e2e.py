@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from azure.storage.blob import ContainerClient
 
-from localstack.azurite import Azurite
-from localstack.emulator import Emulator
+from localrun.azurite import Azurite
+from localrun.emulator import Emulator
 from tests.e2e.helpers import (
     ALL_CATEGORIES,
     TRAINING_KEY,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from azure.storage.blob import ContainerClient
 
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 from tests.e2e.helpers import (
     ALL_CATEGORIES,
     TRAINING_KEY,

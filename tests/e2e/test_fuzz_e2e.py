@@ -43,7 +43,7 @@ from schemathesis.specs.openapi.checks import (
 
 from dsr.request import REQUEST_SCHEMA, parse_request
 from dsr.settings import ResourceConfig, Settings
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 from tests.e2e.security import PROBLEM_JSON, SecurityStack, Snapshot, fields_of, instance_ids, security_stack
 
 pytestmark = [pytest.mark.e2e]

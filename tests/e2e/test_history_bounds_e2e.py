@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from azure.storage.blob import ContainerClient
 
-from localstack.azurite import Azurite
-from localstack.process import REPO_ROOT
+from localrun.azurite import Azurite
+from localrun.process import REPO_ROOT
 from tests.e2e.helpers import TRAINING_KEY, app_env, submit, wait_finished
 from tests.e2e.test_export_e2e import check_export_matches
 from tests.fixtures.devhost import DevhostFactory

@@ -17,10 +17,10 @@ import requests
 from azure.storage.blob import ContainerClient
 
 from dsr import signing
-from dsr.receipt import check
-from localstack.azurite import Azurite
-from localstack.devhost import Devhost
-from localstack.process import REPO_ROOT
+from dsr.delete.receipt_signature import check
+from localrun.azurite import Azurite
+from localrun.devhost import Devhost
+from localrun.process import REPO_ROOT
 from tests.e2e.helpers import TRAINING_KEY, start_app, submit, wait_finished
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory

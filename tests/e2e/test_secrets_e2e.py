@@ -23,7 +23,7 @@ from urllib.parse import quote
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from localstack.azurite import ACCOUNT_KEY, Azurite
+from localrun.azurite import ACCOUNT_KEY, Azurite
 from tests.e2e.helpers import TRAINING_KEY, all_histories
 from tests.e2e.security import STATE_ROOT, SecurityStack, security_stack
 

@@ -19,14 +19,14 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from dsr import signing
-from dsr.manifest import verify_export
-from dsr.receipt import check
+from dsr.delete.receipt_signature import check
+from dsr.export.manifest import verify_export
 from emulator.seed import INJECTION_VALUE
-from localstack.azurite import Azurite
-from localstack.devhost import Devhost
-from localstack.emulator import Emulator
-from localstack.process import REPO_ROOT
-from localstack.stack import app_settings, sample_settings
+from localrun.azurite import Azurite
+from localrun.devhost import Devhost
+from localrun.emulator import Emulator
+from localrun.process import REPO_ROOT
+from localrun.stack import app_settings, sample_settings
 from tests.e2e.helpers import all_histories, submit, wait_finished
 
 pytestmark = [pytest.mark.e2e]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from localstack.emulator import Emulator
+from localrun.emulator import Emulator
 from tests.emulator.spec import REFERENCE_DIR, SPEC_PATH, SpecValidator
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 from emulator.blobs import BlobStore, make_upload
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 
 
 def test_deletion_is_answered_at_once_and_lands_before_a_name_is_reused(azurite: Azurite) -> None:

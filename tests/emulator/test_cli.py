@@ -6,8 +6,8 @@ import socket
 import subprocess
 import sys
 
-from localstack.azurite import Azurite
-from localstack.ports import free_port
+from localrun.azurite import Azurite
+from localrun.ports import free_port
 
 UNREACHABLE = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"

@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from emulator.app import PREFIXES, ROUTES, create_app
 from emulator.config import Config
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
 from tests.emulator.spec import SpecValidator
 from tests.emulator.test_startup import wait_ready
 

@@ -7,7 +7,7 @@ from azure.cognitiveservices.vision.customvision.training import CustomVisionTra
 from azure.cognitiveservices.vision.customvision.training.models import PredictionQueryToken
 from msrest.authentication import ApiKeyCredentials
 
-from localstack.emulator import Emulator
+from localrun.emulator import Emulator
 from tests.emulator.recorded_facts import RELATIVE_URI
 
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image as PilImage
 
 from emulator import images, seed
+from emulator.ground_truth import ground_truth
 from emulator.model import ProjectKind
-from emulator.state import state
 
 
 def test_tiny_png_is_a_real_unique_image() -> None:
@@ -34,7 +34,7 @@ def test_inspect_accepts_images_and_refuses_garbage() -> None:
 @pytest.mark.parametrize("name", ["demo", "synthetic:projects=2,images=120"])
 def test_seed_is_deterministic(name: str) -> None:
     (store_a, uploads_a), (store_b, uploads_b) = seed.build(name), seed.build(name)
-    assert state(store_a, name) == state(store_b, name)
+    assert ground_truth(store_a, name) == ground_truth(store_b, name)
     assert [(u.blob, u.data) for u in uploads_a] == [(u.blob, u.data) for u in uploads_b]
 
 
@@ -47,7 +47,7 @@ def test_uploads_carry_the_real_size_and_hash() -> None:
 @pytest.mark.parametrize("name", ["demo", "synthetic:projects=2,images=200"])
 def test_seed_has_every_feature(name: str) -> None:
     store, uploads = seed.build(name)
-    truth = state(store, name)["projects"]
+    truth = ground_truth(store, name)["projects"]
     assert {p.kind for p in store.projects.values()} == {ProjectKind.CLASSIFICATION, ProjectKind.OBJECT_DETECTION}
     for project, expected in zip(store.projects.values(), truth, strict=True):
         workspace = list(project.images.values())

@@ -24,10 +24,10 @@ from emulator import runtime
 from emulator.app import create_app
 from emulator.blobs import BlobStore
 from emulator.config import Config
-from localstack.azurite import ACCOUNT_KEY, Azurite
-from localstack.emulator import Emulator
-from localstack.ports import free_port
-from localstack.process import StartError
+from localrun.azurite import ACCOUNT_KEY, Azurite
+from localrun.emulator import Emulator
+from localrun.ports import free_port
+from localrun.process import StartError
 
 KEY = {"Training-Key": Config().training_key}
 

@@ -51,12 +51,12 @@ def test_fault_settings_and_seeded_choices() -> None:
 def test_store_rules() -> None:
     store, _ = seed.build("demo")
     project = next(iter(store.projects.values()))
-    with pytest.raises(errors.ApiError) as caught:
+    with pytest.raises(errors.ServiceError) as caught:
         store.train(project)
     assert caught.value.code == "BadRequestTrainingNotNeeded"
     published = next(i for i in project.iterations.values() if i.published)
     for action in (lambda: store.delete_iteration(project, published.id), lambda: store.delete_project(project.id)):
-        with pytest.raises(errors.ApiError) as caught:
+        with pytest.raises(errors.ServiceError) as caught:
             action()
         assert (caught.value.status, caught.value.code) == (400, "BadRequestIterationIsPublished")
     image_id = next(iter(project.images))

@@ -1,7 +1,7 @@
 """Find every setting the Functions app reads, from its source, so the sample file and the Bicep can be checked.
 
 Scope: the modules `function_app.py` imports, transitively, within the repo (the code Azure runs). Tools that
-never run in the app (the dsr CLI, emulator, devhost, localstack) are outside it unless the app imports them.
+never run in the app (the dsr CLI, emulator, devhost, localrun) are outside it unless the app imports them.
 
 A setting is found where the code reads the environment or a mapping that stands for it:
   - `os.environ["X"]`, `os.environ.get("X")`, `os.getenv("X")`, `env["X"]`, `env.get("X")`, `environ.get("X")`

@@ -7,9 +7,9 @@ import time
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from localstack.azurite import Azurite
-from localstack.devhost import Devhost
-from localstack.process import REPO_ROOT
+from localrun.azurite import Azurite
+from localrun.devhost import Devhost
+from localrun.process import REPO_ROOT
 from tests.e2e.helpers import app_env
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory

@@ -15,7 +15,8 @@ from azure.durable_functions.models.PurgeHistoryResult import PurgeHistoryResult
 from azure.functions.timer import TimerRequest
 from azure.storage.blob import BlobServiceClient
 
-from localstack.azurite import Azurite
+from localrun.azurite import Azurite
+from tests.triggers.bindings import user_function
 from triggers import housekeeping
 
 
@@ -35,11 +36,6 @@ class FakeDurableClient:
     async def purge_instance_history(self, instance_id: str) -> PurgeHistoryResult:
         self.purged.append(instance_id)
         return PurgeHistoryResult(instancesDeleted=1)
-
-
-def user_function(function: Any) -> Any:
-    code = function.build().get_user_function()
-    return getattr(code, "client_function", code)
 
 
 def test_timer_binding_uses_the_schedule_setting_or_daily_0230() -> None:

@@ -15,6 +15,7 @@ from dsr import intake
 from dsr.names import DATA_REQUEST_ORCHESTRATOR
 from dsr.problems import CONTENT_TYPE
 from dsr.request import REQUEST_SCHEMA
+from tests.triggers.bindings import user_function
 from triggers import http_api
 
 P1 = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -72,12 +73,6 @@ class FakeDurableClient:
 
     def create_check_status_response(self, request: func.HttpRequest, instance_id: str) -> func.HttpResponse:
         return self._real.create_check_status_response(request, instance_id)
-
-
-def user_function(function: Any) -> Any:
-    """The decorated function's own code (under the durable client middleware, which wants a JSON binding)."""
-    code = function.build().get_user_function()
-    return getattr(code, "client_function", code)
 
 
 def post(client: FakeDurableClient, body: Any, content_type: str = "application/json") -> func.HttpResponse:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from localstack.azurite import Azurite
-from localstack.devhost import Devhost
+from localrun.azurite import Azurite
+from localrun.devhost import Devhost
 from tests.e2e.helpers import start_app, wait_finished
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory

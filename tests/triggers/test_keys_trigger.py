@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import azure.functions as func
 import pytest
 
+from tests.triggers.bindings import user_function
 from triggers import keys
-
-
-def user_function(function: Any) -> Any:
-    return function.build().get_user_function()
 
 
 def test_the_route_is_get_api_keys_and_anonymous() -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from localstack.azurite import Azurite
-from localstack.devhost import Devhost
+from localrun.azurite import Azurite
+from localrun.devhost import Devhost
 from tests.e2e.helpers import app_env
 from tests.fixtures.devhost import DevhostFactory, app_with_scheduler_clock
 from tests.fixtures.emulator import EmulatorFactory

@@ -13,6 +13,7 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from azure.functions.timer import TimerRequest
 
 from dsr.names import DATA_REQUEST_ORCHESTRATOR
+from tests.triggers.bindings import user_function
 from triggers import schedules
 
 SCHEDULES = [{"name": "every-minute", "schedule": "0 * * * * *", "request": {"operation": "export"}}]
@@ -44,11 +45,6 @@ class FakeDurableClient:
         for i, s in self.instances.items():
             if i.startswith(prefix or "") and s["runtimeStatus"] in statuses:
                 yield DurableOrchestrationStatus.from_json(s)
-
-
-def user_function(function: Any) -> Any:
-    code = function.build().get_user_function()
-    return getattr(code, "client_function", code)
 
 
 def fire(client: FakeDurableClient, last: str | None = None) -> None:

@@ -18,6 +18,7 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from devhost.admin import service_bus_message
 from dsr.names import DATA_REQUEST_ORCHESTRATOR
 from dsr.servicebus import CONFLICT_REASON, INVALID_REASON, InvalidMessageError
+from tests.triggers.bindings import user_function
 from triggers import service_bus
 
 ENV = {"CUSTOMVISION_ENDPOINT": "http://127.0.0.1:1", "CUSTOMVISION_TRAINING_KEY": "sb-test-key-3f9a",
@@ -46,11 +47,6 @@ class FakeDurableClient:
     async def get_status(self, instance_id: str, show_input: bool = False, **_: Any) -> DurableOrchestrationStatus:
         found = self.instances.get(instance_id)
         return DurableOrchestrationStatus.from_json(dict(found) if found else "")
-
-
-def user_function(function: Any) -> Any:
-    code = function.build().get_user_function()
-    return getattr(code, "client_function", code)
 
 
 def deliver(client: FakeDurableClient, body: Any, **fields: Any) -> Any:
