@@ -54,6 +54,11 @@ def _pairs(items: list[str]) -> dict[str, str]:
     return pairs
 
 
+def counted(count: Any, noun: str, plural: str | None = None) -> str:
+    """`1 image`, `3 images`: a count with its noun in the right number."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 def summary_lines(status: Mapping[str, Any]) -> list[str]:
     """How far the search went, what was found, and the trained models that learned from the subject's images."""
     result: Mapping[str, Any] = status.get("result") or {}
@@ -63,9 +68,10 @@ def summary_lines(status: Mapping[str, Any]) -> list[str]:
     subject = status.get("subject") if isinstance(status.get("subject"), Mapping) else {}
     selector = (f"metadata {', '.join(subject.get('keys') or [])}" if subject.get("kind") == "metadata"
                 else f"{subject.get('imageIds')} image ids")
-    lines = [f"Subject ({selector}): searched {searched.get('resources')} resources, {searched.get('projects')} "
-             f"projects; found {searched.get('images')} images ({searched.get('imageCopies')} copies in workspaces "
-             f"and trained iterations) in {searched.get('projectsWithMatches')} projects"]
+    lines = [f"Subject ({selector}): searched {counted(searched.get('resources'), 'resource')}, "
+             f"{counted(searched.get('projects'), 'project')}; found {counted(searched.get('images'), 'image')} "
+             f"({counted(searched.get('imageCopies'), 'copy', 'copies')} in workspaces and trained iterations) in "
+             f"{counted(searched.get('projectsWithMatches'), 'project')}"]
     if searched.get("projectsFailed"):
         lines.append(f"  {searched['projectsFailed']} projects could not be searched (see the categories above)")
     lines += impact_lines(result.get("modelImpact") or [], int(result.get("modelImpactTotal") or 0),
@@ -79,7 +85,8 @@ def impact_lines(impact: list[Any], total: int, operation: str, dry_run: bool) -
         return ["No trained iteration holds the subject's images."]
     if operation == "delete":
         verb = "would still have learned" if dry_run else "still learned"
-        head = (f"Model impact: {total} trained iterations were trained on the subject's images; their models "
+        were = "trained iteration was" if total == 1 else "trained iterations were"
+        head = (f"Model impact: {total} {were} trained on the subject's images; their models "
                 f"{verb} from this person's data. Retrain without the images, publish the new iteration, and "
                 "unpublish or delete these:")
     else:
@@ -89,7 +96,7 @@ def impact_lines(impact: list[Any], total: int, operation: str, dry_run: bool) -
         if isinstance(entry, Mapping):
             published = f", published as {entry['publishName']!r}" if entry.get("publishName") else ""
             lines.append(f"  {entry.get('resource')} / project {entry.get('projectId')}: {entry.get('name')} "
-                         f"({entry.get('iterationId')}{published}), {entry.get('images')} images")
+                         f"({entry.get('iterationId')}{published}), {counted(entry.get('images'), 'image')}")
     if total > min(len(impact), SHOWN_MODELS):
         lines.append(f"  … {total - min(len(impact), SHOWN_MODELS)} more (the receipt or plan lists every one)")
     return lines

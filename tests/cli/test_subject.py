@@ -63,7 +63,7 @@ def test_the_summary_names_the_search_and_the_models_to_retrain() -> None:
     text = "\n".join(render.summary_lines(status))
     assert "delete of resources default, eu: Completed (completed)" in text
     assert "searched 2 resources, 4 projects; found 5 images (13 copies" in text
-    assert "Model impact: 1 trained iterations were trained on the subject's images" in text
+    assert "Model impact: 1 trained iteration was trained on the subject's images" in text
     assert "still learned from this person's data. Retrain" in text
     assert "eu / project p1: Iteration 2 (i1, published as 'model-a'), 3 images" in text
     plan = request_status(durable({**output, "status": "dry_run"}, dry_run=True), sign_manifest=lambda p: None)
