@@ -1,8 +1,10 @@
 """The floor: what the rate limit and the storage account allow at best, computed and measured in the run.
 
-Export floor = listing floor + copy floor.
-  listing floor: sum over every image set (each project's workspace and each trained iteration) of
-  ceil(count / 256) calls, at TPS calls a second (per-call latency ignored: it overlaps under pacing).
+Export floor = the larger of the Training API floor and the copy floor (a parallel exporter overlaps them).
+  Training API floor: sum over every image set (each project's workspace and each trained iteration) of
+  ceil(count / 256) listing calls, plus one GetArtifact for every image whose original the service gives only as
+  a relative URI (its bytes can be read no other way: docs/real-service.md), at TPS calls a second (per-call
+  latency ignored: it overlaps under pacing).
   copy floor: the measured wall time to copy the same blobs' bytes blob to blob on the same Azurite, by the
   fastest byte-moving method (server-side Put Block From URL + Put Block List, or read + Put Blob) at the
   best of several worker counts (more is not always faster: Azurite is one Node process).
@@ -11,8 +13,10 @@ Export floor = listing floor + copy floor.
   bytes (nothing is copied). The export account and the service's storage are different accounts in
   Azure, where that copy moves every byte. The clone's time is still measured and reported
   (`cloneSeconds`), as a reference, not as the floor.
-Delete floor = per project ceil(N / 256) listing calls + ceil(N / 256) DeleteImages calls, at TPS calls a
-  second, where N is every image the project holds (workspace or iteration-only).
+Delete floor = per project ceil(N / 256) listing calls + ceil(N / 256) DeleteImages calls + ceil(N / 256) calls
+  listing again to verify, at TPS calls a second, where N is every image the project holds (workspace or
+  iteration-only), plus the service's lag once: DeleteImages answers 202 and the images stay listed for a while
+  (the emulator's `--delete-lag-seconds`), and a delete is not done until its verification sees none.
 """
 
 from __future__ import annotations
@@ -31,13 +35,16 @@ from azure.storage.blob import BlobBlock, BlobClient, BlobSasPermissions, Contai
 from requests.adapters import HTTPAdapter
 
 PAGE = 256
-EXPORT_DEFINITION = ("sum over image sets (workspace + every trained iteration) of ceil(count/256) list calls "
-                     "/ TPS, plus the measured time to copy the same blobs' bytes blob-to-blob on the same Azurite "
-                     "(fastest of Put Block From URL + Put Block List and read + Put Blob, best of the worker "
-                     "counts tried; Azurite's same-account Copy From URL clones the record without copying bytes, "
-                     "so it is reported as cloneSeconds, not used)")
-DELETE_DEFINITION = ("per project: ceil(N/256) list calls + ceil(N/256) DeleteImages calls, / TPS; N = every image "
-                     "the project holds (workspace or iteration-only)")
+EXPORT_DEFINITION = ("the larger of: (sum over image sets (workspace + every trained iteration) of ceil(count/256) "
+                     "list calls + one GetArtifact per image whose original is a relative URI) / TPS; and the "
+                     "measured time to copy the same blobs' bytes blob-to-blob on the same Azurite (fastest of Put "
+                     "Block From URL + Put Block List and read + Put Blob, best of the worker counts tried; "
+                     "Azurite's same-account Copy From URL clones the record without copying bytes, so it is "
+                     "reported as cloneSeconds, not used)")
+DELETE_DEFINITION = ("per project: ceil(N/256) list calls + ceil(N/256) DeleteImages calls + ceil(N/256) verifying "
+                     "list calls, / TPS, plus the service's 202 lag once; N = every image the project holds "
+                     "(workspace or iteration-only)")
+RELATIVE_ORIGINALS = ("relative", "originalRelative")  # emulator ground truth `uriForm`s read through GetArtifact
 
 
 class ImageSetCount(TypedDict):
@@ -59,8 +66,8 @@ class CopyFloor(TypedDict):
 
 class Floor(TypedDict):
     wallSeconds: float
-    listingCalls: int
-    listingSeconds: float
+    listingCalls: int  # every Training API call the floor counts (listing, GetArtifact, DeleteImages, verifying)
+    listingSeconds: float  # those calls at TPS (for a delete, with the service's lag)
     copy: CopyFloor | None
     definition: str
 
@@ -79,16 +86,22 @@ def listing_calls(sets: list[ImageSetCount]) -> int:
     return sum(math.ceil(s["count"] / PAGE) for s in sets)
 
 
-def export_floor(sets: list[ImageSetCount], tps: float, copy: CopyFloor) -> Floor:
-    calls = listing_calls(sets)
-    listing = calls / tps
-    return Floor(wallSeconds=round(listing + copy["seconds"], 3), listingCalls=calls,
-                 listingSeconds=round(listing, 3), copy=copy, definition=EXPORT_DEFINITION)
+def artifact_calls(state: dict[str, Any]) -> int:
+    """Images whose original only GetArtifact can read (one call each, whatever the sets they are in)."""
+    return sum(image.get("uriForm") in RELATIVE_ORIGINALS
+               for project in state["projects"] for image in project["images"])
 
 
-def delete_floor(state: dict[str, Any], tps: float) -> Floor:
-    calls = sum(2 * math.ceil(len(project["images"]) / PAGE) for project in state["projects"])
-    seconds = calls / tps
+def export_floor(sets: list[ImageSetCount], tps: float, copy: CopyFloor, artifacts: int = 0) -> Floor:
+    calls = listing_calls(sets) + artifacts
+    training = calls / tps
+    return Floor(wallSeconds=round(max(training, copy["seconds"]), 3), listingCalls=calls,
+                 listingSeconds=round(training, 3), copy=copy, definition=EXPORT_DEFINITION)
+
+
+def delete_floor(state: dict[str, Any], tps: float, lag_seconds: float = 0.0) -> Floor:
+    calls = sum(3 * math.ceil(len(project["images"]) / PAGE) for project in state["projects"])
+    seconds = calls / tps + (lag_seconds if calls else 0.0)
     return Floor(wallSeconds=round(seconds, 3), listingCalls=calls, listingSeconds=round(seconds, 3), copy=None,
                  definition=DELETE_DEFINITION)
 

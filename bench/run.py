@@ -22,6 +22,7 @@ from bench.baseline import Baseline
 from bench.stack import BenchStack
 from bench.windows import call_rate
 from dsr.runtime_status import RuntimeStatus
+from emulator.realism import Realism  # the bench starts the emulator with its defaults (delete lag included)
 from localrun.azurite import ACCOUNT_KEY, Azurite
 from localrun.process import REPO_ROOT
 
@@ -103,6 +104,7 @@ def dataset(state: dict[str, Any]) -> dict[str, Any]:
     workspace = sum(p["workspaceImageCount"] for p in state["projects"])
     return {"projects": len(state["projects"]), "uniqueImages": unique, "workspaceImages": workspace,
             "iterationOnlyImages": unique - workspace, "imageSets": sets, "listingCalls": floor.listing_calls(sets),
+            "artifactCalls": floor.artifact_calls(state),
             "imageBytes": sum(i.get("size") or 0 for p in state["projects"] for i in p["images"])}
 
 
@@ -220,7 +222,7 @@ def _main_runs(options: Options, stack: BenchStack, categories: list[str],
     log(f"  {copy['seconds']:.1f} s ({copy['blobsPerSecond']:.0f} blobs/s, {copy['method']} x{copy['workers']}; "
         + ", ".join(f"{t['method']} x{t['workers']:.0f}: {t['seconds']:.1f} s" for t in copy["tried"])
         + f"; Azurite's record clone {copy['cloneSeconds']:.1f} s)")
-    export_floor = floor.export_floor(data["imageSets"], options.tps, copy)
+    export_floor = floor.export_floor(data["imageSets"], options.tps, copy, data.get("artifactCalls", 0))
     strategies = None
     if options.diagnose_sample:
         sample = [name for name, _ in files[: options.diagnose_sample]]
@@ -271,6 +273,7 @@ def _main_runs(options: Options, stack: BenchStack, categories: list[str],
     # whatever is measured next on the same process.
     _drop_container(exports)
 
+    delete_floor = floor.delete_floor(state, options.tps, Realism().delete_lag_seconds)
     result: dict[str, Any] = {
         "schemaVersion": report.SCHEMA_VERSION,
         "command": "python -m bench " + " ".join(sys.argv[1:]),
@@ -283,7 +286,7 @@ def _main_runs(options: Options, stack: BenchStack, categories: list[str],
                    "diagnoseSample": options.diagnose_sample, "pySpy": options.py_spy},
         "dataset": data,
         "export": {"ours": export_ours, "baseline": export_base, "floor": export_floor},
-        "delete": {"ours": delete_ours, "baseline": delete_base, "floor": floor.delete_floor(state, options.tps)},
+        "delete": {"ours": delete_ours, "baseline": delete_base, "floor": delete_floor},
         "copyStrategies": strategies,
         "environment": environment(),
     }

@@ -26,11 +26,20 @@ def test_listing_floor_counts_pages_of_every_image_set() -> None:
     copy = floor.CopyFloor(seconds=2.0, blobs=10_000, bytes=1, workers=64, method="read_then_put",
                            blobsPerSecond=5000.0, tried=[{"method": "read_then_put", "workers": 64, "seconds": 2.0}],
                            cloneSeconds=0.5)
-    assert floor.export_floor(sets, 10, copy)["wallSeconds"] == 9.8 + 2.0
+    assert floor.export_floor(sets, 10, copy)["wallSeconds"] == 9.8  # the copies overlap the paced calls
+    assert floor.export_floor(sets, 10, copy, artifacts=150)["wallSeconds"] == (98 + 150) / 10
+    assert floor.export_floor(sets, 1000, copy)["wallSeconds"] == 2.0  # the copy floor when calls are cheap
 
 
-def test_delete_floor_lists_and_deletes_every_image_256_a_call() -> None:
-    assert floor.delete_floor(STATE, 10)["wallSeconds"] == 2 * 40 / 10
+def test_every_original_behind_a_relative_uri_costs_one_getartifact() -> None:
+    forms = ["relative", "originalRelative", "absolute", "absolute"]
+    state = {"projects": [{"images": [{"id": str(n), "uriForm": forms[n % 4]} for n in range(100)]}]}
+    assert floor.artifact_calls(state) == 50
+
+
+def test_delete_floor_lists_deletes_and_verifies_every_image_256_a_call_then_waits_out_the_lag() -> None:
+    assert floor.delete_floor(STATE, 10)["wallSeconds"] == 3 * 40 / 10
+    assert floor.delete_floor(STATE, 10, lag_seconds=3.0)["wallSeconds"] == 3 * 40 / 10 + 3.0
 
 
 _D = "2026-11-22 15:30:{} INFO devhost [{} {}] "
