@@ -14,7 +14,6 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from localrun.azurite import Azurite
 from localrun.devhost import Devhost
 from localrun.process import REPO_ROOT
 from tests.devhost.test_devhost_e2e import APPS, expected_fanout, fanout_env, start_fanout, triggers_app
-from tests.e2e.helpers import app_env, exported_images, read_manifest, submit, truth_images
+from tests.e2e.helpers import app_env, exported_images, read_manifest, submit, truth_images, wait_until
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory
 
@@ -49,16 +48,6 @@ def activity_leases(state: Path) -> dict[int, int]:
         rows = db.execute("SELECT lease_owner, COUNT(*) FROM activities WHERE lease_owner IS NOT NULL "
                           "AND name = 'export_image_chunk' GROUP BY lease_owner").fetchall()
     return {int(owner.split(":")[-2]): count for owner, count in rows}
-
-
-def wait_until(condition: Callable[[], Any], *, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise TimeoutError(f"never saw: {what}")
 
 
 def poll_any(hosts: list[Devhost], request_id: str, *, timeout: float = 600) -> dict[str, Any]:

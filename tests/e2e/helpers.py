@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from azure.storage.blob import ContainerClient
@@ -56,6 +57,17 @@ def wait_finished(host: Devhost, request_id: str, *, timeout: float = 600) -> di
             return body
         time.sleep(0.2)
     raise TimeoutError(f"request {request_id} still {body.get('status')!r}: {body.get('progress')}")
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float, what: str, every: float = 0.05) -> Any:
+    """Poll `condition` until it gives something truthy, and return that; TimeoutError naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(every)
+    raise TimeoutError(f"never saw: {what}")
 
 
 def read_manifest(container: ContainerClient, request_id: str) -> dict[str, Any]:

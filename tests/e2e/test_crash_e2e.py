@@ -27,6 +27,7 @@ from tests.e2e.helpers import (
     submit,
     truth_images,
     wait_finished,
+    wait_until,
 )
 from tests.fixtures.devhost import DevhostFactory
 from tests.fixtures.emulator import EmulatorFactory
@@ -37,13 +38,12 @@ SEED = "demo+synthetic:projects=1,images=700"  # progress-based crash points: no
 
 def wait_for(host: Devhost, request_id: str, ready: Callable[[dict[str, Any]], bool], timeout: float = 300) -> None:
     """Poll the status until `ready(status)`; used to pick the moment of the crash."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def reached() -> bool:
         response = host.get(f"api/requests/{request_id}")
-        if response.status_code == 200 and ready(response.json()):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"{request_id} never reached the crash point")
+        return response.status_code == 200 and ready(response.json())
+
+    wait_until(reached, timeout=timeout, what=f"{request_id} at the crash point", every=0.1)
 
 
 def images_started(status: dict[str, Any]) -> bool:
@@ -52,20 +52,12 @@ def images_started(status: dict[str, Any]) -> bool:
 
 def wait_for_images(container: ContainerClient, request_id: str, count: int, timeout: float = 300) -> None:
     """Wait until the export holds at least `count` image files: a crash point set by progress, not by a clock."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if count <= 0 or sum("/images/" in b.name for b in container.list_blobs(name_starts_with=request_id)) >= count:
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"{request_id} never copied {count} images")
 
+    def copied() -> bool:
+        images = sum("/images/" in b.name for b in container.list_blobs(name_starts_with=request_id))
+        return count <= 0 or images >= count
 
-def wait_until(ready: Callable[[], bool], timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the crash point was never reached")
-        time.sleep(0.05)
+    wait_until(copied, timeout=timeout, what=f"{request_id} with {count} images copied", every=0.1)
 
 
 def check_export(container: ContainerClient, emulator: Emulator, request_id: str) -> None:
@@ -116,7 +108,8 @@ def test_delete_survives_devhost_sigkill(
     submit(host, {"operation": "delete", "requestId": "crash-delete", "projects": targets, "confirm": "default",
                   "categories": ALL_CATEGORIES})
     wait_for(host, "crash-delete", lambda s: s.get("phase") == "deleting")
-    wait_until(lambda: emulator.stats()["byOperation"].get("DeleteImages", 0) > 0)  # deleting has begun
+    wait_until(lambda: emulator.stats()["byOperation"].get("DeleteImages", 0) > 0, timeout=300,
+               what="the first DeleteImages")  # deleting has begun
     host.kill()
 
     host = restarted(devhost_factory, env, tmp_path / "state")
