@@ -86,8 +86,10 @@ def test_codes_are_the_specs_in_its_order() -> None:
     """The enum is built from the spec's `CustomVisionErrorCodes` list; a member's name is its code in UPPER_SNAKE."""
     import json
 
-    from tests.emulator.spec import SPEC_PATH
+    from tests.emulator.spec import REFERENCE_DIR, SPEC_PATH
 
+    if not REFERENCE_DIR.is_dir():  # as every contract test: the spec lives beside the repo, not in it
+        pytest.skip(f"the official spec folder {REFERENCE_DIR} is absent; contract tests need it")
     spec = json.loads(SPEC_PATH.read_text())
     listed = spec["definitions"]["CustomVisionError"]["properties"]["code"]["enum"]
     assert [code.value for code in CustomVisionErrorCode] == listed
