@@ -13,10 +13,11 @@ Export floor = the larger of the Training API floor and the copy floor (a parall
   bytes (nothing is copied). The export account and the service's storage are different accounts in
   Azure, where that copy moves every byte. The clone's time is still measured and reported
   (`cloneSeconds`), as a reference, not as the floor.
-Delete floor = per project ceil(N / 256) listing calls + ceil(N / 256) DeleteImages calls + ceil(N / 256) calls
-  listing again to verify, at TPS calls a second, where N is every image the project holds (workspace or
-  iteration-only), plus the service's lag once: DeleteImages answers 202 and the images stay listed for a while
-  (the emulator's `--delete-lag-seconds`), and a delete is not done until its verification sees none.
+Delete floor = per project: the same listing as the export's (ceil(count / 256) calls for each image set: an image
+  only an iteration holds can be found no other way than by listing that iteration), ceil(N / 256) DeleteImages
+  calls where N is every distinct image the project holds, and one GetImageCount per set to verify, at TPS calls a
+  second, plus the service's lag once: DeleteImages answers 202 and the images stay listed for a while (the
+  emulator's `--delete-lag-seconds`), and a delete is not done until its verification sees none.
 """
 
 from __future__ import annotations
@@ -41,9 +42,9 @@ EXPORT_DEFINITION = ("the larger of: (sum over image sets (workspace + every tra
                      "Block From URL + Put Block List and read + Put Blob, best of the worker counts tried; "
                      "Azurite's same-account Copy From URL clones the record without copying bytes, so it is "
                      "reported as cloneSeconds, not used)")
-DELETE_DEFINITION = ("per project: ceil(N/256) list calls + ceil(N/256) DeleteImages calls + ceil(N/256) verifying "
-                     "list calls, / TPS, plus the service's 202 lag once; N = every image the project holds "
-                     "(workspace or iteration-only)")
+DELETE_DEFINITION = ("per project: sum over image sets (workspace + every iteration) of ceil(count/256) list calls + "
+                     "ceil(N/256) DeleteImages calls + one GetImageCount per set to verify, / TPS, plus the service's "
+                     "202 lag once; N = every distinct image the project holds (workspace or iteration-only)")
 RELATIVE_ORIGINALS = ("relative", "originalRelative")  # emulator ground truth `uriForm`s read through GetArtifact
 
 
@@ -100,7 +101,9 @@ def export_floor(sets: list[ImageSetCount], tps: float, copy: CopyFloor, artifac
 
 
 def delete_floor(state: dict[str, Any], tps: float, lag_seconds: float = 0.0) -> Floor:
-    calls = sum(3 * math.ceil(len(project["images"]) / PAGE) for project in state["projects"])
+    sets = image_sets(state)
+    calls = (listing_calls(sets) + sum(math.ceil(len(project["images"]) / PAGE) for project in state["projects"])
+             + len(sets))
     seconds = calls / tps + (lag_seconds if calls else 0.0)
     return Floor(wallSeconds=round(seconds, 3), listingCalls=calls, listingSeconds=round(seconds, 3), copy=None,
                  definition=DELETE_DEFINITION)

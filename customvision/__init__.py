@@ -23,7 +23,7 @@ from ._models import (
     Tag,
 )
 from ._odata import is_filter_key, odata_filter, odata_string
-from ._paging import created_runs, owned_pages
+from ._paging import chunks, created_runs, owned_pages
 from ._policies import (
     CustomVisionRetryPolicy,
     Pacer,
@@ -67,6 +67,7 @@ __all__ = [
     "ThrottledError",
     "TokenBucket",
     "TrainingClient",
+    "chunks",
     "created_runs",
     "is_filter_key",
     "is_relative_uri",

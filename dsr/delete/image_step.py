@@ -1,15 +1,16 @@
-"""The images step of a delete: DeleteImages with allIterations=true over every image set, 256 ids a call.
+"""The images step of a delete: list every image set, then DeleteImages with allIterations=true, 256 ids a call.
 
-DeleteImages answers 202 and the images stay listed and counted for a while (docs/real-service.md): the step
-pages past the ones it has already deleted, and before it returns it waits (bounded) until they are gone, so
-the next call neither deletes them again nor counts them twice.
+DeleteImages answers 202 and the images stay listed and counted for a while (docs/real-service.md): so the step
+lists first and deletes after (positions do not move under a listing), and before it returns it waits (bounded)
+until what it deleted is no longer listed, so the next call neither deletes it again nor counts it twice.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
-from customvision import MAX_IMAGE_IDS, CustomVisionHttpError, TrainingClient, created_runs
+from customvision import MAX_IMAGE_IDS, CustomVisionHttpError, TrainingClient, chunks, owned_pages
 from dsr.delete import scope
 from dsr.delete.budget import CallBudget, StepResult, batches, step_result
 from dsr.delete.order import Step
@@ -17,84 +18,93 @@ from dsr.export.listing import EVERY_IMAGE, ImageListing
 
 DEFAULT_MAX_CALLS = 300  # about 30 s at 10 calls/s
 DEFAULT_MAX_WAIT = 60.0  # seconds the images step waits for its 202 deletes to take effect before it returns
+MIN_POLL = 0.25  # seconds between two looks at a deleted set; later, 15% of the time waited so far (up to 8 s):
+POLL_SHARE = 0.15  # the wait overshoots the service's lag by at most that share, in a few calls
 
 
 def delete_images(
     client: TrainingClient, project_id: str, *, max_calls: int = DEFAULT_MAX_CALLS, max_wait: float = DEFAULT_MAX_WAIT,
     listing: ImageListing = EVERY_IMAGE,
 ) -> StepResult:
-    """Delete every image of the workspace, then whatever each iteration alone still holds.
+    """Delete every image of the workspace and whatever an iteration alone still holds.
 
-    Each set is swept from its first page: the ids not yet deleted by this call are deleted with
-    `allIterations=true` (so a workspace image also leaves every snapshot) and the same position is listed again;
-    a page holding only ids this call deleted but the service still lists (202: deleted later) is paged past.
-    Then the call waits, with backoff up to `max_wait` seconds, until the service no longer lists them, and
-    sweeps again if anything new shows. `done` only when every set lists nothing. With a subject's `listing`,
-    every listing is of that person's images only, so nothing else is ever deleted."""
+    Every set (the workspace, then each iteration) is listed to its end, or as far as the budget allows with room
+    left to delete what was found; the distinct ids are then deleted with `allIterations=true` (a workspace image
+    also leaves every snapshot). The call then waits, with backoff up to `max_wait` seconds, until no set lists them,
+    and goes round again if a set still lists something. `done` only when every set lists nothing. With a subject's
+    `listing`, every listing is of that person's images only, so nothing else is ever deleted."""
     budget = CallBudget(max_calls)
-    seen: set[str] = set()  # ids this call has deleted
+    deleted = 0
     try:
         sets: list[str | None] = [None, *scope.snapshot_ids(scope.iterations(client, project_id))]
         budget.spend()
         while True:
-            for iteration_id in sets:
-                if not _sweep(client, project_id, iteration_id, seen, budget, listing):
-                    _settle(client, project_id, sets, seen, budget, max_wait, listing)  # the next call starts clean
-                    return step_result(Step.IMAGES, len(seen), budget, False)
-            first_pages = _settle(client, project_id, sets, seen, budget, max_wait, listing)
-            if first_pages is None:  # still listed after max_wait: the next call deletes what is left
-                return step_result(Step.IMAGES, len(seen), budget, False)
+            found, complete, holding = _collect(client, project_id, sets, budget, listing)
+            if complete and not found:
+                return step_result(Step.IMAGES, deleted, budget, True)
+            for batch in chunks(found, MAX_IMAGE_IDS):
+                client.delete_images(project_id, batch, all_iterations=True)
+                budget.work()
+            deleted += len(found)
+            # the workspace may gain uploads meanwhile; an iteration's snapshot only loses images
+            watched = [None, *(i for i in holding if i is not None)]
+            first_pages = _settle(client, project_id, watched, set(found), budget, max_wait, listing)
+            if first_pages is None or not complete:  # the next call starts clean, or deletes what is still listed
+                return step_result(Step.IMAGES, deleted, budget, False)
             if not any(first_pages):
-                return step_result(Step.IMAGES, len(seen), budget, True)
-            if not budget.allows(2):
-                return step_result(Step.IMAGES, len(seen), budget, False)
+                return step_result(Step.IMAGES, deleted, budget, True)
+            if not budget.allows(2):  # listed again after the wait: images added meanwhile
+                return step_result(Step.IMAGES, deleted, budget, False)
     except CustomVisionHttpError as exc:
         if not scope.is_gone(exc):
             raise
-        return step_result(Step.IMAGES, len(seen), budget, True)
+        return step_result(Step.IMAGES, deleted, budget, True)
 
 
-def _sweep(client: TrainingClient, project_id: str, iteration_id: str | None, seen: set[str], budget: CallBudget,
-           listing: ImageListing) -> bool:
-    """Delete every id of one set not in `seen` (adding them); False when the budget ran out first.
+def _collect(client: TrainingClient, project_id: str, sets: list[str | None], budget: CallBudget,
+             listing: ImageListing) -> tuple[list[str], bool, list[str | None]]:
+    """The distinct ids the sets list, in listing order; whether every set was listed to its end (the listing stops
+    where one more page and the deletes of all it found would pass the budget, never before the first ids); and the
+    sets that listed any. Ties in `created` are taken whole from one listing (customvision.owned_pages)."""
+    found: dict[str, None] = {}
+    holding: list[str | None] = []
 
-    A full page's last tie in `created` may go on past it, in another order at every call: its ids are left for
-    the listing that starts where that tie starts, which holds it whole (customvision.owned_pages)."""
-    skip = 0
-    while True:
-        if not budget.allows(2):
-            return False
-        page = scope.set_page(client, project_id, iteration_id, skip, MAX_IMAGE_IDS, listing)
-        budget.spend()
-        runs = created_runs(page)
-        full = len(page) >= MAX_IMAGE_IDS
-        settled = page[: runs[-1][0]] if full and len(runs) > 1 else page
-        fresh = [image["id"] for image in settled if image["id"] not in seen]
-        if fresh:
-            client.delete_images(project_id, fresh, all_iterations=True)
-            budget.work(batches(len(fresh), MAX_IMAGE_IDS))
-            seen.update(fresh)
-            continue  # the same position again: applied at once it shows the next images, deferred it shows ours
-        if not full:
-            return True
-        skip += len(settled)  # images deleted but still listed (202: deleted later): page past them
+    def fetch(iteration_id: str | None) -> Iterator[list[dict]]:
+        def page(skip: int, take: int) -> list[dict]:
+            budget.spend()
+            return scope.set_page(client, project_id, iteration_id, skip, take, listing)
+        return owned_pages(page, take=MAX_IMAGE_IDS)
+
+    for iteration_id in sets:
+        for images in fetch(iteration_id):
+            found.update(dict.fromkeys(image["id"] for image in images))
+            if images and holding[-1:] != [iteration_id]:
+                holding.append(iteration_id)
+            if found and budget.used + 1 + batches(len(found) + MAX_IMAGE_IDS, MAX_IMAGE_IDS) > budget.limit:
+                return list(found), False, holding
+    return list(found), True, holding
 
 
-def _settle(client: TrainingClient, project_id: str, sets: list[str | None], seen: set[str], budget: CallBudget,
+def _settle(client: TrainingClient, project_id: str, sets: list[str | None], deleted: set[str], budget: CallBudget,
             max_wait: float, listing: ImageListing) -> list[list[str]] | None:
-    """Wait (1, 2, 4... s, up to `max_wait` in all) until no set's first page lists an id this call deleted; the
-    first pages' ids then, or None past `max_wait`. A set is swept from its oldest image on and everything swept is
-    deleted, so while any of those is still listed one is on the set's first page (a set the budget did not reach
-    may hold some deeper down: the next call deletes those again, and counts them again)."""
-    deadline = time.monotonic() + max_wait
-    delay = 1.0
-    while True:
-        pages = [[image["id"] for image in scope.set_page(client, project_id, i, 0, MAX_IMAGE_IDS, listing)]
-                 for i in sets]
-        budget.spend(len(sets))
-        if not any(image_id in seen for page in pages for image_id in page):
-            return pages
-        if time.monotonic() + delay > deadline:
-            return None
-        time.sleep(delay)
-        delay = min(delay * 2, 8.0)
+    """Wait (looking again after 0.25 s, or 15% of the time waited so far, up to `max_wait` in all) until no set's
+    first page lists a `deleted` id; the first pages' ids then, or None past `max_wait`. One set is watched at a
+    time (allIterations takes an image out of every set at once). While any deleted image is still listed one is on
+    its set's first page: the set lists nothing else it had when the step listed it."""
+    started = time.monotonic()
+    deadline = started + max_wait
+    pages: list[list[str]] = []
+    for iteration_id in sets:
+        while True:
+            page = [image["id"] for image in scope.set_page(client, project_id, iteration_id, 0, MAX_IMAGE_IDS,
+                                                            listing)]
+            budget.spend()
+            if not deleted.intersection(page):
+                break
+            now = time.monotonic()
+            delay = min(max(MIN_POLL, POLL_SHARE * (now - started)), 8.0)
+            if now + delay > deadline:
+                return None
+            time.sleep(delay)
+        pages.append(page)
+    return pages
