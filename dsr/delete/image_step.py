@@ -7,8 +7,9 @@ until what it deleted is no longer listed, so the next call neither deletes it a
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from customvision import MAX_IMAGE_IDS, CustomVisionHttpError, TrainingClient, chunks, owned_pages
 from dsr.delete import scope
@@ -18,6 +19,8 @@ from dsr.export.listing import EVERY_IMAGE, ImageListing
 
 DEFAULT_MAX_CALLS = 300  # about 30 s at 10 calls/s
 DEFAULT_MAX_WAIT = 60.0  # seconds the images step waits for its 202 deletes to take effect before it returns
+LISTING_THREADS = 4  # image sets listed at once: a call's round trip is longer than the rate limit's interval
+DELETE_THREADS = 4  # DeleteImages calls in flight at once
 MIN_POLL = 0.25  # seconds between two looks at a deleted set; later, 15% of the time waited so far (up to 8 s):
 POLL_SHARE = 0.15  # the wait overshoots the service's lag by at most that share, in a few calls
 
@@ -42,9 +45,7 @@ def delete_images(
             found, complete, holding = _collect(client, project_id, sets, budget, listing)
             if complete and not found:
                 return step_result(Step.IMAGES, deleted, budget, True)
-            for batch in chunks(found, MAX_IMAGE_IDS):
-                client.delete_images(project_id, batch, all_iterations=True)
-                budget.work()
+            _delete(client, project_id, found, budget)
             deleted += len(found)
             # the workspace may gain uploads meanwhile; an iteration's snapshot only loses images
             watched = [None, *(i for i in holding if i is not None)]
@@ -61,28 +62,67 @@ def delete_images(
         return step_result(Step.IMAGES, deleted, budget, True)
 
 
+class _OutOfBudget(Exception):
+    """One more page would leave too little of the call budget to delete what is found."""
+
+
 def _collect(client: TrainingClient, project_id: str, sets: list[str | None], budget: CallBudget,
              listing: ImageListing) -> tuple[list[str], bool, list[str | None]]:
-    """The distinct ids the sets list, in listing order; whether every set was listed to its end (the listing stops
-    where one more page and the deletes of all it found would pass the budget, never before the first ids); and the
-    sets that listed any. Ties in `created` are taken whole from one listing (customvision.owned_pages)."""
-    found: dict[str, None] = {}
-    holding: list[str | None] = []
+    """The distinct ids the sets list (the workspace's first); whether every set was listed to its end; and the sets
+    that listed any. A page is listed only if the budget still has room for it and for deleting all the ids found
+    and being listed (the very first page always is). The sets are listed side by side (each in order, ties in
+    `created` taken whole from one listing: customvision.owned_pages), so the rate limit, not one call's round
+    trip, sets the pace."""
+    found: dict[str, None] = {}  # every id listed so far (for the budget)
+    per_set: dict[str | None, list[str]] = {i: [] for i in sets}
+    in_flight = 0
+    turn = threading.Condition()
 
-    def fetch(iteration_id: str | None) -> Iterator[list[dict]]:
+    def list_set(iteration_id: str | None) -> bool:
         def page(skip: int, take: int) -> list[dict]:
-            budget.spend()
-            return scope.set_page(client, project_id, iteration_id, skip, take, listing)
-        return owned_pages(page, take=MAX_IMAGE_IDS)
+            nonlocal in_flight
+            with turn:
+                while True:
+                    deletes = batches(len(found) + (in_flight + 1) * MAX_IMAGE_IDS, MAX_IMAGE_IDS)
+                    if not (found or in_flight) or budget.used + 1 + deletes <= budget.limit:
+                        break
+                    if found:
+                        raise _OutOfBudget
+                    turn.wait()  # nothing found yet: the pages in flight tell whether this one is the first
+                budget.spend()
+                in_flight += 1
+            images: list[dict] = []
+            try:
+                images = scope.set_page(client, project_id, iteration_id, skip, take, listing)
+                return images
+            finally:
+                with turn:
+                    found.update(dict.fromkeys(image["id"] for image in images))
+                    in_flight -= 1
+                    turn.notify_all()
 
-    for iteration_id in sets:
-        for images in fetch(iteration_id):
-            found.update(dict.fromkeys(image["id"] for image in images))
-            if images and holding[-1:] != [iteration_id]:
-                holding.append(iteration_id)
-            if found and budget.used + 1 + batches(len(found) + MAX_IMAGE_IDS, MAX_IMAGE_IDS) > budget.limit:
-                return list(found), False, holding
-    return list(found), True, holding
+        try:
+            for images in owned_pages(page, take=MAX_IMAGE_IDS):
+                per_set[iteration_id] += [image["id"] for image in images]
+        except _OutOfBudget:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=min(LISTING_THREADS, len(sets))) as pool:
+        complete = all(list(pool.map(list_set, sets)))
+    ordered = dict.fromkeys(image_id for i in sets for image_id in per_set[i])
+    return list(ordered), complete, [i for i in sets if per_set[i]]
+
+
+def _delete(client: TrainingClient, project_id: str, image_ids: list[str], budget: CallBudget) -> None:
+    """DeleteImages with allIterations, 256 ids a call, a few calls at once (the rate limiter paces them)."""
+    def delete(batch: list[str]) -> None:
+        client.delete_images(project_id, batch, all_iterations=True)
+
+    batches_of_ids = list(chunks(image_ids, MAX_IMAGE_IDS))
+    with ThreadPoolExecutor(max_workers=max(1, min(DELETE_THREADS, len(batches_of_ids)))) as pool:
+        list(pool.map(delete, batches_of_ids))
+    budget.work(len(batches_of_ids))
 
 
 def _settle(client: TrainingClient, project_id: str, sets: list[str | None], deleted: set[str], budget: CallBudget,
