@@ -9,9 +9,10 @@ dozen activities. So the budget is one GCRA record per resource endpoint, a smal
 - bounded reservation: a process holds at most `max_held` slots it has not reached yet, and reserves only for
   threads that are waiting, so an idle process holds nothing and a process that dies wastes at most
   `max_held / tps` seconds of the budget (slots are times, not locks: nothing to expire or clean up);
-- a slot used more than `grace` after its time is forfeited, so calls do not bunch up: any 1 s window holds at
-  most tps + 1 calls (alignment) whatever the number of processes, for rates up to 37.5/s (grace = 0.75/tps, at
-  least 20 ms; above that rate a window may hold 2% more); slots start a little after the write that reserves
+- slots are 1.02/tps apart and a slot used more than `grace` (half a slot, at least 20 ms) after its time is
+  forfeited, so calls do not bunch up: any 1 s window holds at most tps + 1 calls (alignment) whatever the number
+  of processes, even when a call reaches the service up to 71 ms (at 10/s) later than its slot; slots start a
+  little after the write that reserves
   them is expected to finish (twice its running average), so they are not stale when they arrive;
 - a 429's Retry-After moves the shared `next` forward, so every process backs off, not only the one told;
 - processes' clocks are NTP-synchronised wall clocks; a skew of e lets a window hold about tps x (1 + 2e) + 1;
@@ -38,7 +39,9 @@ from dsr.settings import ResourceConfig, Settings
 log = logging.getLogger("dsr.ratebudget")
 
 HOLD_SECONDS = 0.5  # a process holds at most this much of the budget ahead (max_held = ceil(tps x this))
-GRACE_SHARE = 0.75  # a slot may be used up to this share of one slot interval late...
+SPACING = 1.02  # slots are this much further apart than 1/tps, so a call sent a little after its slot (a busy
+# host, the network) still leaves every 1 s window the service sees within tps + 1 (measured: +2 without it)
+GRACE_SHARE = 0.5  # a slot may be used up to this share of one slot interval late...
 MIN_GRACE = 0.02  # ...and at least this late (seconds): at high rates, thread wake-up jitter is not a reason to waste
 LATE_AFTER_FORFEITS = 3  # a thread that missed its slot this many times in a row goes anyway (counted as "late")
 MAX_LEAD = 1.0  # slots never start more than this after now because of slow writes
@@ -64,7 +67,7 @@ class SharedBudget:
             raise ValueError("tps must be > 0")
         self.store = store
         self.tps = float(tps)
-        self.interval = 1.0 / self.tps
+        self.interval = SPACING / self.tps
         self.max_held = max_held or max(1, math.ceil(self.tps * HOLD_SECONDS))
         self.grace = max(self.interval * GRACE_SHARE, MIN_GRACE) if grace is None else grace
         if grace is not None and not 0 <= grace < self.interval:
@@ -87,7 +90,7 @@ class SharedBudget:
         if tps <= 0:
             raise ValueError("tps must be > 0")
         with self._cond:
-            self.tps, self.interval = float(tps), 1.0 / tps
+            self.tps, self.interval = float(tps), SPACING / tps
             self.max_held = max(1, math.ceil(self.tps * HOLD_SECONDS))
             self.grace = max(self.interval * GRACE_SHARE, MIN_GRACE)
 

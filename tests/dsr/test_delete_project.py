@@ -297,6 +297,20 @@ def test_a_202_delete_is_awaited_and_counted_once(emu: Emulator, client: Trainin
     assert verify_project(client, target["id"], ["images"])["clean"] is True
 
 
+def test_a_service_that_deletes_at_once_still_sees_each_image_listed_and_deleted_once(
+    emulator_factory: Callable[..., Emulator],
+) -> None:
+    """No lag: positions move as soon as DeleteImages answers. Listing every set before deleting, nothing is skipped
+    and nothing deleted twice: one call of the step, the fewest DeleteImages there can be."""
+    prompt = emulator_factory(SYNTHETIC, tps=1000, extra_args=("--delete-lag-seconds", "0"))
+    target = _projects(prompt)[0]
+    with TrainingClient(prompt.endpoint, prompt.training_key, retry_backoff_factor=0.01) as training:
+        result = delete_images(training, target["id"])
+    assert (result["done"], result["deleted"]) == (True, len(target["images"]))
+    assert prompt.stats()["byOperation"]["DeleteImages"] == -(-len(target["images"]) // 256)
+    assert _projects(prompt)[0]["images"] == []
+
+
 def test_verification_waits_for_a_slow_202_and_past_its_bound_says_what_is_left(
     emulator_factory: Callable[..., Emulator],
 ) -> None:

@@ -21,6 +21,7 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from bench.windows import max_in_any_second as per_window
+from dsr import ratebudget
 from dsr.ratebudget import SharedBudget
 from dsr.ratebudget_record import CONTAINER, BlobSlotStore, record_name
 from localrun.azurite import Azurite
@@ -52,7 +53,7 @@ def test_processes_hammering_one_budget_stay_within_the_rate(azurite: Azurite) -
     assert [r["errors"] for r in results] == [[], [], [], []]
     assert len(times) == 100 and all(len(r["times"]) == 25 for r in results)
     assert per_window(times) <= tps + 1, "more calls in a 1 s window than the resource allows"
-    grace = 0.75 / tps  # a call may go this late after its slot (dsr.ratebudget.GRACE_SHARE)
+    grace = ratebudget.GRACE_SHARE * ratebudget.SPACING / tps  # a call may go this late after its slot
     assert max(times) - min(times) >= (len(times) - 1) / tps - grace - 1e-3  # one rate for all, not one each
     assert all(r["stats"]["alone"] == 0 for r in results)  # every slot came from the shared record
 
@@ -76,9 +77,9 @@ def test_a_killed_process_wastes_at_most_its_held_slots(azurite: Azurite) -> Non
     [slot] = survivor._reserve(1)
     now = time.time()
     # The survivor's next slot is right after the dead process's (no lease to expire, nothing to clean up)...
-    assert slot <= max(max(held) + 1 / tps, now) + 1e-6
+    assert slot <= max(max(held) + survivor.interval, now) + 1e-6
     # ...and never one of them.
-    assert slot >= max(held) + 1 / tps - 1e-6
+    assert slot >= max(held) + survivor.interval - 1e-6
 
 
 def test_two_clients_on_the_shared_budget_draw_no_429s(emulator_factory: Callable[..., Emulator],
