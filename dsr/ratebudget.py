@@ -9,9 +9,9 @@ dozen activities. So the budget is one GCRA record per resource endpoint, a smal
 - bounded reservation: a process holds at most `max_held` slots it has not reached yet, and reserves only for
   threads that are waiting, so an idle process holds nothing and a process that dies wastes at most
   `max_held / tps` seconds of the budget (slots are times, not locks: nothing to expire or clean up);
-- slots are 1.02/tps apart and a slot used more than `grace` (half a slot, at least 20 ms) after its time is
+- slots are 1.02/tps apart and a slot used more than `grace` (0.75 of a slot, at least 20 ms) after its time is
   forfeited, so calls do not bunch up: any 1 s window holds at most tps + 1 calls (alignment) whatever the number
-  of processes, even when a call reaches the service up to 71 ms (at 10/s) later than its slot; slots start a
+  of processes, even when a call reaches the service up to 45 ms (at 10/s) later than its slot; slots start a
   little after the write that reserves
   them is expected to finish (twice its running average), so they are not stale when they arrive;
 - a 429's Retry-After moves the shared `next` forward, so every process backs off, not only the one told;
@@ -39,9 +39,9 @@ from dsr.settings import ResourceConfig, Settings
 log = logging.getLogger("dsr.ratebudget")
 
 HOLD_SECONDS = 0.5  # a process holds at most this much of the budget ahead (max_held = ceil(tps x this))
-SPACING = 1.02  # slots are this much further apart than 1/tps, so a call sent a little after its slot (a busy
-# host, the network) still leaves every 1 s window the service sees within tps + 1 (measured: +2 without it)
-GRACE_SHARE = 0.5  # a slot may be used up to this share of one slot interval late...
+SPACING = 1.02  # slots are this much further apart than 1/tps, so a call delayed on its way (a busy host, the
+# network) still leaves every 1 s window the service sees within tps + 1: bench/README.md, "Results of issue 17"
+GRACE_SHARE = 0.75  # a slot may be used up to this share of one slot interval late...
 MIN_GRACE = 0.02  # ...and at least this late (seconds): at high rates, thread wake-up jitter is not a reason to waste
 LATE_AFTER_FORFEITS = 3  # a thread that missed its slot this many times in a row goes anyway (counted as "late")
 MAX_LEAD = 1.0  # slots never start more than this after now because of slow writes
