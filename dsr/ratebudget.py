@@ -12,8 +12,8 @@ dozen activities. So the budget is one GCRA record per resource endpoint, a smal
 - slots are 1.02/tps apart and a slot used more than `grace` (0.75 of a slot, at least 20 ms) after its time is
   forfeited, so calls do not bunch up: any 1 s window holds at most tps + 1 calls (alignment) whatever the number
   of processes, even when a call reaches the service up to 45 ms (at 10/s) later than its slot; slots start a
-  little after the write that reserves
-  them is expected to finish (twice its running average), so they are not stale when they arrive;
+  little after the write that reserves them is expected to finish (twice its running average), so they are not
+  stale when they arrive;
 - a 429's Retry-After moves the shared `next` forward, so every process backs off, not only the one told;
 - processes' clocks are NTP-synchronised wall clocks; a skew of e lets a window hold about tps x (1 + 2e) + 1;
 - if the record cannot be read or written (storage down, no permission), the process paces itself alone, as
@@ -66,12 +66,11 @@ class SharedBudget:
         if tps <= 0:
             raise ValueError("tps must be > 0")
         self.store = store
-        self.tps = float(tps)
-        self.interval = SPACING / self.tps
-        self.max_held = max_held or max(1, math.ceil(self.tps * HOLD_SECONDS))
-        self.grace = max(self.interval * GRACE_SHARE, MIN_GRACE) if grace is None else grace
+        self._set_rate(tps)
         if grace is not None and not 0 <= grace < self.interval:
             raise ValueError("grace must be below one slot interval (1/tps), or windows could hold tps + 2")
+        self.max_held = max_held or self.max_held
+        self.grace = self.grace if grace is None else grace
         self._clock, self._sleep = clock, sleep
         self._cond = threading.Condition()
         self._free: deque[float] = deque()  # reserved slots no thread has taken yet, in order
@@ -90,9 +89,13 @@ class SharedBudget:
         if tps <= 0:
             raise ValueError("tps must be > 0")
         with self._cond:
-            self.tps, self.interval = float(tps), SPACING / tps
-            self.max_held = max(1, math.ceil(self.tps * HOLD_SECONDS))
-            self.grace = max(self.interval * GRACE_SHARE, MIN_GRACE)
+            self._set_rate(tps)
+
+    def _set_rate(self, tps: float) -> None:
+        """The slot interval, slots held and grace that follow from `tps`."""
+        self.tps, self.interval = float(tps), SPACING / tps
+        self.max_held = max(1, math.ceil(self.tps * HOLD_SECONDS))
+        self.grace = max(self.interval * GRACE_SHARE, MIN_GRACE)
 
     # Pacer
 

@@ -31,11 +31,12 @@ def delete_images(
 ) -> StepResult:
     """Delete every image of the workspace and whatever an iteration alone still holds.
 
-    Every set (the workspace, then each iteration) is listed to its end, or as far as the budget allows with room
-    left to delete what was found; the distinct ids are then deleted with `allIterations=true` (a workspace image
-    also leaves every snapshot). The call then waits, with backoff up to `max_wait` seconds, until no set lists them,
-    and goes round again if a set still lists something. `done` only when every set lists nothing. With a subject's
-    `listing`, every listing is of that person's images only, so nothing else is ever deleted."""
+    Every set (the workspace and each iteration, side by side) is listed to its end, or as far as the budget allows
+    with room left to delete what was found; the distinct ids are then deleted with `allIterations=true` (a
+    workspace image also leaves every snapshot). The call then waits, with backoff up to `max_wait` seconds, until
+    no set lists them, and goes round again if a set still lists something. `done` only when every set lists
+    nothing. With a subject's `listing`, every listing is of that person's images only, so nothing else is ever
+    deleted."""
     budget = CallBudget(max_calls)
     deleted = 0
     try:
