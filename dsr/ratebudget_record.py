@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import socket
 from typing import Any, Protocol
@@ -17,6 +18,11 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from dsr.settings import Settings
 
 CONTAINER = "dsr-ratebudget"
+RETRIES = 2  # a failed read or write of the record is tried this many times more...
+RETRY_BACKOFF = 0.2  # ...this many seconds apart (+/- RETRY_JITTER): every Training call of the process waits
+RETRY_JITTER = 0.1  # for it. The Blob SDK's default (ExponentialRetry) waits 15 +/- 3 s before its first retry.
+
+log = logging.getLogger("dsr.ratebudget")
 
 
 class Conflict(Exception):
@@ -47,7 +53,7 @@ class BlobSlotStore:
 
     def load(self) -> tuple[float, str | None]:
         try:
-            download = self.blob.download_blob()
+            download = self.blob.download_blob(retry_hook=_log_retry)
         except ResourceNotFoundError:
             return 0.0, None
         body = json.loads(download.readall() or b"{}")
@@ -61,11 +67,11 @@ class BlobSlotStore:
         )
         try:
             try:
-                result = self.blob.upload_blob(data, **conditions)
+                result = self.blob.upload_blob(data, retry_hook=_log_retry, **conditions)
             except ResourceNotFoundError:  # no container yet: make it (once per account) and write again
                 with contextlib.suppress(ResourceExistsError):
                     self.container.create_container()
-                result = self.blob.upload_blob(data, **conditions)
+                result = self.blob.upload_blob(data, retry_hook=_log_retry, **conditions)
         except (ResourceModifiedError, ResourceExistsError) as exc:
             raise Conflict(str(exc.reason)) from None
         except HttpResponseError as exc:
@@ -75,20 +81,27 @@ class BlobSlotStore:
         return str(result["etag"])
 
 
+def _log_retry(*, retry_count: int, response: Any = None, error: Any = None, **_: Any) -> None:
+    """One warning per retried request of the record: what failed, never the URL (it may carry a SAS)."""
+    reason = f"HTTP {response.status_code}" if response is not None else type(error).__name__
+    log.warning("rate budget record request failed (%s): retry %d of %d", reason, retry_count + 1, RETRIES)
+
+
 def record_name(endpoint: str) -> str:
     """The blob holding a resource's record: one per endpoint, whatever alias names it."""
     return hashlib.sha256(endpoint.rstrip("/").lower().encode()).hexdigest()[:32] + ".json"
 
 
 def record_container(settings: Settings) -> Any:
-    """The budget container on its own client: short timeouts and few retries, so a storage outage turns into
-    pacing alone within seconds instead of stalling every Training API call."""
-    from azure.storage.blob import BlobServiceClient
+    """The budget container on its own client: short timeouts and few, quick retries, so a storage outage turns
+    into pacing alone within seconds instead of stalling every Training API call."""
+    from azure.storage.blob import BlobServiceClient, LinearRetry
 
     from dsr.storage import client_options
 
-    options = {**client_options(), "connection_timeout": 5, "read_timeout": 10, "retry_total": 2,
-               "retry_backoff_factor": 0.2}
+    # `retry_backoff_factor` and the like are azure-core's: the Blob SDK ignores them, its own policy decides.
+    retry = LinearRetry(backoff=RETRY_BACKOFF, random_jitter_range=RETRY_JITTER, retry_total=RETRIES)
+    options = {**client_options(), "connection_timeout": 5, "read_timeout": 10, "retry_policy": retry}
     if settings.export_connection_string:
         service = BlobServiceClient.from_connection_string(settings.export_connection_string, **options)
     else:

@@ -8,6 +8,7 @@ clock skew of e), never on how long something took on this machine.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -320,3 +321,45 @@ def test_one_record_per_endpoint_whatever_the_alias() -> None:
     name: Callable[[str], str] = record_name
     assert name("https://CV.example/") == name("https://cv.example")
     assert name("https://a.example") != name("https://b.example")
+
+
+def test_a_failing_record_request_is_retried_within_a_second_not_after_the_blob_sdks_15_s(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Every Training call of the process waits while the record is read or written, so its retries must be quick:
+    # the Blob SDK's own policy (ExponentialRetry) ignores azure-core's retry_backoff_factor and waits 15 +/- 3 s,
+    # then 18 +/- 3 s (the bench once saw no Training call for 21 s). A server that drops every connection stands
+    # for the failure; the transport's sleeps are recorded, not slept.
+    from azure.core.pipeline.transport import HttpTransport
+
+    from dsr.ratebudget_record import RETRIES, BlobSlotStore, record_container
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted: list[int] = []
+
+    def drop_connections() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            connection.close()
+
+    threading.Thread(target=drop_connections, daemon=True).start()
+    slept: list[float] = []
+    monkeypatch.setattr(HttpTransport, "sleep", lambda self, seconds: slept.append(seconds))
+    key = "a2V5" * 22
+    settings = _settings(EXPORT_STORAGE_CONNECTION_STRING=(
+        f"DefaultEndpointsProtocol=http;AccountName=acct;AccountKey={key};BlobEndpoint=http://127.0.0.1:{port}/acct;"))
+    store = BlobSlotStore(record_container(settings), record_name("https://cv.example"), endpoint="https://cv.example")
+    try:
+        with caplog.at_level(logging.WARNING, logger="dsr.ratebudget"), pytest.raises(Exception):
+            store.save(1.0, "etag")
+    finally:
+        listener.close()
+    assert len(slept) == RETRIES and len(accepted) == RETRIES + 1
+    assert sum(slept) < 1.0  # not 15 s and more per retry
+    assert caplog.text.count("rate budget record request failed") == RETRIES
+    assert key not in caplog.text and str(port) not in caplog.text
