@@ -330,6 +330,7 @@ def test_a_failing_record_request_is_retried_within_a_second_not_after_the_blob_
     # the Blob SDK's own policy (ExponentialRetry) ignores azure-core's retry_backoff_factor and waits 15 +/- 3 s,
     # then 18 +/- 3 s (the bench once saw no Training call for 21 s). A server that drops every connection stands
     # for the failure; the transport's sleeps are recorded, not slept.
+    from azure.core.exceptions import ServiceResponseError
     from azure.core.pipeline.transport import HttpTransport
 
     from dsr.ratebudget_record import RETRIES, BlobSlotStore, record_container
@@ -355,7 +356,7 @@ def test_a_failing_record_request_is_retried_within_a_second_not_after_the_blob_
         f"DefaultEndpointsProtocol=http;AccountName=acct;AccountKey={key};BlobEndpoint=http://127.0.0.1:{port}/acct;"))
     store = BlobSlotStore(record_container(settings), record_name("https://cv.example"), endpoint="https://cv.example")
     try:
-        with caplog.at_level(logging.WARNING, logger="dsr.ratebudget"), pytest.raises(Exception):
+        with caplog.at_level(logging.WARNING, logger="dsr.ratebudget"), pytest.raises(ServiceResponseError):
             store.save(1.0, "etag")
     finally:
         listener.close()
