@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TypedDict
 
 from dsr.delete.order import Step
@@ -17,7 +18,8 @@ class StepResult(TypedDict):
 
 
 class CallBudget:
-    """Counts calls against a limit; the first unit of work is always allowed, so every call makes progress."""
+    """Counts calls against a limit; the first unit of work is always allowed, so every call makes progress.
+    Threads of one step may count at once."""
 
     def __init__(self, limit: int) -> None:
         if limit < 1:
@@ -25,15 +27,18 @@ class CallBudget:
         self.limit = limit
         self.used = 0
         self.progressed = False
+        self._lock = threading.Lock()
 
     def spend(self, n: int = 1) -> None:
         """Calls that only read."""
-        self.used += n
+        with self._lock:
+            self.used += n
 
     def work(self, n: int = 1) -> None:
         """Calls that deleted (or unpublished) something."""
-        self.used += n
-        self.progressed = True
+        with self._lock:
+            self.used += n
+            self.progressed = True
 
     def allows(self, n: int) -> bool:
         return not self.progressed or self.used + n <= self.limit

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from customvision import MAX_IMAGE_IDS, CustomVisionHttpError, TrainingClient, chunks, owned_pages
 from dsr.delete import scope
@@ -128,24 +129,31 @@ def _delete(client: TrainingClient, project_id: str, image_ids: list[str], budge
 
 def _settle(client: TrainingClient, project_id: str, sets: list[str | None], deleted: set[str], budget: CallBudget,
             max_wait: float, listing: ImageListing) -> list[list[str]] | None:
-    """Wait (looking again after 0.25 s, or 15% of the time waited so far, up to `max_wait` in all) until no set's
-    first page lists a `deleted` id; the first pages' ids then, or None past `max_wait`. One set is watched at a
-    time (allIterations takes an image out of every set at once). While any deleted image is still listed one is on
-    its set's first page: the set lists nothing else it had when the step listed it."""
+    """Wait (looking again 0.25 s, or 15% of the time waited so far, after the last look began; up to `max_wait` in
+    all) until no set's first page lists a `deleted` id; the first pages' ids then, or None past `max_wait`. The
+    workspace is watched first, then the iterations side by side (allIterations takes an image out of every set at
+    once). While any deleted image is still listed one is on its set's first page: the set lists nothing else it had
+    when the step listed it."""
     started = time.monotonic()
     deadline = started + max_wait
-    pages: list[list[str]] = []
-    for iteration_id in sets:
+
+    def watch(iteration_id: str | None) -> list[str] | None:
         while True:
+            looked = time.monotonic()
             page = [image["id"] for image in scope.set_page(client, project_id, iteration_id, 0, MAX_IMAGE_IDS,
                                                             listing)]
             budget.spend()
             if not deleted.intersection(page):
-                break
-            now = time.monotonic()
-            delay = min(max(MIN_POLL, POLL_SHARE * (now - started)), 8.0)
-            if now + delay > deadline:
+                return page
+            wake = looked + min(max(MIN_POLL, POLL_SHARE * (looked - started)), 8.0)
+            if wake > deadline:
                 return None
-            time.sleep(delay)
-        pages.append(page)
-    return pages
+            time.sleep(max(0.0, wake - time.monotonic()))
+
+    workspace = watch(sets[0])
+    if workspace is None:
+        return None
+    others = scope.side_by_side({i: partial(watch, i) for i in sets[1:]})
+    if any(page is None for page in others.values()):
+        return None
+    return [workspace, *(page for page in others.values() if page is not None)]

@@ -7,8 +7,9 @@ the workspace and every trained iteration's snapshot, because an image can survi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import TypedDict
 
 from customvision import CustomVisionHttpError, TrainingClient
@@ -68,15 +69,28 @@ def _count(client: TrainingClient, project_id: str, wanted: set[Category], older
         iterationTags=None,
         predictions=None,
     )
+    counts: dict[tuple[str, str | None], Callable[[], int]] = {}
     if wanted & _IMAGES:
-        plan["workspaceImages"] = client.get_image_count(project_id)
-        plan["iterationImages"] = {i: scope.image_count(client, project_id, i) for i in snapshots}
+        counts.update({("images", i): partial(scope.image_count, client, project_id, i) for i in [None, *snapshots]})
     if wanted & _TAGS:
-        plan["tags"] = len(list(client.list_tags(project_id)))
-        plan["iterationTags"] = sum(len(list(client.list_tags(project_id, iteration_id=i))) for i in snapshots)
+        counts.update({("tags", i): partial(_tag_count, client, project_id, i) for i in [None, *snapshots]})
     if wanted & _PREDICTIONS:
-        plan["predictions"] = sum(1 for _ in scope.qualifying_predictions(client, project_id, older_than))
+        counts["predictions", None] = lambda: sum(
+            1 for _ in scope.qualifying_predictions(client, project_id, older_than))
+    found = scope.side_by_side(counts)
+    if wanted & _IMAGES:
+        plan["workspaceImages"] = found["images", None]
+        plan["iterationImages"] = {i: found["images", i] for i in snapshots}
+    if wanted & _TAGS:
+        plan["tags"] = found["tags", None]
+        plan["iterationTags"] = sum(found["tags", i] for i in snapshots)
+    if wanted & _PREDICTIONS:
+        plan["predictions"] = found["predictions", None]
     return plan
+
+
+def _tag_count(client: TrainingClient, project_id: str, iteration_id: str | None) -> int:
+    return len(list(client.list_tags(project_id, iteration_id=iteration_id)))
 
 
 def category_counts(plan: ProjectPlan, categories: Iterable[str]) -> dict[str, int | None]:

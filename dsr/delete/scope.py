@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from customvision import (
     CustomVisionErrorCode,
@@ -17,6 +18,9 @@ from dsr.export.listing import ImageListing
 from dsr.times import iso_utc, parse_time
 
 PREDICTION_PAGE = 256  # QueryPredictions' largest maxCount (the client halves it if the service refuses it)
+CALLS_AT_ONCE = 4  # independent calls (one count or probe per image set) in flight at once
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def is_gone(exc: BaseException, code: CustomVisionErrorCode = CustomVisionErrorCode.NOT_FOUND_PROJECT) -> bool:
@@ -108,3 +112,13 @@ def set_page(client: TrainingClient, project_id: str, iteration_id: str | None, 
         if iteration_id is not None and is_refused_set(exc):
             return []
         raise
+
+
+def side_by_side(calls: Mapping[K, Callable[[], V]]) -> dict[K, V]:
+    """Each call's answer, the calls made side by side: the rate budget paces them, so none waits for another's
+    round trip. The first error is raised."""
+    if not calls:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(CALLS_AT_ONCE, len(calls))) as pool:
+        futures = {key: pool.submit(call) for key, call in calls.items()}
+    return {key: future.result() for key, future in futures.items()}

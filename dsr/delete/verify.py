@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 from typing import TypedDict
 
 from customvision import CustomVisionHttpError, TrainingClient
@@ -84,23 +85,31 @@ def _images_left(counts: ProjectPlan, waited: float) -> str:
 
 
 def _probe_listings(client: TrainingClient, counts: ProjectPlan) -> None:
-    """Raise a set's count to 1 when its listing shows an image although the count said none."""
+    """Raise a set's count to 1 when its listing shows an image although the count said none (the sets probed
+    side by side)."""
     project_id = counts["projectId"]
     sets = counts["iterationImages"] or {}
-    try:
-        if not counts["workspaceImages"] and client.list_images_page(project_id, skip=0, take=1):
-            counts["workspaceImages"] = 1
-    except CustomVisionHttpError as exc:
-        if not scope.is_gone(exc):
-            raise
+    silent = [i for i, n in [(None, counts["workspaceImages"]), *sets.items()] if not n]
+    listed = scope.side_by_side({i: partial(_lists_an_image, client, project_id, i) for i in silent})
+    if None in listed and listed[None] is None:  # the project is gone: nothing to probe
         return
-    for iteration_id, n in sets.items():
-        try:
-            if not n and client.list_images_page(project_id, skip=0, take=1, iteration_id=iteration_id):
-                sets[iteration_id] = 1
-        except CustomVisionHttpError as exc:
-            if not (scope.is_gone(exc) or scope.is_refused_set(exc)):
-                raise
+    for iteration_id, shows in listed.items():
+        if shows and iteration_id is None:
+            counts["workspaceImages"] = 1
+        elif shows:
+            sets[iteration_id] = 1
+
+
+def _lists_an_image(client: TrainingClient, project_id: str, iteration_id: str | None) -> bool | None:
+    """Whether the set's first page lists an image; None when the project is gone."""
+    try:
+        return bool(client.list_images_page(project_id, skip=0, take=1, iteration_id=iteration_id))
+    except CustomVisionHttpError as exc:
+        if scope.is_gone(exc):
+            return None
+        if iteration_id is not None and scope.is_refused_set(exc):
+            return False
+        raise
 
 
 def _notes(counts: ProjectPlan, remaining: dict[str, int | None]) -> list[str]:
