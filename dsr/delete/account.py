@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from azure.core.exceptions import ResourceNotFoundError
 
 from dsr.arm import AccountRef, ClientFactory, ManagementClient, management_client
@@ -16,8 +18,11 @@ NOT_ENABLED = "AccountDeleteNotEnabled"
 WITH_ACCOUNT = "RemovedWithAccount"
 
 
-def delete_account_category(resource: ResourceConfig, *, client_factory: ClientFactory | None = None) -> CategoryResult:
-    """Delete and purge the account when `allow_account_delete` and `arm_id` are set; else skipped, saying how."""
+def delete_account_category(
+    resource: ResourceConfig, *, client_factory: ClientFactory | None = None, check: Callable[[], None] = lambda: None,
+) -> CategoryResult:
+    """Delete and purge the account when `allow_account_delete` and `arm_id` are set; else skipped, saying how.
+    `check()` runs before the delete and before the purge (dsr/cancellation.py's guard raises once cancelled)."""
     if not (resource.allow_account_delete and resource.arm_id):
         return skipped(
             f"account deletion is not enabled for resource {resource.alias!r}: the owner deletes the Custom Vision "
@@ -32,15 +37,19 @@ def delete_account_category(resource: ResourceConfig, *, client_factory: ClientF
     except ResourceNotFoundError:  # deleted by an earlier attempt: purge what is still soft-deleted
         location = _deleted_location(client, ref)
         if location is not None:
+            check()
             client.deleted_accounts.begin_purge(location, ref.resource_group, ref.name).result()
     else:
-        delete_account(client, ref, location)
+        delete_account(client, ref, location, check)
     return complete(1, details={"deleted": True, "purged": True})
 
 
-def delete_account(client: ManagementClient, ref: AccountRef, location: str) -> None:
+def delete_account(client: ManagementClient, ref: AccountRef, location: str,
+                   check: Callable[[], None] = lambda: None) -> None:
     """Delete the account, then purge the soft-deleted copy so nothing remains recoverable."""
+    check()
     client.accounts.begin_delete(ref.resource_group, ref.name).result()
+    check()
     client.deleted_accounts.begin_purge(location, ref.resource_group, ref.name).result()
 
 

@@ -56,7 +56,11 @@ def verify(job: Job, payload: Payload) -> dict[str, Any]:
 
 
 def account(job: Job, payload: Payload) -> CategoryResult:
-    return delete_account_category(job.resource)
+    """Delete and purge the account if enabled; a request cancelled meanwhile deletes (or purges) nothing more."""
+    try:
+        return delete_account_category(job.resource, check=guard(job.sink.container, job.request_id))
+    except DeleteCancelled as exc:
+        return failed(exc.code, "the request was cancelled before the account was deleted (or purged)")
 
 
 def receipt(job: Job, payload: Payload) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from azure.core.rest import HttpRequest
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
 from dsr.arm import AccountRef
+from dsr.cancellation import DeleteCancelled
 from dsr.delete.account import delete_account_category, exported_models_result
 from dsr.envelope import is_permanent
 from dsr.settings import ResourceConfig
@@ -117,3 +118,26 @@ def test_a_refused_arm_delete_raises_a_permanent_error_and_purges_nothing() -> N
     assert is_permanent(caught.value)
     assert arm.state == "live" and f"DELETE {DELETED_ID}" not in arm.calls()
     assert exported_models_result(None)["status"] == "skipped"
+
+
+@pytest.mark.parametrize(("state", "cancelled_after", "left"), [
+    ("live", 0, "live"),  # cancelled before: nothing deleted
+    ("live", 1, "deleted"),  # cancelled after the delete: the soft-deleted account stays recoverable, not purged
+    ("deleted", 0, "deleted"),  # a retry after the delete, cancelled meanwhile: no purge
+])
+def test_a_cancelled_request_deletes_or_purges_nothing_more(state: str, cancelled_after: int, left: str) -> None:
+    # The orchestrator skips the account once a project reported the cancel, but a cancel that lands after the
+    # projects finished reaches only the activity: it checks the marker (here a counter) before each ARM change.
+    arm = FakeArm(state)
+    checks: list[int] = []
+
+    def check() -> None:
+        checks.append(1)
+        if len(checks) > cancelled_after:
+            raise DeleteCancelled("cancelled")
+
+    with pytest.raises(DeleteCancelled):
+        delete_account_category(_resource(arm_id=ARM_ID, allow_account_delete=True), client_factory=arm.factory,
+                                check=check)
+    assert arm.state == left
+    assert arm.calls().count(f"DELETE {ARM_ID}") == cancelled_after and f"DELETE {DELETED_ID}" not in arm.calls()
