@@ -11,6 +11,7 @@ from dsr.layout import receipt_path
 from dsr.runtime_status import TERMINAL_STATUSES, RuntimeStatus
 
 BAR_WIDTH = 24
+RECEIPTS_WHERE = "in the receipts container (RECEIPT_CONTAINER; the export container when unset)"
 
 
 def progress_bar(done: int, total: int | None, width: int = BAR_WIDTH) -> str:
@@ -106,7 +107,7 @@ def link_lines(status: Mapping[str, Any]) -> list[str]:
         counted = any("before" in c or "after" in c for c in categories.values())
         lines.extend(receipt_lines(receipt, table=not counted))
     elif result.get("receiptPath"):
-        lines.append(f"Receipt: {result['receiptPath']} in the export container")
+        lines.append(f"Receipt: {result['receiptPath']} {RECEIPTS_WHERE}")
     if result.get("detailsPath"):
         lines.append(f"Per-project plan: {result['detailsPath']} in the export container")
     if status.get("dueDate"):
@@ -138,7 +139,7 @@ def receipt_lines(receipt: Mapping[str, Any], *, table: bool = True) -> list[str
         return ["Receipt:", *(f"  {line}" for line in _key_value_lines(receipt))]
     signature = receipt.get("signature") if isinstance(receipt.get("signature"), Mapping) else {}
     signed = f"signed {signature.get('alg')}, key {signature.get('keyId')}" if signature else "NOT signed"
-    where = f"{receipt_path(receipt['requestId'])} in the export container" if receipt.get("requestId") else ""
+    where = f"{receipt_path(receipt['requestId'])} {RECEIPTS_WHERE}" if receipt.get("requestId") else ""
     lines = [f"Receipt ({signed}){': ' + where if where else ''}"]
     name_width = max(len("category"), *(len(str(c)) for c in results))
     if table:

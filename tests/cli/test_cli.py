@@ -211,7 +211,8 @@ def test_summary_shows_a_delete_receipt() -> None:
     status = completed({"images": {"status": "complete", "count": 146, "error": None}}, receipt=RECEIPT)
     status["operation"] = "delete"
     lines = render.summary_lines(status)
-    at = lines.index("Receipt (signed HMAC-SHA256, key hmac-sha256:f2a3): receipts/case-1.json in the export container")
+    at = lines.index(f"Receipt (signed HMAC-SHA256, key hmac-sha256:f2a3): receipts/case-1.json "
+                     f"{render.RECEIPTS_WHERE}")
     assert [line.split() for line in lines[at + 1 : at + 4]] == [
         ["category", "before", "after", "status"],
         ["account", "-", "-", "skipped", "(AccountDeleteNotEnabled)"],
@@ -549,7 +550,7 @@ def test_a_cancelled_delete_says_so_and_exits_1() -> None:
     cancelled["operation"] = "delete"
     text = "\n".join(render.summary_lines(cancelled))
     assert "the request was cancelled: nothing was deleted after that" in text
-    assert "Receipt: receipts/case-1.json in the export container" in text
+    assert f"Receipt: receipts/case-1.json {render.RECEIPTS_WHERE}" in text
     assert exits.exit_code(cancelled) == exits.EXIT_FAILED
 
 
