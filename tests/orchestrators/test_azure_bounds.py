@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections import Counter
@@ -23,8 +22,8 @@ from typing import Any
 import azure.durable_functions as df
 import pytest
 
-from devhost.harness import LocalDurableHost, output_of
 from orchestrators import calls, data_request, delete_project, export_project
+from tests.orchestrators.replay import run_request
 
 ALL_DELETE = ["projects", "iterations", "iteration_performance", "tags", "images", "predictions"]
 CANCELLED = "RequestCancelled"
@@ -114,20 +113,8 @@ class Stubs:
 
 
 def run(stubs: Stubs, request: dict[str, Any]) -> tuple[str, Any, Any]:
-    app = df.DFApp()
-    for module in (data_request, export_project, delete_project):
-        app.register_functions(module.bp)
-    app.register_functions(stubs.blueprint())
-
-    async def go() -> tuple[str, Any, Any]:
-        async with LocalDurableHost(app, max_activities=4, max_orchestrators=8) as host:
-            payload = {"request": request, "receivedAt": "2026-11-22T00:00:00Z"}
-            instance_id = await host.start_new("data_request", payload, instance_id=request["requestId"])
-            instance = await host.wait(instance_id, timeout=180)
-            custom = json.loads(instance.custom_status) if instance.custom_status else None
-            return instance.status, output_of(instance), custom
-
-    return asyncio.run(go())
+    return run_request((data_request, export_project, delete_project), stubs.blueprint(), request,
+                       max_orchestrators=8, timeout=180)
 
 
 def delete_request(**overrides: Any) -> dict[str, Any]:
