@@ -3,6 +3,8 @@ first."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = [
@@ -21,7 +23,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         marks = {mark.name for mark in item.iter_markers()}
         return {(True, True): 0, (False, True): 1, (True, False): 2}.get(("e2e" in marks, "slow" in marks), 3)
 
-    file_rank: dict[str, int] = {}
+    file_rank: dict[Path, int] = {}
     for item in items:
-        file_rank[item.nodeid.split("::")[0]] = min(rank(item), file_rank.get(item.nodeid.split("::")[0], 3))
-    items.sort(key=lambda item: file_rank[item.nodeid.split("::")[0]])  # stable: order within a rank is kept
+        file_rank[item.path] = min(rank(item), file_rank.get(item.path, 3))
+    items.sort(key=lambda item: file_rank[item.path])  # stable: order within a rank is kept

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from customvision import MAX_IMAGE_IDS, CustomVisionHttpError, TrainingClient, chunks, owned_pages
@@ -20,8 +19,6 @@ from dsr.export.listing import EVERY_IMAGE, ImageListing
 
 DEFAULT_MAX_CALLS = 300  # about 30 s at 10 calls/s
 DEFAULT_MAX_WAIT = 60.0  # seconds the images step waits for its 202 deletes to take effect before it returns
-LISTING_THREADS = 4  # image sets listed at once: a call's round trip is longer than the rate limit's interval
-DELETE_THREADS = 4  # DeleteImages calls in flight at once
 MIN_POLL = 0.25  # seconds between two looks at a deleted set; later, 15% of the time waited so far (up to 8 s):
 POLL_SHARE = 0.15  # the wait overshoots the service's lag by at most that share, in a few calls
 
@@ -110,20 +107,16 @@ def _collect(client: TrainingClient, project_id: str, sets: list[str | None], bu
             return False
         return True
 
-    with ThreadPoolExecutor(max_workers=min(LISTING_THREADS, len(sets))) as pool:
-        complete = all(list(pool.map(list_set, sets)))
+    complete = all(scope.side_by_side({i: partial(list_set, i) for i in sets}).values())
     ordered = dict.fromkeys(image_id for i in sets for image_id in per_set[i])
     return list(ordered), complete, [i for i in sets if per_set[i]]
 
 
 def _delete(client: TrainingClient, project_id: str, image_ids: list[str], budget: CallBudget) -> None:
     """DeleteImages with allIterations, 256 ids a call, a few calls at once (the rate limiter paces them)."""
-    def delete(batch: list[str]) -> None:
-        client.delete_images(project_id, batch, all_iterations=True)
-
     batches_of_ids = list(chunks(image_ids, MAX_IMAGE_IDS))
-    with ThreadPoolExecutor(max_workers=max(1, min(DELETE_THREADS, len(batches_of_ids)))) as pool:
-        list(pool.map(delete, batches_of_ids))
+    scope.side_by_side({n: partial(client.delete_images, project_id, batch, all_iterations=True)
+                        for n, batch in enumerate(batches_of_ids)})
     budget.work(len(batches_of_ids))
 
 

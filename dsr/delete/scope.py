@@ -18,7 +18,7 @@ from dsr.export.listing import ImageListing
 from dsr.times import iso_utc, parse_time
 
 PREDICTION_PAGE = 256  # QueryPredictions' largest maxCount (the client halves it if the service refuses it)
-CALLS_AT_ONCE = 4  # independent calls (one count or probe per image set) in flight at once
+CALLS_AT_ONCE = 4  # independent calls (a set's count, probe or listing; a DeleteImages) in flight at once
 K = TypeVar("K")
 V = TypeVar("V")
 

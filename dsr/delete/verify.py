@@ -20,6 +20,7 @@ from customvision import CustomVisionHttpError, TrainingClient
 from dsr.categories import Category
 from dsr.delete import scope
 from dsr.delete.plan import ProjectPlan, category_counts, plan_project
+from dsr.export.listing import EVERY_IMAGE
 
 
 class Verification(TypedDict):
@@ -103,12 +104,10 @@ def _probe_listings(client: TrainingClient, counts: ProjectPlan) -> None:
 def _lists_an_image(client: TrainingClient, project_id: str, iteration_id: str | None) -> bool | None:
     """Whether the set's first page lists an image; None when the project is gone."""
     try:
-        return bool(client.list_images_page(project_id, skip=0, take=1, iteration_id=iteration_id))
+        return bool(scope.set_page(client, project_id, iteration_id, 0, 1, EVERY_IMAGE))
     except CustomVisionHttpError as exc:
         if scope.is_gone(exc):
             return None
-        if iteration_id is not None and scope.is_refused_set(exc):
-            return False
         raise
 
 
