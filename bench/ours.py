@@ -13,7 +13,7 @@ from dsr.runtime_status import TERMINAL_STATUSES
 
 TERMINAL = TERMINAL_STATUSES
 TIMED_OUT = "TimedOut"  # the bench gave up waiting (and cancelled the request)
-POLL_SECONDS = 0.2  # the wall time is known to within one poll
+POLL_SECONDS = 0.05  # the wall time is known to within one poll (a status GET: a few ms of devhost time)
 
 
 class EmulatorCounts(TypedDict):

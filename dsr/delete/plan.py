@@ -42,20 +42,26 @@ def empty_plan(project_id: str) -> ProjectPlan:
                        iterationImages={}, tags=0, iterationTags=0, predictions=0)
 
 
+ImageCounter = Callable[[TrainingClient, str, str | None], int]  # (client, project, iteration or None) -> images
+
+
 def plan_project(
-    client: TrainingClient, project_id: str, categories: Iterable[str], *, older_than: datetime | None = None
+    client: TrainingClient, project_id: str, categories: Iterable[str], *, older_than: datetime | None = None,
+    count_images: ImageCounter = scope.image_count,
 ) -> ProjectPlan:
-    """Count what deleting `categories` would remove from the project; a missing project plans as empty."""
+    """Count what deleting `categories` would remove from the project (each image set by `count_images`); a missing
+    project plans as empty."""
     wanted = {Category(c) for c in categories}
     try:
-        return _count(client, project_id, wanted, older_than)
+        return _count(client, project_id, wanted, older_than, count_images)
     except CustomVisionHttpError as exc:
         if scope.is_gone(exc):
             return empty_plan(project_id)
         raise
 
 
-def _count(client: TrainingClient, project_id: str, wanted: set[Category], older_than: datetime | None) -> ProjectPlan:
+def _count(client: TrainingClient, project_id: str, wanted: set[Category], older_than: datetime | None,
+           count_images: ImageCounter) -> ProjectPlan:
     iterations = scope.iterations(client, project_id)
     snapshots = scope.snapshot_ids(iterations)
     plan = ProjectPlan(
@@ -71,7 +77,7 @@ def _count(client: TrainingClient, project_id: str, wanted: set[Category], older
     )
     counts: dict[tuple[str, str | None], Callable[[], int]] = {}
     if wanted & _IMAGES:
-        counts.update({("images", i): partial(scope.image_count, client, project_id, i) for i in [None, *snapshots]})
+        counts.update({("images", i): partial(count_images, client, project_id, i) for i in [None, *snapshots]})
     if wanted & _TAGS:
         counts.update({("tags", i): partial(_tag_count, client, project_id, i) for i in [None, *snapshots]})
     if wanted & _PREDICTIONS:

@@ -1,7 +1,8 @@
 """After deleting: ask the service again what is left of the requested categories, and say it plainly.
 
-Counts come from the same code as the plan (workspace and every remaining iteration), plus a listing
-probe of each image set, so a count that disagrees with a listing can never hide an image.
+Counts come from the same code as the plan (workspace and every remaining iteration), except that each image set
+is listed first (one image): a set that lists nothing is empty, one that lists an image is counted (at least 1), so
+a count that disagrees with the listing can never hide an image, and a clean set costs one call.
 
 DeleteImages with allIterations answers 202 and deletes later (docs/real-service.md): while images are still
 listed, verification counts again after 2, 4, 8... seconds (each count paced by the client's rate limit), up to
@@ -13,10 +14,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from functools import partial
 from typing import TypedDict
 
-from customvision import CustomVisionHttpError, TrainingClient
+from customvision import TrainingClient
 from dsr.categories import Category
 from dsr.delete import scope
 from dsr.delete.plan import ProjectPlan, category_counts, plan_project
@@ -69,10 +69,15 @@ def verify_project(
 def _count(
     client: TrainingClient, project_id: str, categories: list[str], older_than: datetime | None
 ) -> tuple[ProjectPlan, dict[str, int | None]]:
-    counts = plan_project(client, project_id, categories, older_than=older_than)
-    if counts["exists"] and counts["workspaceImages"] is not None:
-        _probe_listings(client, counts)
+    counts = plan_project(client, project_id, categories, older_than=older_than, count_images=_listed_count)
     return counts, category_counts(counts, categories)
+
+
+def _listed_count(client: TrainingClient, project_id: str, iteration_id: str | None) -> int:
+    """0 when the set's listing shows no image (the proof); else its GetImageCount, at least 1."""
+    if not scope.set_page(client, project_id, iteration_id, 0, 1, EVERY_IMAGE):
+        return 0
+    return max(1, scope.image_count(client, project_id, iteration_id))
 
 
 def _images_left(counts: ProjectPlan, waited: float) -> str:
@@ -83,32 +88,6 @@ def _images_left(counts: ProjectPlan, waited: float) -> str:
     sets += [f"{n} in iteration {i}" for i, n in (counts["iterationImages"] or {}).items() if n]
     return (f"images still listed after waiting {waited:.0f} s (DeleteImages is asynchronous: it answers 202 and "
             f"deletes later): {', '.join(sets)}")
-
-
-def _probe_listings(client: TrainingClient, counts: ProjectPlan) -> None:
-    """Raise a set's count to 1 when its listing shows an image although the count said none (the sets probed
-    side by side)."""
-    project_id = counts["projectId"]
-    sets = counts["iterationImages"] or {}
-    silent = [i for i, n in [(None, counts["workspaceImages"]), *sets.items()] if not n]
-    listed = scope.side_by_side({i: partial(_lists_an_image, client, project_id, i) for i in silent})
-    if None in listed and listed[None] is None:  # the project is gone: nothing to probe
-        return
-    for iteration_id, shows in listed.items():
-        if shows and iteration_id is None:
-            counts["workspaceImages"] = 1
-        elif shows:
-            sets[iteration_id] = 1
-
-
-def _lists_an_image(client: TrainingClient, project_id: str, iteration_id: str | None) -> bool | None:
-    """Whether the set's first page lists an image; None when the project is gone."""
-    try:
-        return bool(scope.set_page(client, project_id, iteration_id, 0, 1, EVERY_IMAGE))
-    except CustomVisionHttpError as exc:
-        if scope.is_gone(exc):
-            return None
-        raise
 
 
 def _notes(counts: ProjectPlan, remaining: dict[str, int | None]) -> list[str]:

@@ -285,6 +285,32 @@ def test_deletes_the_service_has_not_applied_yet_are_neither_counted_twice_nor_h
     assert _projects(emu)[0] == target
 
 
+class _CountHidesImages(TrainingClient):
+    """GetImageCount says 0 whatever the sets list."""
+
+    def get_image_count(self, *args: Any, **kwargs: Any) -> int:
+        return 0
+
+
+def test_verification_trusts_the_listing_over_a_count_that_says_none(emu: Emulator) -> None:
+    target = _projects(emu)[0]
+    with _CountHidesImages(emu.endpoint, emu.training_key, retry_backoff_factor=0.01) as hiding:
+        verification = verify_project(hiding, target["id"], ["images"], max_wait=0)
+    holding = 1 + sum(1 for it in target["iterations"] if it["imageIds"])  # the workspace and every snapshot
+    assert verification["clean"] is False
+    assert verification["remaining"] == {"images": holding}  # each set that lists an image counts at least 1
+
+
+def test_verification_of_a_clean_project_lists_each_set_once_and_counts_none(emu: Emulator,
+                                                                             client: TrainingClient) -> None:
+    target = _projects(emu)[0]
+    _run(client, target["id"], ["images"])
+    before = emu.stats()["byOperation"]
+    assert verify_project(client, target["id"], ["images"])["clean"] is True
+    calls = {op: n - before.get(op, 0) for op, n in emu.stats()["byOperation"].items() if n != before.get(op, 0)}
+    assert calls == {"GetIterations": 1, "GetImages": 1 + len(target["iterations"])}, calls
+
+
 def test_a_202_delete_is_awaited_and_counted_once(emu: Emulator, client: TrainingClient) -> None:
     """Images deleted with allIterations stay listed for the lag: the step neither stalls nor deletes them twice."""
     emu.reset(SYNTHETIC)
