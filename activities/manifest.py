@@ -1,4 +1,4 @@
-"""Activity that finishes an export: index.html, then manifest.json (last), then scratch cleanup."""
+"""Activities that finish an export: its file list part by part, then index.html and manifest.json (last)."""
 
 from typing import Any
 
@@ -8,6 +8,11 @@ from dsr.export import tasks
 from dsr.job import Job
 
 bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="payload")
+def list_manifest_part(payload: dict[str, Any]) -> dict[str, Any]:
+    return tasks.manifest_part(Job.open(payload), payload)
 
 
 @bp.activity_trigger(input_name="payload")

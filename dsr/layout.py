@@ -36,6 +36,7 @@ BULK_FOLDERS = ("images", "predictions", "exported_models")  # a file per item: 
 CANCEL_MARKER = "cancelled"  # DELETE /api/requests/{id} of a running delete (dsr/cancellation.py)
 SELECTOR = "subject.json"  # a subject request's selector, salted (dsr/subject/store.py)
 SUBJECT_SCRATCH = "resources/"  # a subject request's per-project pieces and parts
+MANIFEST_PARTS = "manifest"  # an export's file list, listed part by part before manifest.json is written
 
 
 def manifest_path(request_id: str) -> str:
@@ -97,6 +98,11 @@ def image_part(project_id: str, set_key: str, chunk: int, *, count: bool = False
 def prediction_part(project_id: str, chunk: int) -> str:
     """Scratch: one page of stored predictions."""
     return f"{project_id}/predictions/{chunk:06d}.jsonl"
+
+
+def manifest_part(part: int, *, continuation: bool = False) -> str:
+    """Scratch: one part of the export's file list (`.jsonl`), or where the next part's listing starts (`.next`)."""
+    return f"{MANIFEST_PARTS}/{part:05d}" + (".next" if continuation else ".jsonl")
 
 
 def subject_piece(alias: str, project_id: str, kind: str) -> str:

@@ -135,11 +135,23 @@ class ExportSink:
 
     def list_files(self) -> Iterator[FileRecord]:
         """Every file under the prefix, with size and sha256 (hashing any file written without one)."""
+        for page, _ in self.list_file_pages():
+            yield from page
+
+    def list_file_pages(self, token: str | None = None, *, per_page: int | None = None
+                        ) -> Iterator[tuple[list[FileRecord], str | None]]:
+        """`list_files` page by page from `token` (where an earlier listing stopped), each page with the token that
+        continues after it (None after the last)."""
         start = len(self.prefix) + 1
-        for item in self.container.list_blobs(name_starts_with=self.prefix + "/", include=["metadata"]):
-            path = item.name[start:]
-            digest = (item.metadata or {}).get(SHA256_METADATA) or self.hash_blob(path)[1]
-            yield FileRecord(path=path, size=item.size, sha256=digest)
+        pages = self.container.list_blobs(name_starts_with=self.prefix + "/", include=["metadata"],
+                                          results_per_page=per_page).by_page(continuation_token=token)
+        for items in pages:
+            page = []
+            for item in items:
+                path = item.name[start:]
+                digest = (item.metadata or {}).get(SHA256_METADATA) or self.hash_blob(path)[1]
+                page.append(FileRecord(path=path, size=item.size, sha256=digest))
+            yield page, pages.continuation_token or None
 
     def hash_blob(self, path: str) -> tuple[int, str]:
         """Stream a blob and return (size, sha256) without holding it in memory."""

@@ -11,7 +11,14 @@ from activities import account, manifest, projects
 from dsr.categories import PROJECT_CATEGORIES, Category, Operation
 from dsr.envelope import failed, merge, skipped
 from dsr.layout import manifest_path
-from orchestrators.calls import call_guarded, per_project
+from orchestrators.calls import (
+    GUARDED_CALL_TASKS,
+    LoopState,
+    bounded_loop,
+    call_guarded,
+    continued_loop,
+    per_project,
+)
 from orchestrators.delete_flow import delete_flow
 from orchestrators.export_project import export_project_orchestrator
 from orchestrators.progress import now_iso, progress_status
@@ -79,7 +86,7 @@ def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
     summary = {c: dict(merge(r)) if r else dict(skipped("no projects to export")) for c, r in per_category.items()}
     context.set_custom_status(progress_status("writing manifest", categories, done, totals))
     manifest_input = {**base, "startedAt": started_at, "completedAt": now_iso(context), "categories": summary}
-    written = yield from call_guarded(context, manifest.write_manifest, manifest_input)
+    written = yield from _write_manifest(context, manifest_input)
     context.set_custom_status(progress_status("done", categories, done, totals))
     return {
         "requestId": request_id,
@@ -93,6 +100,34 @@ def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
         "receiptPath": None,
         "receipt": None,
     }
+
+
+def _write_manifest(context: Any, manifest_input: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
+    """The export's file list one bounded part after the other (dsr/export/manifest_parts.py; a bounded loop:
+    beyond the first parts in the sub-orchestration `{instance}:manifest`), then the manifest from those parts."""
+    base = {"requestId": manifest_input["requestId"], "resource": manifest_input["resource"]}
+    state = {"base": base, "files": [], "result": None, "done": False}
+    state = yield from bounded_loop(context, manifest_part, state, manifest_parts_orchestrator, "manifest")
+    if state.get("error"):
+        return dict(failed(state["error"]["code"], state["error"]["message"]))
+    if state["result"] is not None:
+        return state["result"]
+    return (yield from call_guarded(context, manifest.write_manifest, {**manifest_input, "parts": state["files"]}))
+
+
+@bp.orchestration_trigger(context_name="context")
+def manifest_parts_orchestrator(context: df.DurableOrchestrationContext) -> Any:
+    """The parts of an export's file list beyond those its data_request listed, a generation at a time."""
+    return continued_loop(context, manifest_part)
+
+
+def manifest_part(context: Any, state: LoopState) -> Generator[Any, Any, tuple[LoopState, int]]:
+    """One loop unit: one part of the file list; a part that failed for good ends the loop with its `result`."""
+    part = {**state["base"], "part": len(state["files"])}
+    listed = yield from call_guarded(context, manifest.list_manifest_part, part)
+    if listed["status"] != "complete":
+        return {**state, "result": listed, "done": True}, GUARDED_CALL_TASKS
+    return {**state, "files": [*state["files"], listed["files"]], "done": listed["done"]}, GUARDED_CALL_TASKS
 
 
 def _overall(summary: dict[str, dict[str, Any]]) -> str:

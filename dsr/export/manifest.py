@@ -86,19 +86,20 @@ def files_digest(files: Iterable[Mapping[str, Any]]) -> tuple[int, str]:
 
 
 def write_manifest(
-    sink: ExportSink, header: Mapping[str, Any], *, signer: signing.Signer | None = None, extra_html: str = ""
+    sink: ExportSink, header: Mapping[str, Any], *, signer: signing.Signer | None = None, extra_html: str = "",
+    files: Iterable[FileRecord] | None = None,
 ) -> dict[str, Any]:
     """Write index.html, then manifest.json listing every file under the prefix (itself excluded), signed by
-    `signer` when given.
+    `signer` when given; `files`: that listing made beforehand, in path order (dsr/export/manifest_parts.py).
 
-    The prefix is listed once: the records are spooled to a temporary file (memory-bounded) while
+    The prefix is listed once (or `files` read once): the records are spooled to a temporary file (memory-bounded) while
     index.html's summary is counted, then streamed into the manifest with index.html's own record (read twice
     when signing: once to hash the file list for the signature, once to write it)."""
     kid = signer.current_kid() if signer else None
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+", encoding="utf-8") as spool:
 
         def spooled() -> Iterator[FileRecord]:
-            for record in sink.list_files():
+            for record in sink.list_files() if files is None else files:
                 if record["path"] not in (MANIFEST, INDEX):
                     spool.write(json.dumps(record) + "\n")
                     yield record

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dsr.envelope import CategoryResult, complete
-from dsr.export import images, predictions, simple
+from dsr.export import images, manifest_parts, predictions, simple
 from dsr.export.account import export_account
 from dsr.export.listing import EVERY_IMAGE, ImageListing
 from dsr.export.manifest import manifest_header, write_manifest
@@ -84,8 +84,19 @@ def finalize_predictions(job: Job, payload: Payload) -> CategoryResult:
     return predictions.finalize_predictions(job.sink, job.work, job.project_id, payload["chunks"], root=root)
 
 
+def manifest_part(job: Job, payload: Payload) -> dict[str, Any]:
+    """`{"status", "count", "error", "part", "files", "done"}`: one bounded part of the export's file list; the
+    orchestrator calls the next part while `done` is false."""
+    listed = manifest_parts.list_part(job.sink, job.work, payload["part"])
+    return {**complete(listed["files"]), **listed}
+
+
 def manifest(job: Job, payload: Payload) -> dict[str, Any]:
-    """index.html, then the signed manifest.json (last), then the scratch area is removed."""
-    written = write_manifest(job.sink, manifest_header(**job.run_fields(payload)), signer=signer_for(job.settings))
+    """index.html, then the signed manifest.json (last), then the scratch area is removed. With `parts` (files per
+    part), the file list is read from the parts listed beforehand instead of listed here."""
+    parts = payload.get("parts")
+    files = None if parts is None else manifest_parts.read_parts(job.work, parts)
+    written = write_manifest(job.sink, manifest_header(**job.run_fields(payload)), signer=signer_for(job.settings),
+                             files=files)
     job.work.delete_all()
     return written

@@ -84,6 +84,7 @@ class Stubs:
             {"key": "workspace", "iterationId": None, "count": stubs.chunks * 10, "chunks": stubs.chunks}]})
         register("export_image_chunk", self._chunk)
         register("finalize_images", lambda p: ok(stubs.chunks * 10))
+        register("list_manifest_part", lambda p: {**ok(), "part": p["part"], "files": 1, "done": True})
         register("write_manifest", lambda p: {"path": "manifest.json", "files": 3, "sha256": "0" * 64})
         return bp
 

@@ -67,7 +67,8 @@ class StubActivities:
         handler("finalize_images", lambda p: ok(stub.chunks * 10))
         handler("export_prediction_chunk", lambda p: {**ok(5), "token": "t" if p["chunk"] < 2 else None})
         handler("finalize_predictions", lambda p: ok(15))
-        handler("write_manifest", lambda p: {"path": "manifest.json", "files": 9, "sha256": "0" * 64})
+        handler("list_manifest_part", lambda p: {**ok(4), "part": p["part"], "files": 4, "done": p["part"] == 2})
+        handler("write_manifest", lambda p: {"path": "manifest.json", "files": sum(p["parts"]), "sha256": "0" * 64})
         return bp
 
 
@@ -116,7 +117,8 @@ def test_export_fans_out_per_project_and_writes_manifest(fast_retries: pytest.Mo
     assert cats["predictions"]["count"] == 45 and cats["tags"]["count"] == 9
     assert stubs.calls["export_image_chunk"] == 3 * (CHUNK_WINDOW + 2)
     assert stubs.calls["export_prediction_chunk"] == 9  # three chunks per project along the token
-    assert stubs.calls["write_manifest"] == 1
+    assert stubs.calls["list_manifest_part"] == 3  # the file list part by part until one says done
+    assert stubs.calls["write_manifest"] == 1 and output["manifest"]["files"] == 12  # from the three parts
 
 
 def test_transient_failure_is_retried_and_export_completes(fast_retries: pytest.MonkeyPatch) -> None:

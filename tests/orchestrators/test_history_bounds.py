@@ -30,11 +30,13 @@ def ok(count: int = 1, **extra: Any) -> dict[str, Any]:
 
 class Stubs:
     """Activities of one large project: `sets` image sets of `chunks` chunks each, `pages` prediction chunks, a delete
-    step that needs `step_calls` calls; every call recorded."""
+    step that needs `step_calls` calls, a file list of `parts` parts; every call recorded."""
 
     def __init__(self, projects: list[str], *, sets: int = 1, chunks: int = 1, pages: int = 1, step_calls: int = 1,
-                 flaky_chunk: tuple[int, int] | None = None) -> None:
+                 parts: int = 1, flaky_chunk: tuple[int, int] | None = None) -> None:
         self.projects, self.sets, self.chunks, self.pages, self.step_calls = projects, sets, chunks, pages, step_calls
+        self.parts = parts
+        self.listed_parts: list[int] = []
         self.flaky_chunk = flaky_chunk  # (set number, chunk) that fails once, retryably
         self.calls: Counter[str] = Counter()
         self.chunk_calls: Counter[tuple[str, str, int]] = Counter()
@@ -71,7 +73,8 @@ class Stubs:
         register("export_prediction_chunk",
                  lambda p: {**ok(1024), "token": f"t{p['chunk'] + 1}" if p["chunk"] + 1 < stubs.pages else None})
         register("finalize_predictions", lambda p: ok(p["chunks"] * 1024))
-        register("write_manifest", lambda p: {"path": "manifest.json", "files": 1, "sha256": "0" * 64})
+        register("list_manifest_part", self._part)
+        register("write_manifest", lambda p: {"path": "manifest.json", "files": sum(p["parts"]), "sha256": "0" * 64})
         register("plan_delete_project", lambda p: {**ok(), "plan": {
             "projectId": p["projectId"], "exists": True, "iterations": 2, "publishedIterations": 0,
             "workspaceImages": 60 * 256, "iterationImages": {}, "tags": 0, "iterationTags": 0, "predictions": 0}})
@@ -90,6 +93,11 @@ class Stubs:
         if flaky and payload["chunk"] == self.flaky_chunk[1] and first:
             return {"status": "failed", "count": 0, "error": {"code": "Throttled", "message": "429"}, "retryable": True}
         return ok(480)
+
+    def _part(self, payload: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.listed_parts.append(payload["part"])
+        return ok(1000, part=payload["part"], files=1000, done=payload["part"] + 1 == self.parts)
 
     def _finalize(self, payload: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -176,7 +184,7 @@ def small_budgets(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def test_fifty_image_sets_of_many_chunks_export_each_chunk_once_under_the_bound(
     small_budgets: pytest.MonkeyPatch,
 ) -> None:
-    stubs = Stubs(["p1"], sets=50, chunks=6, pages=40, flaky_chunk=(17, 3))
+    stubs = Stubs(["p1"], sets=50, chunks=6, pages=40, parts=30, flaky_chunk=(17, 3))
     result = run(stubs, export_request(), small_budgets)
     assert result.status["big-1"] == "Completed"
     output = result.output["big-1"]
@@ -198,6 +206,9 @@ def test_fifty_image_sets_of_many_chunks_export_each_chunk_once_under_the_bound(
     assert result.output[images]["generation"] > 5 and result.output[images]["failedChunks"] == 0
     assert result.output[predictions]["generation"] > 2
     assert Counter(i for i, _ in result.generations)[images] == result.output[images]["generation"] - 1
+    # The export's file list: each part once, in order, the later ones in `big-1:manifest`; the manifest from all.
+    assert stubs.listed_parts == list(range(30)) and output["manifest"]["files"] == 30 * 1000
+    assert result.output["big-1:manifest"]["generation"] > 1
 
     # No generation of any instance outgrew its budget: window units of 4 chunks, retries up to 4 rounds.
     window_unit = 4 * export_project.CHUNK_ATTEMPTS + export_project.CHUNK_ATTEMPTS - 1
@@ -209,6 +220,8 @@ def test_fifty_image_sets_of_many_chunks_export_each_chunk_once_under_the_bound(
     guarded, inline = calls.GUARDED_CALL_TASKS, calls.LOOP_INLINE_TASKS - 1
     project_tasks = 7 * guarded + (inline + window_unit) + (inline + guarded) + 2
     assert result.final["big-1:p1"] <= bound(project_tasks)
+    # data_request: plan and write_manifest (guarded calls), the project, the file list's inline part and its loop.
+    assert result.final["big-1"] <= bound(2 * guarded + 1 + (inline + guarded) + 1)
     assert result.largest() < 2000
 
 

@@ -1,0 +1,80 @@
+"""The export's file list in bounded parts on Azurite: the manifest written from the parts is the one a single
+listing writes, a retried part lists the same files, and a part that lost files stops the manifest."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from azure.storage.blob import BlobServiceClient, ContainerClient
+
+from dsr.export.manifest import manifest_header, write_manifest
+from dsr.export.manifest_parts import PartMissing, list_part, read_parts
+from dsr.layout import manifest_part
+from dsr.sink import ExportSink
+from localrun.azurite import Azurite
+
+FILES = [f"projects/p/images/{n:03d}.png" for n in range(23)] + ["account/account.json", "projects/p/tags.json"]
+
+
+@pytest.fixture
+def container(azurite: Azurite) -> ContainerClient:
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    return service.create_container(f"parts-{uuid.uuid4().hex[:12]}")
+
+
+def _export(container: ContainerClient, request_id: str) -> tuple[ExportSink, ExportSink]:
+    sink = ExportSink(container, request_id)
+    for path in FILES:
+        sink.write_bytes(path, path.encode())
+    sink.write_bytes("manifest.json", b"an earlier attempt's manifest")
+    return sink, ExportSink(container, f".work/{request_id}")
+
+
+def _header(request_id: str) -> dict:  # type: ignore[type-arg]
+    return manifest_header(request_id=request_id, resource="res", started_at="2026-01-01T00:00:00Z",
+                           completed_at="2026-01-01T00:01:00Z", categories={})
+
+
+def _all_parts(sink: ExportSink, work: ExportSink, max_files: int) -> list[int]:
+    files_per_part: list[int] = []
+    while True:
+        listed = list_part(sink, work, len(files_per_part), max_files=max_files)
+        files_per_part.append(listed["files"])
+        if listed["done"]:
+            return files_per_part
+
+
+def test_a_manifest_from_parts_is_the_manifest_of_one_listing(container: ContainerClient) -> None:
+    one, _ = _export(container, "req-one")
+    whole = write_manifest(one, _header("req-x"))
+    sink, work = _export(container, "req-parts")
+
+    files_per_part = _all_parts(sink, work, max_files=4)
+    # 26 blobs listed 4 a page, the earlier attempt's manifest.json left out of the first part
+    assert files_per_part == [3, 4, 4, 4, 4, 4, 2] and sum(files_per_part) == len(FILES)
+    parted = write_manifest(sink, _header("req-x"), files=read_parts(work, files_per_part))
+
+    assert parted["files"] == whole["files"] == len(FILES) + 1  # and index.html
+    read = container.download_blob
+    assert read("req-parts/manifest.json").readall() == read("req-one/manifest.json").readall()
+    assert parted["sha256"] == whole["sha256"]
+
+
+def test_a_retried_part_lists_the_same_files_again(container: ContainerClient) -> None:
+    sink, work = _export(container, "req-retry")
+    list_part(sink, work, 0, max_files=10)
+    second = list_part(sink, work, 1, max_files=10)
+    first_part = work.blob(manifest_part(1)).download_blob().readall()
+    assert list_part(sink, work, 1, max_files=10) == second  # the activity ran again after a crash
+    assert work.blob(manifest_part(1)).download_blob().readall() == first_part
+    assert second == {"part": 1, "files": 10, "done": False}
+
+
+def test_a_part_that_lost_files_stops_the_manifest(container: ContainerClient) -> None:
+    sink, work = _export(container, "req-lost")
+    files_per_part = _all_parts(sink, work, max_files=10)
+    work.blob(manifest_part(1)).upload_blob(b"", overwrite=True)
+    with pytest.raises(PartMissing, match="part 1 of the export's file list holds 0 files, its listing wrote 10"):
+        write_manifest(sink, _header("req-lost"), files=read_parts(work, files_per_part))
+    assert not sink.blob("manifest.json").download_blob().readall().startswith(b"{")  # the old one is still there
