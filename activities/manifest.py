@@ -1,4 +1,5 @@
-"""Activities that finish an export: its file list part by part, then index.html and manifest.json (last)."""
+"""Activities that finish an export: its file list part by part, index.html and manifest.json (last), then the
+scratch area's removal."""
 
 from typing import Any
 
@@ -18,3 +19,8 @@ def list_manifest_part(payload: dict[str, Any]) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload")
 def write_manifest(payload: dict[str, Any]) -> dict[str, Any]:
     return tasks.manifest(Job.open(payload), payload)
+
+
+@bp.activity_trigger(input_name="payload")
+def clear_scratch(payload: dict[str, Any]) -> dict[str, Any]:
+    return dict(tasks.clear_scratch(Job.open(payload), payload))

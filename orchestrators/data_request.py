@@ -104,7 +104,8 @@ def export_flow(context: Any, request: dict[str, Any]) -> Generator[Any, Any, di
 
 def _write_manifest(context: Any, manifest_input: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
     """The export's file list one bounded part after the other (dsr/export/manifest_parts.py; a bounded loop:
-    beyond the first parts in the sub-orchestration `{instance}:manifest`), then the manifest from those parts."""
+    beyond the first parts in the sub-orchestration `{instance}:manifest`), the manifest from those parts, then
+    the scratch area's removal (a failed removal leaves it to housekeeping: the export is complete)."""
     base = {"requestId": manifest_input["requestId"], "resource": manifest_input["resource"]}
     state = {"base": base, "files": [], "result": None, "done": False}
     state = yield from bounded_loop(context, manifest_part, state, manifest_parts_orchestrator, "manifest")
@@ -112,7 +113,10 @@ def _write_manifest(context: Any, manifest_input: dict[str, Any]) -> Generator[A
         return dict(failed(state["error"]["code"], state["error"]["message"]))
     if state["result"] is not None:
         return state["result"]
-    return (yield from call_guarded(context, manifest.write_manifest, {**manifest_input, "parts": state["files"]}))
+    written = yield from call_guarded(context, manifest.write_manifest, {**manifest_input, "parts": state["files"]})
+    if written.get("status") != "failed":  # a scratch area left by a failure goes with the export (housekeeping)
+        yield from call_guarded(context, manifest.clear_scratch, base)
+    return written
 
 
 @bp.orchestration_trigger(context_name="context")

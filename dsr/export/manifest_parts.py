@@ -1,7 +1,7 @@
 """The export's file list for manifest.json, listed in bounded parts before the manifest is written.
 
-Listing is the long part of writing a manifest (3.3 s per 10,000 files here, the Blob SDK's XML parsing: about an
-hour at 10 M files, past what one function execution should hold). So each activity call lists up to `PART_FILES`
+Listing is the long part of writing a manifest (3.3-4.1 s per 10,000 files here, the Blob SDK's XML parsing: about
+an hour at 10 M files, past what one function execution should hold). So each activity call lists up to `PART_FILES`
 files from where the previous part stopped and writes them to the scratch area as one JSON-lines part; the
 continuation token stays in the scratch area too (never in orchestration history). `read_parts` gives them back in
 order, and checks each part still holds the files its listing counted.
@@ -19,7 +19,7 @@ from dsr.files import FileRecord
 from dsr.layout import INDEX, MANIFEST, manifest_part
 from dsr.sink import ExportSink
 
-PART_FILES = 200_000  # files a part lists at most: about a minute (the listing's pace above)
+PART_FILES = 200_000  # files a part lists at most: 70-80 s at the listing's pace above
 PAGE = 5_000  # the Blob service's largest listing page
 
 

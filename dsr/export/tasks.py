@@ -92,11 +92,15 @@ def manifest_part(job: Job, payload: Payload) -> dict[str, Any]:
 
 
 def manifest(job: Job, payload: Payload) -> dict[str, Any]:
-    """index.html, then the signed manifest.json (last), then the scratch area is removed. With `parts` (files per
-    part), the file list is read from the parts listed beforehand instead of listed here."""
+    """index.html, then the signed manifest.json (last), from the parts of the file list listed beforehand (`parts`:
+    files per part) or, without them, from a listing here. The scratch area stays for `clear_scratch`: a retry of
+    this activity after its manifest was written still finds every part."""
     parts = payload.get("parts")
     files = None if parts is None else manifest_parts.read_parts(job.work, parts)
-    written = write_manifest(job.sink, manifest_header(**job.run_fields(payload)), signer=signer_for(job.settings),
-                             files=files)
-    job.work.delete_all()
-    return written
+    return write_manifest(job.sink, manifest_header(**job.run_fields(payload)), signer=signer_for(job.settings),
+                          files=files)
+
+
+def clear_scratch(job: Job, payload: Payload) -> CategoryResult:
+    """Remove the request's scratch area once its manifest is written; `count`: the blobs removed."""
+    return complete(job.work.delete_all())

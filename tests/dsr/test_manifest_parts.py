@@ -4,12 +4,16 @@ listing writes, a retried part lists the same files, and a part that lost files 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
+from dsr.export import tasks
 from dsr.export.manifest import manifest_header, write_manifest
 from dsr.export.manifest_parts import PartMissing, list_part, read_parts
+from dsr.job import Job
 from dsr.layout import manifest_part
 from dsr.sink import ExportSink
 from localrun.azurite import Azurite
@@ -59,6 +63,24 @@ def test_a_manifest_from_parts_is_the_manifest_of_one_listing(container: Contain
     read = container.download_blob
     assert read("req-parts/manifest.json").readall() == read("req-one/manifest.json").readall()
     assert parted["sha256"] == whole["sha256"]
+
+
+def test_the_manifest_activity_retried_after_it_wrote_finds_every_part(container: ContainerClient,
+                                                                       tmp_path: Path) -> None:
+    """The scratch area (the parts) is cleared by its own activity after the manifest's: a manifest activity that
+    Durable runs again after it wrote (its result lost) still reads every part and writes the same file list."""
+    sink, work = _export(container, "req-again")
+    files_per_part = _all_parts(sink, work, max_files=10)
+    settings = SimpleNamespace(signing_key_vault_key_id="", signing_key_dir=str(tmp_path / "keys"))
+    job = Job(request_id="req-again", alias="res", project_id=None, client=None, sink=sink, work=work,  # type: ignore[arg-type]
+              copier=None, settings=settings)  # type: ignore[arg-type]
+    payload = {"startedAt": "2026-01-01T00:00:00Z", "completedAt": "2026-01-01T00:01:00Z", "categories": {},
+               "parts": files_per_part}
+    first = tasks.manifest(job, payload)
+    again = tasks.manifest(job, payload)
+    assert (again["path"], again["files"]) == (first["path"], first["files"]) == ("manifest.json", len(FILES) + 1)
+    assert tasks.clear_scratch(job, {})["count"] == 2 * len(files_per_part) - 1  # each part, each but the last's .next
+    assert not list(container.list_blobs(name_starts_with=".work/req-again/"))
 
 
 def test_a_retried_part_lists_the_same_files_again(container: ContainerClient) -> None:

@@ -86,6 +86,7 @@ class Stubs:
         register("finalize_images", lambda p: ok(stubs.chunks * 10))
         register("list_manifest_part", lambda p: {**ok(), "part": p["part"], "files": 1, "done": True})
         register("write_manifest", lambda p: {"path": "manifest.json", "files": 3, "sha256": "0" * 64})
+        register("clear_scratch", lambda p: ok())
         return bp
 
     def _plan(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -69,6 +69,7 @@ class StubActivities:
         handler("finalize_predictions", lambda p: ok(15))
         handler("list_manifest_part", lambda p: {**ok(4), "part": p["part"], "files": 4, "done": p["part"] == 2})
         handler("write_manifest", lambda p: {"path": "manifest.json", "files": sum(p["parts"]), "sha256": "0" * 64})
+        handler("clear_scratch", lambda p: ok(7))
         return bp
 
 
@@ -119,6 +120,7 @@ def test_export_fans_out_per_project_and_writes_manifest(fast_retries: pytest.Mo
     assert stubs.calls["export_prediction_chunk"] == 9  # three chunks per project along the token
     assert stubs.calls["list_manifest_part"] == 3  # the file list part by part until one says done
     assert stubs.calls["write_manifest"] == 1 and output["manifest"]["files"] == 12  # from the three parts
+    assert stubs.calls["clear_scratch"] == 1  # after the manifest: a retried manifest still finds its parts
 
 
 def test_transient_failure_is_retried_and_export_completes(fast_retries: pytest.MonkeyPatch) -> None:

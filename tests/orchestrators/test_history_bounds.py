@@ -75,6 +75,7 @@ class Stubs:
         register("finalize_predictions", lambda p: ok(p["chunks"] * 1024))
         register("list_manifest_part", self._part)
         register("write_manifest", lambda p: {"path": "manifest.json", "files": sum(p["parts"]), "sha256": "0" * 64})
+        register("clear_scratch", lambda p: ok())
         register("plan_delete_project", lambda p: {**ok(), "plan": {
             "projectId": p["projectId"], "exists": True, "iterations": 2, "publishedIterations": 0,
             "workspaceImages": 60 * 256, "iterationImages": {}, "tags": 0, "iterationTags": 0, "predictions": 0}})
