@@ -86,7 +86,8 @@ async def engine_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the task hub, start the engine and its pools; stop them on shutdown."""
     settings = app[SETTINGS]
     store = Store(settings.store_path, owner=settings.worker, lease_seconds=settings.lease_seconds)
-    invoker = Invoker(activities=settings.host.max_activities, orchestrators=settings.host.max_orchestrators)
+    invoker = Invoker(activities=settings.host.max_activities, orchestrators=settings.host.max_orchestrators,
+                      function_timeout=settings.host.function_timeout)
     engine = Engine(store, app[INDEX], invoker, max_activities=settings.host.max_activities,
                     max_orchestrators=settings.host.max_orchestrators, app_dir=settings.app_dir,
                     client_binding=durable_api.client_binding(settings))

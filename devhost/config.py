@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,10 @@ class ConfigError(Exception):
     """host.json or local.settings.json cannot be used."""
 
 
+FLEX_FUNCTION_TIMEOUT = "00:30:00"  # Flex Consumption's default functionTimeout ("Function app timeout duration")
+_TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)$")
+
+
 @dataclass(frozen=True)
 class HostConfig:
     """The parts of host.json devhost honours."""
@@ -24,6 +29,7 @@ class HostConfig:
     hub_name: str = DEFAULT_HUB
     max_activities: int = 10
     max_orchestrators: int = 10
+    function_timeout: float | None = 1800.0  # seconds an execution may run (None: unbounded): FLEX_FUNCTION_TIMEOUT
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -53,8 +59,24 @@ def load_host_config(app_dir: Path) -> HostConfig:
         hub_name=str(durable.get("hubName") or DEFAULT_HUB),
         max_activities=int(durable.get("maxConcurrentActivityFunctions") or 10 * cores),
         max_orchestrators=int(durable.get("maxConcurrentOrchestratorFunctions") or 10 * cores),
+        function_timeout=function_timeout(raw.get("functionTimeout", FLEX_FUNCTION_TIMEOUT)),
         raw=raw,
     )
+
+
+def function_timeout(value: Any) -> float | None:
+    """host.json's `functionTimeout` in seconds: a timespan `[d.]hh:mm:ss[.fff]`, or "-1" for none."""
+    text = str(value).strip()
+    if text == "-1":
+        return None
+    match = _TIMESPAN.match(text)
+    total = 0.0
+    if match:
+        days, hours, minutes, seconds = match.groups()
+        total = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    if total <= 0:
+        raise ConfigError(f"host.json functionTimeout {value!r} must be a positive timespan like \"00:30:00\" (or -1)")
+    return total
 
 
 def apply_local_settings(app_dir: Path, environ: dict[str, str] | None = None) -> list[str]:

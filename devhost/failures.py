@@ -40,6 +40,25 @@ SHIM_STACK = (
 )
 
 
+class FunctionTimeout(Exception):
+    """The host stopped an execution after host.json's `functionTimeout` (the host's FunctionTimeoutException:
+    "Timeout value of 00:30:00 was exceeded by function: <name>")."""
+
+    def __init__(self, name: str, seconds: float) -> None:
+        super().__init__(f"Timeout value of {timespan(seconds)} was exceeded by function: {name}")
+
+
+def timespan(seconds: float) -> str:
+    """A .NET TimeSpan's text: `hh:mm:ss`, with `d.` before and `.fffffff` after when not zero."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, whole = divmod(rest, 60)
+    text = f"{int(hours):02d}:{int(minutes):02d}:{int(whole):02d}"
+    if whole != int(whole):
+        text += f".{round((whole - int(whole)) * 10**7):07d}"
+    return f"{int(days)}.{text}" if days else text
+
+
 def worker_message(exc: BaseException) -> str:
     """The host's RpcException message for a Python exception: result, exception and Python stack."""
     stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[1:-1]).rstrip()
@@ -47,6 +66,8 @@ def worker_message(exc: BaseException) -> str:
 
 
 def activity_reason(name: str, exc: BaseException) -> str:
+    if isinstance(exc, FunctionTimeout):  # the host's own exception: no worker result
+        return f"Activity function '{name}' failed: {exc}"
     return f"Activity function '{name}' failed: {worker_message(exc)}"
 
 

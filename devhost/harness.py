@@ -28,10 +28,11 @@ class LocalDurableHost:
     """The engine on a temp or in-memory SQLite store, driven from Python."""
 
     def __init__(self, app: func.FunctionRegister | AppIndex, *, store_path: Path | str = ":memory:",
-                 max_activities: int = 4, max_orchestrators: int = 4):
+                 max_activities: int = 4, max_orchestrators: int = 4, function_timeout: float | None = None):
         self.app = app if isinstance(app, AppIndex) else index(app)
         self.store = Store(store_path)
-        self.invoker = Invoker(activities=max_activities, orchestrators=max_orchestrators)
+        self.invoker = Invoker(activities=max_activities, orchestrators=max_orchestrators,
+                               function_timeout=function_timeout)
         self.engine = Engine(self.store, self.app, self.invoker, max_activities=max_activities,
                              max_orchestrators=max_orchestrators)
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import azure.functions as func
 
+from devhost.failures import FunctionTimeout, timespan
+
 log = logging.getLogger("devhost")
 current_invocation: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
     "devhost_invocation", default=None)
@@ -68,7 +70,9 @@ class Context(func.Context):
 class Invoker:
     """Thread pools per kind of work plus one event loop thread for async user code."""
 
-    def __init__(self, *, activities: int, orchestrators: int, functions: int = 16):
+    def __init__(self, *, activities: int, orchestrators: int, functions: int = 16,
+                 function_timeout: float | None = None):
+        self.function_timeout = function_timeout  # host.json's functionTimeout, seconds (None: unbounded)
         self.pools = {
             "activity": ThreadPoolExecutor(activities, thread_name_prefix="activity"),
             "orchestrator": ThreadPoolExecutor(orchestrators, thread_name_prefix="orchestrator"),
@@ -89,10 +93,18 @@ class Invoker:
         started = time.monotonic()
         try:
             if asyncio.iscoroutinefunction(fn):
-                result = await self._call_async(fn, args, kwargs, (name, invocation_id))
+                running = asyncio.ensure_future(self._call_async(fn, args, kwargs, (name, invocation_id)))
             else:
-                result = await asyncio.get_running_loop().run_in_executor(
+                running = asyncio.get_running_loop().run_in_executor(
                     self.pools[pool], _with_invocation, (name, invocation_id), fn, args, kwargs)
+            done, _ = await asyncio.wait({running}, timeout=self.function_timeout)
+            if not done:
+                # As the Functions host: the execution fails (its thread cannot be stopped: its result is dropped)
+                log.error("Timeout value of %s exceeded by function '%s' (Id: '%s'). Initiating cancellation.",
+                          timespan(self.function_timeout or 0), name, invocation_id, extra=extra)
+                running.cancel()
+                raise FunctionTimeout(name, self.function_timeout or 0)
+            result = running.result()
         except Exception as exc:
             log.error("Executed 'Functions.%s' (Failed, Duration=%dms): %s: %s", name,
                       (time.monotonic() - started) * 1000, type(exc).__name__, exc, extra=extra)

@@ -117,6 +117,15 @@ def catches(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def catches_timeout(context: df.DurableOrchestrationContext):
+    try:
+        yield context.call_activity("blocker", "slow")
+    except Exception as exc:
+        return str(exc)
+    return None
+
+
+@app.orchestration_trigger(context_name="context")
 def long_timer(context: df.DurableOrchestrationContext):
     yield context.create_timer(context.current_utc_datetime + timedelta(days=10))
     return "woke"
@@ -125,13 +134,15 @@ def long_timer(context: df.DurableOrchestrationContext):
 INDEX = index(app)
 
 
-def run(scenario: Callable[[LocalDurableHost], Awaitable[Any]], tmp_path: Path, *, activities: int = 4) -> Any:
+def run(scenario: Callable[[LocalDurableHost], Awaitable[Any]], tmp_path: Path, *, activities: int = 4,
+        function_timeout: float | None = None) -> Any:
     EVENTS.clear()
     RELEASE.clear()
 
     async def main() -> Any:
         try:
-            async with LocalDurableHost(INDEX, store_path=tmp_path / "hub.sqlite3", max_activities=activities) as host:
+            async with LocalDurableHost(INDEX, store_path=tmp_path / "hub.sqlite3", max_activities=activities,
+                                        function_timeout=function_timeout) as host:
                 return await scenario(host)
         finally:
             RELEASE.set()  # never leave a blocked activity thread behind
@@ -243,6 +254,22 @@ def test_activity_failures_carry_azure_shaped_reason_and_details(tmp_path: Path)
         seen = output_of(done)  # what the SDK hands the orchestrator: Reason + Details
         assert seen.startswith(failed["Reason"]) and '"StackTraceString"' in seen and len(seen) > 1000
     run(scenario, tmp_path)
+
+
+# --- 8b. functionTimeout stops an execution -------------------------------------------------------------
+
+
+def test_an_activity_past_the_function_timeout_fails_with_the_hosts_message(tmp_path: Path) -> None:
+    """As the Functions host does: "Timeout value of 00:10:00 was exceeded by function: SingleFeedActivity" is what
+    the orchestrator saw in azure-functions-durable-extension issue #1331 (its host also restarts: #2101)."""
+    async def scenario(host: LocalDurableHost) -> None:
+        done = await host.wait(await host.start_new("catches_timeout"))
+        failed = next(e for e in await host.history(done.instance_id) if e["EventType"] == EventType.TASK_FAILED)
+        assert failed["Reason"] == ("Activity function 'blocker' failed: "
+                                    "Timeout value of 00:00:00.5000000 was exceeded by function: blocker")
+        assert output_of(done).startswith(failed["Reason"])
+        assert EVENTS == ["start slow"]  # stopped while it ran (its thread ends when released; its result is dropped)
+    run(scenario, tmp_path, function_timeout=0.5)
 
 
 # --- 9. replay schema V3 with timer durations ------------------------------------------------------------

@@ -49,6 +49,23 @@ def test_host_json_and_local_settings(tmp_path: Path) -> None:
         load_host_config(tmp_path)
 
 
+@pytest.mark.parametrize(("value", "seconds"), [
+    (None, 1800.0),  # not set: Flex Consumption's default, 30 minutes
+    ("00:30:00", 1800.0), ("02:00:00", 7200.0), ("1.00:00:00", 86400.0), ("00:00:00.5", 0.5), ("-1", None),
+])
+def test_function_timeout_is_read_as_the_host_reads_it(tmp_path: Path, value: str | None,
+                                                        seconds: float | None) -> None:
+    (tmp_path / "host.json").write_text(json.dumps({} if value is None else {"functionTimeout": value}))
+    assert load_host_config(tmp_path).function_timeout == seconds
+
+
+@pytest.mark.parametrize("value", ["30", "00:30", "00:00:00", "soon", 5])
+def test_a_function_timeout_that_is_not_a_timespan_is_refused_by_name(tmp_path: Path, value: object) -> None:
+    (tmp_path / "host.json").write_text(json.dumps({"functionTimeout": value}))
+    with pytest.raises(ConfigError, match=r"functionTimeout .* must be a positive timespan"):
+        load_host_config(tmp_path)
+
+
 def test_setting_references(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_SCHEDULE", "0 */5 * * * *")
     assert resolve_setting("%MY_SCHEDULE%") == "0 */5 * * * *"
