@@ -13,7 +13,7 @@ bp = df.Blueprint()
 
 @bp.activity_trigger(input_name="payload")
 def list_manifest_part(payload: dict[str, Any]) -> dict[str, Any]:
-    return tasks.manifest_part(Job.open(payload), payload)
+    return tasks.list_manifest_part(Job.open(payload), payload)
 
 
 @bp.activity_trigger(input_name="payload")

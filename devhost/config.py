@@ -17,7 +17,7 @@ class ConfigError(Exception):
     """host.json or local.settings.json cannot be used."""
 
 
-FLEX_FUNCTION_TIMEOUT = "00:30:00"  # Flex Consumption's default functionTimeout ("Function app timeout duration")
+FLEX_FUNCTION_TIMEOUT = 1800.0  # seconds: Flex Consumption's default functionTimeout ("Function app timeout duration")
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)$")
 
 
@@ -29,7 +29,7 @@ class HostConfig:
     hub_name: str = DEFAULT_HUB
     max_activities: int = 10
     max_orchestrators: int = 10
-    function_timeout: float | None = 1800.0  # seconds an execution may run (None: unbounded): FLEX_FUNCTION_TIMEOUT
+    function_timeout: float | None = FLEX_FUNCTION_TIMEOUT  # seconds an execution may run (None: unbounded)
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -59,7 +59,8 @@ def load_host_config(app_dir: Path) -> HostConfig:
         hub_name=str(durable.get("hubName") or DEFAULT_HUB),
         max_activities=int(durable.get("maxConcurrentActivityFunctions") or 10 * cores),
         max_orchestrators=int(durable.get("maxConcurrentOrchestratorFunctions") or 10 * cores),
-        function_timeout=function_timeout(raw.get("functionTimeout", FLEX_FUNCTION_TIMEOUT)),
+        function_timeout=function_timeout(raw["functionTimeout"]) if "functionTimeout" in raw
+        else FLEX_FUNCTION_TIMEOUT,
         raw=raw,
     )
 

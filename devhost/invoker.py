@@ -97,13 +97,14 @@ class Invoker:
             else:
                 running = asyncio.get_running_loop().run_in_executor(
                     self.pools[pool], _with_invocation, (name, invocation_id), fn, args, kwargs)
-            done, _ = await asyncio.wait({running}, timeout=self.function_timeout)
-            if not done:
+            limit = self.function_timeout
+            done, _ = await asyncio.wait({running}, timeout=limit)
+            if limit is not None and not done:
                 # As the Functions host: the execution fails (its thread cannot be stopped: its result is dropped)
                 log.error("Timeout value of %s exceeded by function '%s' (Id: '%s'). Initiating cancellation.",
-                          timespan(self.function_timeout or 0), name, invocation_id, extra=extra)
+                          timespan(limit), name, invocation_id, extra=extra)
                 running.cancel()
-                raise FunctionTimeout(name, self.function_timeout or 0)
+                raise FunctionTimeout(name, limit)
             result = running.result()
         except Exception as exc:
             log.error("Executed 'Functions.%s' (Failed, Duration=%dms): %s: %s", name,

@@ -84,7 +84,7 @@ def finalize_predictions(job: Job, payload: Payload) -> CategoryResult:
     return predictions.finalize_predictions(job.sink, job.work, job.project_id, payload["chunks"], root=root)
 
 
-def manifest_part(job: Job, payload: Payload) -> dict[str, Any]:
+def list_manifest_part(job: Job, payload: Payload) -> dict[str, Any]:
     """`{"status", "count", "error", "part", "files", "done"}`: one bounded part of the export's file list; the
     orchestrator calls the next part while `done` is false."""
     listed = manifest_parts.list_part(job.sink, job.work, payload["part"])
@@ -93,12 +93,10 @@ def manifest_part(job: Job, payload: Payload) -> dict[str, Any]:
 
 def manifest(job: Job, payload: Payload) -> dict[str, Any]:
     """index.html, then the signed manifest.json (last), from the parts of the file list listed beforehand (`parts`:
-    files per part) or, without them, from a listing here. The scratch area stays for `clear_scratch`: a retry of
-    this activity after its manifest was written still finds every part."""
-    parts = payload.get("parts")
-    files = None if parts is None else manifest_parts.read_parts(job.work, parts)
+    files per part). The scratch area stays for `clear_scratch`: a retry of this activity after its manifest was
+    written still finds every part."""
     return write_manifest(job.sink, manifest_header(**job.run_fields(payload)), signer=signer_for(job.settings),
-                          files=files)
+                          files=manifest_parts.read_parts(job.work, payload["parts"]))
 
 
 def clear_scratch(job: Job, payload: Payload) -> CategoryResult:

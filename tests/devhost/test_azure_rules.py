@@ -109,17 +109,10 @@ def child_blocker(context: df.DurableOrchestrationContext):
 
 @app.orchestration_trigger(context_name="context")
 def catches(context: df.DurableOrchestrationContext):
+    """Call the input's activity with its value; what the failure said."""
+    activity, value = context.get_input()
     try:
-        yield context.call_activity("fails", "e")
-    except Exception as exc:
-        return str(exc)
-    return None
-
-
-@app.orchestration_trigger(context_name="context")
-def catches_timeout(context: df.DurableOrchestrationContext):
-    try:
-        yield context.call_activity("blocker", "slow")
+        yield context.call_activity(activity, value)
     except Exception as exc:
         return str(exc)
     return None
@@ -244,7 +237,7 @@ def test_terminate_leaves_scheduled_activities_and_sub_orchestrations_running(tm
 
 def test_activity_failures_carry_azure_shaped_reason_and_details(tmp_path: Path) -> None:
     async def scenario(host: LocalDurableHost) -> None:
-        done = await host.wait(await host.start_new("catches"))
+        done = await host.wait(await host.start_new("catches", ["fails", "e"]))
         failed = next(e for e in await host.history(done.instance_id) if e["EventType"] == EventType.TASK_FAILED)
         assert failed["Reason"].startswith("Activity function 'fails' failed: Result: Failure\n"
                                            "Exception: ValueError: bad value for e\nStack: ")
@@ -263,7 +256,7 @@ def test_an_activity_past_the_function_timeout_fails_with_the_hosts_message(tmp_
     """As the Functions host does: "Timeout value of 00:10:00 was exceeded by function: SingleFeedActivity" is what
     the orchestrator saw in azure-functions-durable-extension issue #1331 (its host also restarts: #2101)."""
     async def scenario(host: LocalDurableHost) -> None:
-        done = await host.wait(await host.start_new("catches_timeout"))
+        done = await host.wait(await host.start_new("catches", ["blocker", "slow"]))
         failed = next(e for e in await host.history(done.instance_id) if e["EventType"] == EventType.TASK_FAILED)
         assert failed["Reason"] == ("Activity function 'blocker' failed: "
                                     "Timeout value of 00:00:00.5000000 was exceeded by function: blocker")
