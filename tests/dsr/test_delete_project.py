@@ -323,6 +323,39 @@ def test_a_202_delete_is_awaited_and_counted_once(emu: Emulator, client: Trainin
     assert verify_project(client, target["id"], ["images"])["clean"] is True
 
 
+class _AfterDeletes(TrainingClient):
+    """Records the sets listed once DeleteImages has been called."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deleting, self.looked_at = False, []
+
+    def delete_images(self, *args: Any, **kwargs: Any) -> None:
+        self.deleting = True
+        return super().delete_images(*args, **kwargs)
+
+    def list_images_page(self, project_id: str, **options: Any) -> Any:
+        if self.deleting:
+            self.looked_at.append(options.get("iteration_id"))
+        return super().list_images_page(project_id, **options)
+
+
+def test_the_step_waits_on_the_workspace_and_on_iterations_holding_images_it_does_not(emu: Emulator) -> None:
+    """allIterations takes an image out of every set at once: an iteration whose images the workspace also listed
+    is not watched (verification lists it); one holding an image the workspace did not (image 0 survives in the
+    first iteration alone) is."""
+    emu.reset(SYNTHETIC)
+    target = _projects(emu)[0]
+    workspace = {image["id"] for image in target["images"] if image["inWorkspace"]}
+    holding = {it["id"] for it in target["iterations"] if set(it["imageIds"]) - workspace}
+    with _AfterDeletes(emu.endpoint, emu.training_key, retry_backoff_factor=0.01) as recording:
+        result = delete_images(recording, target["id"])
+        assert (result["done"], result["deleted"]) == (True, len(target["images"]))
+        assert None in recording.looked_at and set(recording.looked_at) - {None} == holding
+        assert verify_project(recording, target["id"], ["images"])["clean"] is True
+    assert holding and any(it["imageIds"] and it["id"] not in holding for it in target["iterations"]), "both cases"
+
+
 def test_a_service_that_deletes_at_once_still_sees_each_image_listed_and_deleted_once(
     emulator_factory: Callable[..., Emulator],
 ) -> None:
