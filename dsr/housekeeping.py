@@ -5,6 +5,7 @@ history of finished requests past HISTORY_RETENTION_DAYS is purged (history hold
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -12,8 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypedDict
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import ContainerClient
+from azure.storage.blob import BlobServiceClient, ContainerClient
 
+from dsr import scratch
 from dsr.layout import RECEIPTS, WORK, manifest_path
 from dsr.request import is_request_id
 from dsr.runtime_status import PURGEABLE_STATUSES
@@ -96,14 +98,19 @@ def delete_export(container: ContainerClient, request_id: str) -> int:
 
 
 async def run_housekeeping(
-    container: ContainerClient | None, history: History, *, now: datetime, retention: Retention
+    container: ContainerClient | None, history: History, *, now: datetime, retention: Retention,
+    service: BlobServiceClient | None = None,
 ) -> Report:
-    """Delete expired exports, then purge old finished history; each part runs even when the other fails."""
+    """Delete expired exports (and, given the export account's `service`, scratch containers as old), then purge
+    old finished history; each part runs even when the other fails."""
     report = Report(exportsDeleted=[], blobsDeleted=0, instancesPurged=0)
     failures: list[BaseException] = []
     if container is not None:
         try:
             await asyncio.to_thread(_expire_exports, container, now, retention.export_days, report)
+            if service is not None:
+                await asyncio.to_thread(_expire_scratch, service, container.container_name, now,
+                                        retention.export_days)
         except Exception as exc:
             log.error("housekeeping: deleting expired exports failed (%s: %s)", type(exc).__name__, exc)
             failures.append(exc)
@@ -130,6 +137,14 @@ def _expire_exports(container: ContainerClient, now: datetime, days: int, report
         report["exportsDeleted"].append(request_id)
         report["blobsDeleted"] += count
         log.info("housekeeping: export %s past %d days deleted (%d blobs)", request_id, days, count)
+
+
+def _expire_scratch(service: BlobServiceClient, export_container: str, now: datetime, days: int) -> None:
+    """Scratch containers made before the cutoff: a request that old is finished, or abandoned."""
+    for name in scratch.expired(service, export_container, now - timedelta(days=days)):
+        with contextlib.suppress(ResourceNotFoundError):
+            service.delete_container(name)
+            log.info("housekeeping: scratch container %s past %d days deleted", name, days)
 
 
 def _request_prefixes(container: ContainerClient, under: str) -> Iterator[str]:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from customvision import TrainingClient
-from dsr import layout
 from dsr.clients import training_client
 from dsr.envelope import failed_from, is_permanent
 from dsr.export.copier import Copier, CopyVerificationError
+from dsr.scratch import scratch_sink
 from dsr.settings import ResourceConfig, Settings
 from dsr.sink import ExportSink
-from dsr.storage import export_container
+from dsr.storage import blob_service, export_container
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Job:
     project_id: str | None
     client: TrainingClient
     sink: ExportSink  # {requestId}/ in the export container
-    work: ExportSink  # .work/{requestId}/ scratch, removed when the export is done
+    work: ExportSink  # scratch parts, in the request's own container (dsr/scratch.py), removed when it is done
     copier: Copier
     settings: Settings
 
@@ -50,7 +50,7 @@ class Job:
             project_id=payload.get("projectId"),
             client=training_client(resource),
             sink=sink,
-            work=ExportSink(container, layout.work_prefix(payload["requestId"])),
+            work=scratch_sink(blob_service(settings), settings.export_container, payload["requestId"]),
             copier=Copier(sink),
             settings=settings,
         )

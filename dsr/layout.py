@@ -2,18 +2,22 @@
 
     {requestId}/...             the export (manifest.json last) or a dry run's delete-plan.json
     receipts/{requestId}.json   a delete's signed receipt, kept (never expired), beside its .html summary
-    .work/{requestId}/...       scratch: partial listings, the cancel marker, a subject's selector
+    .work/{requestId}/...       the cancel marker, a subject's selector
 
-Paths inside the export are relative to `{requestId}/` (an ExportSink's prefix), paths inside the scratch area
-relative to `.work/{requestId}/`; the functions named `*_path` give whole blob names.
+and a request's scratch (partial listings and parts: `{requestId}/...` in a container of its own, deleted in one
+call when done, `scratch_container`). Paths inside the export are relative to `{requestId}/` (an ExportSink's
+prefix), paths of scratch parts relative to the scratch container's `{requestId}/`; the functions named `*_path`
+give whole blob names.
 """
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 
 RECEIPTS = "receipts"  # the receipts' prefix: never an export, never expired
-WORK = ".work"  # the scratch areas' prefix: deleted with the export
+WORK = ".work"  # the prefix of cancel markers and selectors: deleted with the export
+SCRATCH_CONTAINERS = "dsr-work-"  # the start of every scratch container's name
 
 # In the export, `{requestId}/`
 MANIFEST = "manifest.json"  # written last: a reader that finds it knows the export is complete
@@ -32,10 +36,9 @@ EXPORTED_MODELS_JSON = "exported_models.json"
 PREDICTIONS_JSONL = "predictions.jsonl"
 BULK_FOLDERS = ("images", "predictions", "exported_models")  # a file per item: index.html counts them
 
-# In the scratch area, `.work/{requestId}/`
+# In `.work/{requestId}/` (CANCEL_MARKER, SELECTOR) and in the scratch container's `{requestId}/` (the others)
 CANCEL_MARKER = "cancelled"  # DELETE /api/requests/{id} of a running delete (dsr/cancellation.py)
 SELECTOR = "subject.json"  # a subject request's selector, salted (dsr/subject/store.py)
-SUBJECT_SCRATCH = "resources/"  # a subject request's per-project pieces and parts
 MANIFEST_PARTS = "manifest"  # an export's file list, listed part by part before manifest.json is written
 
 
@@ -55,13 +58,20 @@ def receipt_path(request_id: str, suffix: str = ".json") -> str:
 
 
 def work_prefix(request_id: str) -> str:
-    """Scratch area of a request (partial listings); outside the export prefix, removed when done."""
+    """Where a request's cancel marker and a subject's selector live; outside the export prefix."""
     return f"{WORK}/{request_id}"
 
 
 def scratch_path(request_id: str, name: str) -> str:
-    """A blob of a request's scratch area, e.g. its cancel marker or a subject's selector."""
+    """A request's cancel marker or a subject's selector, by name."""
     return f"{work_prefix(request_id)}/{name}"
+
+
+def scratch_container(export_container: str, request_id: str) -> str:
+    """The container of a request's scratch parts: named from the export container and the request id (a valid
+    container name whatever the id: 3-63 lowercase letters, digits and hyphens)."""
+    digest = hashlib.sha256(f"{export_container}/{request_id}".encode()).hexdigest()[:40]
+    return f"{SCRATCH_CONTAINERS}{digest}"
 
 
 def resource_root(alias: str) -> str:

@@ -6,10 +6,11 @@ import base64
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import Any, TypeVar
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobBlock, BlobClient, ContainerClient, ContentSettings
 
 from dsr.canonical_json import sorted_json
@@ -22,6 +23,7 @@ _CONTENT_TYPES = {
     ".jsonl": "application/x-ndjson",
     ".html": "text/html; charset=utf-8",
 }
+T = TypeVar("T")
 
 
 def content_type_for(path: str) -> str:
@@ -45,9 +47,24 @@ def jsonl_line(obj: Any) -> bytes:
 class ExportSink:
     """Files under `{prefix}/` in one container; paths given to methods are relative to the prefix."""
 
-    def __init__(self, container: ContainerClient, prefix: str) -> None:
+    def __init__(self, container: ContainerClient, prefix: str, *, makes_container: dict[str, str] | None = None,
+                 ) -> None:
+        """`makes_container`: the container's metadata, when the first write that finds it missing makes it (a
+        request's scratch container, dsr/scratch.py)."""
         self.container = container
         self.prefix = prefix.strip("/")
+        self.makes_container = makes_container
+
+    def _upload(self, call: Callable[[], T]) -> T:
+        """One upload call; if this sink makes its container and the container is missing, make it and call again."""
+        try:
+            return call()
+        except ResourceNotFoundError as exc:
+            if self.makes_container is None or exc.error_code != "ContainerNotFound":
+                raise
+        with contextlib.suppress(ResourceExistsError):
+            self.container.create_container(metadata=self.makes_container)
+        return call()
 
     def name(self, path: str) -> str:
         """The blob name of `path`."""
@@ -59,12 +76,12 @@ class ExportSink:
     def write_bytes(self, path: str, data: bytes, *, content_type: str | None = None) -> FileRecord:
         """Upload `data` (replacing any earlier attempt) with its sha256 in metadata."""
         digest = hashlib.sha256(data).hexdigest()
-        self.blob(path).upload_blob(
+        self._upload(lambda: self.blob(path).upload_blob(
             data,
             overwrite=True,
             metadata={SHA256_METADATA: digest},
             content_settings=ContentSettings(content_type=content_type or content_type_for(path)),
-        )
+        ))
         return FileRecord(path=path, size=len(data), sha256=digest)
 
     def write_json(self, path: str, obj: Any) -> FileRecord:
@@ -78,16 +95,16 @@ class ExportSink:
         block_ids: list[str] = []
         for block in _rechunk(chunks, BLOCK_SIZE):
             block_id = base64.b64encode(f"{len(block_ids):08d}".encode()).decode()
-            blob.stage_block(block_id, block, length=len(block))
+            self._upload(partial(blob.stage_block, block_id, block, length=len(block)))
             block_ids.append(block_id)
             digest.update(block)
             size += len(block)
         hexdigest = digest.hexdigest()
-        blob.commit_block_list(
+        self._upload(lambda: blob.commit_block_list(
             [BlobBlock(block_id=b) for b in block_ids],
             metadata={SHA256_METADATA: hexdigest},
             content_settings=ContentSettings(content_type=content_type or content_type_for(path)),
-        )
+        ))
         return FileRecord(path=path, size=size, sha256=hexdigest)
 
     def write_lines(self, path: str, records: Iterable[Any]) -> tuple[FileRecord, int]:

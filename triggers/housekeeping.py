@@ -11,7 +11,7 @@ import azure.functions as func
 from dsr.housekeeping import DEFAULT_SCHEDULE, SCHEDULE_SETTING, Retention, run_housekeeping
 from dsr.schedules import binding_setting
 from dsr.settings import Settings
-from dsr.storage import export_container
+from dsr.storage import blob_service, export_container
 from triggers.orchestrations import list_instances
 
 bp = df.Blueprint()
@@ -21,11 +21,13 @@ bp = df.Blueprint()
 @bp.durable_client_input(client_name="client")
 async def housekeeping(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Delete exports past EXPORT_RETENTION_DAYS and purge finished history past HISTORY_RETENTION_DAYS."""
+    settings = Settings.from_env()
     await run_housekeeping(
-        export_container(Settings.from_env()),
+        export_container(settings),
         DurableHistory(client),
         now=datetime.now(UTC),
         retention=Retention.from_env(os.environ),
+        service=blob_service(settings),
     )
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from dsr import scratch
 from dsr.envelope import CategoryResult, complete
 from dsr.export import images, manifest_parts, predictions, simple
 from dsr.export.account import export_account
 from dsr.export.listing import EVERY_IMAGE, ImageListing
 from dsr.export.manifest import manifest_header, write_manifest
 from dsr.job import Job
+from dsr.layout import work_prefix
 from dsr.signing import signer_for
+from dsr.sink import ExportSink
 from dsr.subject import tasks as subject_tasks
 from dsr.subject.search import selection
 
@@ -100,5 +103,6 @@ def manifest(job: Job, payload: Payload) -> dict[str, Any]:
 
 
 def clear_scratch(job: Job, payload: Payload) -> CategoryResult:
-    """Remove the request's scratch area once its manifest is written; `count`: the blobs removed."""
-    return complete(job.work.delete_all())
+    """Remove the request's scratch container and `.work/{requestId}/` once its manifest is written; `count`: the
+    blobs removed."""
+    return complete(scratch.clear(job.work) + ExportSink(job.sink.container, work_prefix(job.request_id)).delete_all())

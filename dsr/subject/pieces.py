@@ -1,12 +1,13 @@
-"""Per-project documents of a subject request in its scratch area (`.work/{requestId}/resources/{alias}/...`):
-what the search found and what verification left, read back by the request's last activity. Counts and ids of
-projects and iterations only; removed once the report, plan or receipt is written."""
+"""Per-project documents of a subject request in its scratch (`resources/{alias}/...` in dsr/scratch.py's
+container): what the search found and what verification left, read back by the request's last activity. Counts
+and ids of projects and iterations only; removed with the scratch once the report, plan or receipt is written."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from dsr.layout import SUBJECT_SCRATCH, subject_piece
+from dsr import scratch
+from dsr.layout import subject_piece
 from dsr.sink import ExportSink
 
 FINDING = "finding"  # dsr.subject.search.Finding
@@ -23,5 +24,5 @@ def read_piece(work: ExportSink, alias: str, project_id: str, kind: str) -> dict
 
 
 def clear(work: ExportSink) -> int:
-    """Remove the request's per-project scratch (image parts, findings); the selector blob stays for retention."""
-    return ExportSink(work.container, f"{work.prefix}/{SUBJECT_SCRATCH}").delete_all()
+    """Remove the request's scratch (image parts, findings); the selector blob stays for retention."""
+    return scratch.clear(work)

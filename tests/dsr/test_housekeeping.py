@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
+from dsr import scratch
 from dsr.housekeeping import (
     HousekeepingError,
     Retention,
@@ -20,6 +21,7 @@ from dsr.housekeeping import (
     run_housekeeping,
 )
 from dsr.runtime_status import PURGEABLE_STATUSES
+from dsr.scratch import scratch_sink
 from localrun.azurite import Azurite
 
 OLD = ["old-1/manifest.json", "old-1/index.html", "old-1/projects/p/images/a.png", ".work/old-1/chunk-0.json"]
@@ -99,6 +101,26 @@ def test_many_blobs_are_deleted_in_batches(container: ContainerClient) -> None:
     write(container, [f"big/projects/p/images/{i}.png" for i in range(300)])
     assert delete_export(container, "big") == 300
     assert names(container) == set()
+
+
+def test_scratch_containers_go_once_as_old_as_an_expired_export(azurite: Azurite, container: ContainerClient) -> None:
+    """A request's scratch parts live in a container of their own (dsr/scratch.py), made by its first write; one
+    left by an abandoned request goes once it is past retention, another export container's stays."""
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    ours = scratch_sink(service, container.container_name, "abandoned")
+    theirs = scratch_sink(service, f"other-{container.container_name}", "abandoned")
+    for work in (ours, theirs):
+        work.write_json("chunk-0.json", {})  # makes the container
+    made = ours.container.get_container_properties().last_modified
+
+    asyncio.run(run_housekeeping(container, FakeHistory(), now=made + timedelta(days=29), retention=Retention(),
+                                 service=service))
+    assert ours.container.exists()
+    asyncio.run(run_housekeeping(container, FakeHistory(), now=made + timedelta(days=31), retention=Retention(),
+                                 service=service))
+    assert not ours.container.exists() and theirs.container.exists()
+    assert scratch.clear(theirs) == 1 and not theirs.container.exists()
+    assert scratch.clear(theirs) == 0  # gone already
 
 
 def test_a_missing_container_has_nothing_to_expire(azurite: Azurite) -> None:

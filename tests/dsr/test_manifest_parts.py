@@ -15,6 +15,7 @@ from dsr.export.manifest import manifest_header, write_manifest
 from dsr.export.manifest_parts import PartMissing, list_part, read_parts
 from dsr.job import Job
 from dsr.layout import manifest_part
+from dsr.scratch import scratch_sink
 from dsr.sink import ExportSink
 from localrun.azurite import Azurite
 
@@ -22,17 +23,23 @@ FILES = [f"projects/p/images/{n:03d}.png" for n in range(23)] + ["account/accoun
 
 
 @pytest.fixture
-def container(azurite: Azurite) -> ContainerClient:
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+def service(azurite: Azurite) -> BlobServiceClient:
+    return BlobServiceClient.from_connection_string(azurite.connection_string)
+
+
+@pytest.fixture
+def container(service: BlobServiceClient) -> ContainerClient:
     return service.create_container(f"parts-{uuid.uuid4().hex[:12]}")
 
 
 def _export(container: ContainerClient, request_id: str) -> tuple[ExportSink, ExportSink]:
+    """The export's files, and the request's scratch (its own container, made by the first part)."""
     sink = ExportSink(container, request_id)
     for path in FILES:
         sink.write_bytes(path, path.encode())
     sink.write_bytes("manifest.json", b"an earlier attempt's manifest")
-    return sink, ExportSink(container, f".work/{request_id}")
+    service = BlobServiceClient(container.url.rsplit("/", 1)[0], credential=container.credential)
+    return sink, scratch_sink(service, container.container_name, request_id)
 
 
 def _header(request_id: str) -> dict:  # type: ignore[type-arg]
@@ -67,8 +74,8 @@ def test_a_manifest_from_parts_is_the_manifest_of_one_listing(container: Contain
 
 def test_the_manifest_activity_retried_after_it_wrote_finds_every_part(container: ContainerClient,
                                                                        tmp_path: Path) -> None:
-    """The scratch area (the parts) is cleared by its own activity after the manifest's: a manifest activity that
-    Durable runs again after it wrote (its result lost) still reads every part and writes the same file list."""
+    """The scratch (the parts) is cleared by its own activity after the manifest's: a manifest activity that Durable
+    runs again after it wrote (its result lost) still reads every part and writes the same file list."""
     sink, work = _export(container, "req-again")
     files_per_part = _all_parts(sink, work, max_files=10)
     settings = SimpleNamespace(signing_key_vault_key_id="", signing_key_dir=str(tmp_path / "keys"))
@@ -79,8 +86,10 @@ def test_the_manifest_activity_retried_after_it_wrote_finds_every_part(container
     first = tasks.manifest(job, payload)
     again = tasks.manifest(job, payload)
     assert (again["path"], again["files"]) == (first["path"], first["files"]) == ("manifest.json", len(FILES) + 1)
-    assert tasks.clear_scratch(job, {})["count"] == 2 * len(files_per_part) - 1  # each part, each but the last's .next
+    container.upload_blob(".work/req-again/cancelled", b"")  # a marker beside the parts, in the export container
+    assert tasks.clear_scratch(job, {})["count"] == 2 * len(files_per_part)  # each part, each but the last's .next
     assert not list(container.list_blobs(name_starts_with=".work/req-again/"))
+    assert not work.container.exists()  # the scratch container, deleted in one call
 
 
 def test_a_retried_part_lists_the_same_files_again(container: ContainerClient) -> None:

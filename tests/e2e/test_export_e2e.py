@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from azure.storage.blob import ContainerClient
 
+from dsr.layout import scratch_container
 from localrun.azurite import Azurite
 from localrun.emulator import Emulator
 from tests.e2e.helpers import (
@@ -124,6 +125,9 @@ def test_export_matches_ground_truth_and_leaks_no_secret(
                 leaks.append(path)
     assert leaks == []
     assert not list(container.list_blobs(name_starts_with=".work/export-full/"))
+    scratch = ContainerClient.from_connection_string(azurite.connection_string,
+                                                     scratch_container("e2e-export", "export-full"))
+    assert not scratch.exists()  # the parts' own container, deleted in one call
     for project in emulator.state()["projects"]:
         assert f"projects/{project['id']}/images.jsonl" in listed
         assert f"projects/{project['id']}/predictions.jsonl" in listed
