@@ -28,7 +28,10 @@ def scratch_sink(service: BlobServiceClient, export_container: str, request_id: 
 
 
 def clear(work: ExportSink) -> int:
-    """Delete the request's scratch container; how many parts it held (0 when it is gone already)."""
+    """Delete the request's scratch container; how many parts it held (0 when it is gone already). A sink in any
+    other container (a scratch prefix beside other data) is cleared blob by blob: its container is not scratch."""
+    if not work.container.container_name.startswith(SCRATCH_CONTAINERS):
+        return work.delete_all()
     try:
         parts = sum(1 for _ in work.container.list_blob_names())
         work.container.delete_container()

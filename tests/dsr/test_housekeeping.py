@@ -22,6 +22,7 @@ from dsr.housekeeping import (
 )
 from dsr.runtime_status import PURGEABLE_STATUSES
 from dsr.scratch import scratch_sink
+from dsr.sink import ExportSink
 from localrun.azurite import Azurite
 
 OLD = ["old-1/manifest.json", "old-1/index.html", "old-1/projects/p/images/a.png", ".work/old-1/chunk-0.json"]
@@ -121,6 +122,9 @@ def test_scratch_containers_go_once_as_old_as_an_expired_export(azurite: Azurite
     assert not ours.container.exists() and theirs.container.exists()
     assert scratch.clear(theirs) == 1 and not theirs.container.exists()
     assert scratch.clear(theirs) == 0  # gone already
+    write(container, ["keep/manifest.json", ".work/r/part.jsonl"])
+    assert scratch.clear(ExportSink(container, ".work/r")) == 1  # not a scratch container: only that prefix goes
+    assert names(container) == {"keep/manifest.json"}
 
 
 def test_a_missing_container_has_nothing_to_expire(azurite: Azurite) -> None:
