@@ -11,9 +11,9 @@ dozen activities. So the budget is one GCRA record per resource endpoint, a smal
   `max_held / tps` seconds of the budget (slots are times, not locks: nothing to expire or clean up);
 - slots are 1.02/tps apart and a slot used more than `grace` (0.75 of a slot, at least 20 ms) after its time is
   forfeited, so calls do not bunch up: any 1 s window holds at most tps + 1 calls (alignment) whatever the number
-  of processes, even when a call reaches the service up to 45 ms (at 10/s) later than its slot; slots start when
-  the write that reserves them is expected to finish (its running average; the grace absorbs a slower write), so
-  they are not stale when they arrive;
+  of processes, even when a call reaches the service up to 45 ms (at 10/s) later than its slot; slots start a
+  little after the write that reserves them is expected to finish (twice its running average), so they are not
+  stale when they arrive;
 - a 429's Retry-After moves the shared `next` forward, so every process backs off, not only the one told;
 - processes' clocks are NTP-synchronised wall clocks; a skew of e lets a window hold about tps x (1 + 2e) + 1;
 - if the record cannot be read or written (storage down, no permission), the process paces itself alone, as
@@ -192,10 +192,9 @@ class SharedBudget:
         return [start + i * self.interval for i in range(count)]
 
     def _lead(self) -> float:
-        """How long after now a reservation's first slot starts: the average write, so the slots are not stale when
-        the write returns them (a slower write uses its first slot late, within the grace). Twice that was on the
-        path of every call made one after another: 0.04-0.06 s each at 20 ms a storage round trip."""
-        return 0.0 if self._write_seconds is None else min(MAX_LEAD, self._write_seconds)
+        """How long after now a reservation's first slot starts: twice the average write, so the slots are not
+        stale when the write returns them."""
+        return 0.0 if self._write_seconds is None else min(MAX_LEAD, 2 * self._write_seconds)
 
     def _advance(self, next_at: float, now: float, count: int) -> tuple[float, float]:
         """(new next, first slot) for `count` slots after a record saying `next_at`."""
