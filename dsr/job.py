@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from customvision import TrainingClient
+from dsr import scratch
 from dsr.clients import training_client
 from dsr.envelope import failed_from, is_permanent
 from dsr.export.copier import Copier, CopyVerificationError
-from dsr.scratch import scratch_sink
 from dsr.settings import ResourceConfig, Settings
 from dsr.sink import ExportSink
-from dsr.storage import blob_service, export_container
+from dsr.storage import export_container
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Job:
             project_id=payload.get("projectId"),
             client=training_client(resource),
             sink=sink,
-            work=scratch_sink(blob_service(settings), settings.export_container, payload["requestId"]),
+            work=scratch.for_request(settings, payload["requestId"]),
             copier=Copier(sink),
             settings=settings,
         )

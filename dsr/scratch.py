@@ -14,7 +14,9 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
 from dsr.layout import SCRATCH_CONTAINERS, scratch_container
+from dsr.settings import Settings
 from dsr.sink import ExportSink
+from dsr.storage import blob_service
 
 REQUEST_METADATA = "requestid"  # the scratch container's metadata: whose parts it holds ...
 EXPORTS_METADATA = "exportcontainer"  # ... and for which export container
@@ -25,6 +27,11 @@ def scratch_sink(service: BlobServiceClient, export_container: str, request_id: 
     container = service.get_container_client(scratch_container(export_container, request_id))
     metadata = {REQUEST_METADATA: request_id, EXPORTS_METADATA: export_container}
     return ExportSink(container, request_id, makes_container=metadata)
+
+
+def for_request(settings: Settings, request_id: str) -> ExportSink:
+    """The request's scratch in the export account the settings name (what every activity opens)."""
+    return scratch_sink(blob_service(settings), settings.export_container, request_id)
 
 
 def clear(work: ExportSink) -> int:

@@ -9,16 +9,16 @@ from typing import Any
 
 from azure.storage.blob import ContainerClient
 
+from dsr import scratch
 from dsr.categories import Operation
 from dsr.delete.receipt_store import issue_receipt, receipts_container
 from dsr.delete.results import receipt_entry
 from dsr.export.manifest import manifest_header, write_manifest
 from dsr.layout import DELETE_PLAN, SEARCH_REPORT, manifest_path, plan_path, receipt_path
-from dsr.scratch import scratch_sink
 from dsr.settings import Settings
 from dsr.signing import signer_for
 from dsr.sink import ExportSink
-from dsr.storage import blob_service, export_container
+from dsr.storage import export_container
 from dsr.subject import pieces, report
 
 RECEIPT_KIND = "customvision-dsr-subject-delete-receipt"
@@ -40,7 +40,7 @@ class Finishing:
         container: ContainerClient = export_container(settings, create=True)
         request_id = payload["requestId"]
         return cls(request_id, ExportSink(container, request_id),
-                   scratch_sink(blob_service(settings), settings.export_container, request_id), settings)
+                   scratch.for_request(settings, request_id), settings)
 
     def entries(self, payload: Payload) -> list[dict[str, Any]]:
         return report.project_entries(self.work, payload["plans"], payload["outcomes"])
