@@ -26,7 +26,7 @@ class LocalKeySigner:
     """P-256 keys in a directory: `{kid}.private.pem` (0600), retired ones as `{kid}.public.pem`, `current`.
 
     The first signature creates the key. Several processes on one directory agree on one key: the `current`
-    file is created exclusively, and a process that loses the race uses the winner's key.
+    file appears whole by a hard link that fails if it exists, and a process that loses the race uses the winner's key.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -78,16 +78,18 @@ class LocalKeySigner:
 
     def _create_first(self) -> str:
         kid = self._new_key()
-        try:
-            fd = os.open(self.directory / _CURRENT, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        staged = self.directory / f".{_CURRENT}.{kid}"
+        _write_atomic(staged, kid.encode("ascii"), mode=0o644)
+        try:  # a hard link appears whole or not at all: no process ever reads a `current` still being written
+            os.link(staged, self.directory / _CURRENT)
         except FileExistsError:  # another process made the first key meanwhile: use that one
             (self.directory / f"{kid}{_PRIVATE}").unlink(missing_ok=True)
             winner = self._read_current()
             if winner is None:
                 raise SigningError(f"{self.directory / _CURRENT} is empty") from None
             return winner
-        with os.fdopen(fd, "w") as handle:
-            handle.write(kid)
+        finally:
+            staged.unlink(missing_ok=True)
         return kid
 
     def _new_key(self) -> str:

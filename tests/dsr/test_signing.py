@@ -7,6 +7,7 @@ import hashlib
 import json
 import multiprocessing
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,10 @@ def test_the_kid_is_the_rfc_7638_thumbprint_of_the_public_key(tmp_path: Path) ->
 
 
 def _first_kid(directory: str, queue: Any) -> None:
-    queue.put(LocalKeySigner(Path(directory)).current_kid())
+    try:
+        queue.put(LocalKeySigner(Path(directory)).current_kid())
+    except Exception as exc:  # the parent reports it at once instead of waiting out the queue's timeout
+        queue.put(f"failed: {exc!r}")
 
 
 def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
@@ -85,8 +89,30 @@ def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
     kids = {queue.get(timeout=60) for _ in workers}
     for worker in workers:
         worker.join(60)
-    assert len(kids) == 1
+    assert len(kids) == 1, kids
     assert len(list((tmp_path / "keys").glob("*.private.pem"))) == 1
+
+
+def test_a_loser_never_reads_the_winners_current_file_half_written(tmp_path: Path) -> None:
+    # Signers with their own locks race as processes do; CI once saw a loser read `current` between the
+    # winner's exclusive create and its write ("current is empty").
+    for round_ in range(30):
+        directory = tmp_path / str(round_)
+        start = threading.Barrier(6)
+        kids: list[str] = []
+
+        def first(directory: Path = directory, start: threading.Barrier = start, kids: list[str] = kids) -> None:
+            signer = LocalKeySigner(directory)
+            start.wait()
+            kids.append(signer.current_kid())
+
+        threads = [threading.Thread(target=first) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(kids) == 6 and len(set(kids)) == 1, kids
+        assert [p.name for p in directory.iterdir() if p.name.startswith(".")] == []  # no staged file left
 
 
 def test_rotation_keeps_old_signatures_verifiable_and_drops_the_old_private_key(tmp_path: Path) -> None:
@@ -131,8 +157,15 @@ def test_the_signer_comes_from_settings(tmp_path: Path) -> None:
     assert isinstance(vault, VaultSigner) and vault.key_id == VaultKeyId("https://kv-x.vault.azure.net", "dsr")
 
 
-@pytest.mark.parametrize("value", ["kv-x/keys/dsr", "https://kv-x.vault.azure.net/keys/dsr/0123abcd",
-                                   "https://kv-x.vault.azure.net/secrets/dsr", "http://kv-x.vault.azure.net/keys/dsr"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "kv-x/keys/dsr",
+        "https://kv-x.vault.azure.net/keys/dsr/0123abcd",
+        "https://kv-x.vault.azure.net/secrets/dsr",
+        "http://kv-x.vault.azure.net/keys/dsr",
+    ],
+)
 def test_a_malformed_key_vault_key_id_names_the_setting(value: str) -> None:
     with pytest.raises(SigningError, match="SIGNING_KEY_VAULT_KEY_ID"):
         VaultKeyId.parse(value)
