@@ -14,6 +14,11 @@ dozen activities. So the budget is one GCRA record per resource endpoint, a smal
   of processes, even when a call reaches the service up to 45 ms (at 10/s) later than its slot; slots start a
   little after the write that reserves them is expected to finish (twice its running average), so they are not
   stale when they arrive;
+- a spare slot for a chain of calls: when a thread takes its process's last slot and no other thread waits, one
+  more slot is reserved in the background while the call runs, with one write conditional on the record being
+  as this process left it (a 412: another process is using the budget, no spare). The next call of a chain (a
+  page after a page, an activity after an activity) then finds its slot reserved instead of paying a write and
+  the lead on its path; an unused spare wastes one slot of a budget no one else was using;
 - a 429's Retry-After moves the shared `next` forward, so every process backs off, not only the one told;
 - processes' clocks are NTP-synchronised wall clocks; a skew of e lets a window hold about tps x (1 + 2e) + 1;
 - if the record cannot be read or written (storage down, no permission), the process paces itself alone, as
@@ -62,7 +67,9 @@ class SharedBudget:
         grace: float | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        run_spare: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
+        """`run_spare` runs the reservation of a spare slot (`in_thread`: in the background); None: no spares."""
         if tps <= 0:
             raise ValueError("tps must be > 0")
         self.store = store
@@ -82,7 +89,8 @@ class SharedBudget:
         self._local_next = 0.0  # this process's own schedule (fallback), never behind what it was given
         self._paused_until = 0.0
         self._write_seconds: float | None = None  # running average of a reservation's write
-        self.stats = {"reservations": 0, "conflicts": 0, "forfeited": 0, "late": 0, "alone": 0}
+        self._run_spare = run_spare
+        self.stats = {"reservations": 0, "conflicts": 0, "forfeited": 0, "late": 0, "alone": 0, "spares": 0}
 
     def rerate(self, tps: float) -> None:
         """Use another rate from now on (a resource configured again with another `tps`)."""
@@ -104,7 +112,9 @@ class SharedBudget:
         started = self._clock()
         missed = 0
         while True:
-            slot = self._take_slot()
+            slot, spare = self._take_slot()
+            if spare:
+                self._start_spare()
             try:
                 wait = slot - self._clock()
                 if wait > 0:
@@ -144,7 +154,8 @@ class SharedBudget:
 
     # Slots
 
-    def _take_slot(self) -> float:
+    def _take_slot(self) -> tuple[float, bool]:
+        """A reserved slot, and whether to reserve a spare after it (see the module doc)."""
         with self._cond:
             while True:
                 now = self._clock()
@@ -153,7 +164,13 @@ class SharedBudget:
                     self.stats["forfeited"] += 1
                 if self._free:
                     self._outstanding += 1
-                    return self._free.popleft()
+                    slot = self._free.popleft()
+                    spare = (self._run_spare is not None and not self._free and not self._waiting
+                             and not self._reserving and self._outstanding < self.max_held
+                             and self._known is not None and now >= self._alone_until)
+                    if spare:
+                        self._reserving = True  # until the spare is reserved: a thread coming meanwhile waits for it
+                    return slot, spare
                 if not self._reserving and self._outstanding < self.max_held:
                     # the threads waiting, or at high rates as many slots as pass during one write
                     demand = max(self._waiting + 1, math.ceil(self.tps * self._lead()))
@@ -173,6 +190,39 @@ class SharedBudget:
                     self._cond.wait(timeout=self.interval)
                 finally:
                     self._waiting -= 1
+
+    def _start_spare(self) -> None:
+        """Hand the spare's reservation to `run_spare`; if it cannot start, no spare."""
+        try:
+            self._run_spare(self._reserve_spare)  # type: ignore[misc]
+        except Exception:  # e.g. no thread can be started: the calls must not wait for a spare that never comes
+            self._spare_done([])
+
+    def _reserve_spare(self) -> None:
+        """One slot no thread asked for yet, if the record is as this process left it (`_reserving` is set)."""
+        slots: list[float] = []
+        try:
+            known = self._known
+            if known is not None and self._clock() >= self._alone_until:
+                next_at, etag = known
+                new_next, start = self._advance(next_at, self._clock(), 1)
+                self._known = (new_next, self.store.save(new_next, etag))
+                slots = [start]
+        except Conflict:  # another process wrote meanwhile: it is using the budget, leave it the slot
+            self._known = None
+        except Exception as exc:
+            self._go_alone(exc)
+        finally:
+            self._spare_done(slots)
+
+    def _spare_done(self, slots: list[float]) -> None:
+        with self._cond:
+            self._reserving = False
+            kept = [slot for slot in slots if slot >= self._paused_until]  # a 429 came meanwhile
+            self._free.extend(kept)
+            self._local_next = max([self._local_next, *(slot + self.interval for slot in kept)])
+            self.stats["spares"] += len(kept)
+            self._cond.notify_all()
 
     def _reserve(self, count: int) -> list[float]:
         """`count` consecutive slots: from the shared record, or this process's own schedule when it fails."""
@@ -231,6 +281,11 @@ class SharedBudget:
                     type(exc).__name__, RETRY_SHARED_SECONDS)
 
 
+def in_thread(work: Callable[[], None]) -> None:
+    """Run `work` in a daemon thread (a spare slot's reservation, off the caller's path)."""
+    threading.Thread(target=work, name="ratebudget-spare", daemon=True).start()
+
+
 _lock = threading.Lock()
 _budgets: dict[tuple[str, str], SharedBudget] = {}
 
@@ -247,7 +302,7 @@ def pacer_for(resource: ResourceConfig, settings: Settings) -> Pacer:
         if budget is None:
             name = record_name(resource.endpoint)
             store = BlobSlotStore(record_container(settings), name, endpoint=resource.endpoint)
-            budget = _budgets[key] = SharedBudget(store, resource.tps)
+            budget = _budgets[key] = SharedBudget(store, resource.tps, run_spare=in_thread)
         elif budget.tps != resource.tps:
             budget.rerate(resource.tps)  # the limit belongs to the resource: the last configuration wins
         return budget

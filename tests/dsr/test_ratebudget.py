@@ -7,6 +7,7 @@ clock skew of e), never on how long something took on this machine.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import socket
 import threading
@@ -282,6 +283,108 @@ def test_threads_of_one_process_share_its_slots() -> None:
     assert per_window(times) <= 100 + 1
     # threads that came while a write was in flight got their slots from the next write, several at a time
     assert budget.stats["reservations"] < 120
+
+
+class Chain:
+    """One thread making calls one after another, each taking `call_seconds` of simulated time; a spare slot's
+    reservation runs while the call is in flight, as `in_thread` runs it beside the caller."""
+
+    def __init__(self, world: list[float], call_seconds: float) -> None:
+        self.world, self.call_seconds = world, call_seconds
+        self.deferred: list[Callable[[], None]] = []
+
+    def call(self, budget: SharedBudget) -> float:
+        budget.acquire()
+        sent = self.world[0]
+        for work in self.deferred:  # the spare's write overlaps the call (it advances the simulated clock)
+            work()
+        self.deferred.clear()
+        self.world[0] = max(self.world[0], sent + self.call_seconds)
+        return sent
+
+
+def test_a_chain_of_calls_finds_its_next_slot_reserved_instead_of_writing_on_its_path() -> None:
+    def chain(spares: bool) -> tuple[list[float], SharedBudget]:
+        world = [1_000.0]
+        clock = Clock(world)
+        calls = Chain(world, call_seconds=0.07)  # a Training call with its round trip
+        store = MemoryStore(latency=0.02, simulated=world)  # a storage round trip per write
+        budget = SharedBudget(store, 10, clock=clock, sleep=clock.sleep,
+                              run_spare=calls.deferred.append if spares else None)
+        return [calls.call(budget) for _ in range(40)], budget
+
+    without, _ = chain(spares=False)
+    paced, budget = chain(spares=True)
+    interval = ratebudget.SPACING / 10
+    gaps = [b - a for a, b in itertools.pairwise(paced)]
+    # Without spares each call waits for its own write and the lead after it (twice the write): slower than the
+    # rate allows...
+    assert min(b - a for a, b in itertools.pairwise(without)) >= 0.07 + 2 * 0.02 - 1e-9 > interval
+    # ...with them every call after the second goes exactly one slot after the one before (the first went a write
+    # after its slot, within the grace: no write time was known yet to start it later).
+    assert all(abs(gap - interval) < 1e-9 for gap in gaps[1:]), gaps
+    assert per_window(paced) <= 10 + 1
+    assert budget.stats["spares"] >= 39 and budget.stats["forfeited"] == 0 and budget.stats["late"] == 0
+
+
+def test_an_unused_spare_delays_another_process_by_at_most_one_slot() -> None:
+    world = [1_000.0]
+    store = MemoryStore()
+    clock = Clock(world)
+    deferred: list[Callable[[], None]] = []
+    lone = SharedBudget(store, 10, clock=clock, sleep=clock.sleep, run_spare=deferred.append)
+    lone.acquire()
+    assert len(deferred) == 1
+    deferred.pop()()  # the spare is reserved, and the chain ends: no call takes it
+    assert lone.stats["spares"] == 1 and len(lone._free) == 1
+    other = SharedBudget(store, 10, clock=clock, sleep=clock.sleep)
+    before = world[0]
+    other.acquire()
+    assert world[0] - before <= 2 * lone.interval + 1e-9  # after the lone call's slot and its unused spare
+
+
+def test_no_spare_while_a_slot_is_free_and_none_once_another_process_writes() -> None:
+    world = [1_000.0]
+    store = MemoryStore()
+    clock = Clock(world)
+    deferred: list[Callable[[], None]] = []
+    budget = SharedBudget(store, 10, clock=clock, sleep=clock.sleep, run_spare=deferred.append)
+    budget._free.extend(budget._reserve(2))
+    budget.acquire()
+    assert deferred == []  # a slot is still free: the next call has one
+    other = SharedBudget(store, 10, clock=clock, sleep=clock.sleep)
+    other._reserve(1)  # another process reserves a slot of the budget
+    budget.acquire()  # the last free slot: a spare is tried...
+    deferred.pop()()
+    assert budget.stats["spares"] == 0 and not budget._free  # ...but the record changed: the slot is left to others
+    assert store.saves == 2  # its write was refused, nothing reserved
+
+
+def test_a_429_voids_a_spare_reserved_before_it() -> None:
+    world = [1_000.0]
+    clock = Clock(world)
+    deferred: list[Callable[[], None]] = []
+    budget = SharedBudget(MemoryStore(), 10, clock=clock, sleep=clock.sleep, run_spare=deferred.append)
+    budget.acquire()
+    deferred.pop()()
+    assert len(budget._free) == 1  # the spare, 0.1 s ahead
+    budget.pause(2.0)  # the call answered 429
+    assert not budget._free
+    before = world[0]
+    budget.acquire()
+    assert world[0] - before >= 2.0
+
+
+def test_a_spare_that_cannot_start_leaves_the_calls_going() -> None:
+    world = [1_000.0]
+    clock = Clock(world)
+
+    def no_threads(work: Callable[[], None]) -> None:
+        raise RuntimeError("can't start new thread")
+
+    budget = SharedBudget(MemoryStore(), 10, clock=clock, sleep=clock.sleep, run_spare=no_threads)
+    times = [_call(budget, world) for _ in range(5)]
+    assert per_window(times) <= 11 and budget.stats["spares"] == 0
 
 
 def _settings(**env: str) -> Settings:
