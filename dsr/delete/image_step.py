@@ -133,34 +133,38 @@ def _delete(client: TrainingClient, project_id: str, image_ids: list[str], budge
 def _settle(client: TrainingClient, project_id: str, sets: list[str | None], answered: list[tuple[list[str], float]],
             budget: CallBudget, max_wait: float, listing: ImageListing) -> list[list[str]] | None:
     """Wait (up to `max_wait` in all) until no set's first page lists a deleted id (`answered`: the DeleteImages
-    calls' ids and answer times); the first pages' ids then, or None past `max_wait`. A set is looked at again when
-    the lag learnt says all should be applied, or else 0.25 s, or 15% of the time waited so far, after the last look
-    began. The workspace is watched first, then the iterations side by side. While any deleted image is still
-    listed one is on its set's first page: the set lists nothing else it had when the step listed it."""
+    calls' ids and answer times); the first pages' ids then, or None past `max_wait`. The sets still listing one are
+    looked at again when the lag learnt says all should be applied, or else 0.25 s, or 15% of the time waited so
+    far, after the last look began. Until the workspace is clear or the lag is learnt, only the workspace is looked
+    at; then every set still listing a deleted id, side by side. While any deleted image is still listed one is on
+    its set's first page: the set lists nothing else it had when the step listed it."""
     started = time.monotonic()
     deadline = started + max_wait
     deleted = {image_id for batch, _ in answered for image_id in batch}
     lag = DeleteLag(answered)
+    pending = list(sets)  # the workspace first
+    clear: dict[str | None, list[str]] = {}
 
-    def watch(iteration_id: str | None) -> list[str] | None:
-        while True:
-            looked = time.monotonic()
-            page = [image["id"] for image in scope.set_page(client, project_id, iteration_id, 0, MAX_IMAGE_IDS,
-                                                            listing)]
-            budget.spend()
-            if not deleted.intersection(page):
-                return page
-            expected = lag.observe(page, looked, time.monotonic(), ordered=iteration_id is None)
-            wake = expected if expected is not None and expected > looked else (
-                looked + min(max(MIN_POLL, POLL_SHARE * (looked - started)), 8.0))
-            if wake > deadline:
-                return None
-            time.sleep(max(0.0, wake - time.monotonic()))
+    def look(iteration_id: str | None, looked: float) -> None:
+        page = [image["id"] for image in scope.set_page(client, project_id, iteration_id, 0, MAX_IMAGE_IDS, listing)]
+        budget.spend()
+        if deleted.intersection(page):
+            lag.observe(page, looked, time.monotonic(), ordered=iteration_id is None)
+        else:
+            clear[iteration_id] = page
 
-    workspace = watch(sets[0])
-    if workspace is None:
-        return None
-    others = scope.side_by_side({i: partial(watch, i) for i in sets[1:]})
-    if any(page is None for page in others.values()):
-        return None
-    return [workspace, *(page for page in others.values() if page is not None)]
+    while True:
+        looked = time.monotonic()
+        watched = pending if sets[0] not in pending or lag.expected() is not None else pending[:1]
+        scope.side_by_side({i: partial(look, i, looked) for i in watched})
+        pending = [i for i in pending if i not in clear]
+        if not pending:
+            return [clear[i] for i in sets]
+        if watched == [sets[0]] and sets[0] in clear:
+            continue  # the workspace is clear: the iterations are looked at now
+        expected = lag.expected()
+        wake = expected if expected is not None and expected > looked else (
+            looked + min(max(MIN_POLL, POLL_SHARE * (looked - started)), 8.0))
+        if wake > deadline:
+            return None
+        time.sleep(max(0.0, wake - time.monotonic()))

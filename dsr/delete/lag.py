@@ -41,6 +41,11 @@ class DeleteLag:
                     self._at_most = bound if self._at_most is None else min(self._at_most, bound)
             return self._expected()
 
+    def expected(self) -> float | None:
+        """The monotonic time by which every batch should be applied, or None when not known."""
+        with self._lock:
+            return self._expected()
+
     def _expected(self) -> float | None:
         if not self._trusted or self._at_most is None or not self._answered:
             return None

@@ -53,15 +53,22 @@ class _LaggingService:
     """The workspace's first page (oldest first) as a service shows it that applies batch n `lag(n)` seconds after
     answering it; each look takes `rtt` seconds and is recorded."""
 
-    def __init__(self, clock: _Clock, batches: list[tuple[list[str], float]], lag: Any, rtt: float = 0.02) -> None:
+    def __init__(self, clock: _Clock, batches: list[tuple[list[str], float]], lag: Any, rtt: float = 0.02,
+                 iterations: dict[str, set[str]] | None = None) -> None:
         self.clock, self.batches, self.lag, self.rtt = clock, batches, lag, rtt
+        self.iterations = iterations or {}  # iteration id -> the deleted ids its snapshot holds
         self.looks: list[float] = []
+        self.looks_by_set: list[tuple[str | None, float]] = []
 
     def list_images_page(self, project_id: str, **options: Any) -> list[dict[str, str]]:
-        self.looks.append(self.clock.now)
+        iteration_id = options.get("iteration_id")
+        self.looks_by_set.append((iteration_id, self.clock.now))
+        if iteration_id is None:
+            self.looks.append(self.clock.now)
         self.clock.now += self.rtt / 2
+        held = self.iterations.get(iteration_id) if iteration_id else None
         listed = [{"id": i} for n, (ids, answered) in enumerate(self.batches)
-                  if self.clock.now < answered + self.lag(n) for i in ids]
+                  if self.clock.now < answered + self.lag(n) for i in ids if held is None or i in held]
         self.clock.now += self.rtt / 2
         return listed[: options["take"]]
 
@@ -91,3 +98,22 @@ def test_a_lag_that_grows_between_batches_is_still_awaited_to_the_end(monkeypatc
     assert pages == [[]]
     assert looks[-1] + 0.01 >= 5.8  # never done while a batch is listed
     assert looks[-2] + 0.01 < 5.8
+
+
+def test_once_the_lag_is_learnt_the_iterations_are_looked_at_with_the_workspace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An iteration holding images the workspace did not (deleted in the last batch) is not looked at while the lag
+    is unknown; once it is, it is looked at side by side with the workspace, when the last batch should be applied,
+    not a round trip after the workspace is seen clear."""
+    clock = _Clock()
+    clock.now = 0.8
+    monkeypatch.setattr(image_step, "time", clock)
+    service = _LaggingService(clock, BATCHES, lambda n: 3.0, iterations={"it": set(BATCHES[7][0])})
+    pages = image_step._settle(service, "p", [None, "it"], BATCHES, CallBudget(1000), 60.0, EVERY_IMAGE)  # type: ignore[arg-type]
+    assert pages == [[], []]
+    learnt = next(t for t in service.looks if t + 0.01 >= 3.0)  # the first look that no longer lists batch 0
+    iteration_looks = [t for i, t in service.looks_by_set if i == "it"]
+    assert len(iteration_looks) == 1 and iteration_looks[0] > learnt
+    assert abs(iteration_looks[0] - service.looks[-1]) <= service.rtt  # the same round, side by side
+    assert 3.7 <= service.looks[-1] + 0.01 < 3.7 + 0.1 + 0.02
