@@ -7,8 +7,9 @@ dozen activities. So the budget is one GCRA record per resource endpoint, a smal
   (If-Match; a 412 means another process won the race: read it again, retry) and hands them to its own
   waiting threads; each thread sleeps until its slot, then calls;
 - bounded reservation: a process holds at most `max_held` slots it has not reached yet, and reserves only for
-  threads that are waiting, so an idle process holds nothing and a process that dies wastes at most
-  `max_held / tps` seconds of the budget (slots are times, not locks: nothing to expire or clean up);
+  threads that are waiting (and one spare, below), so an idle process holds nothing a slot after its last call
+  and a process that dies wastes at most `max_held / tps` seconds of the budget (slots are times, not locks:
+  nothing to expire or clean up);
 - slots are 1.02/tps apart and a slot used more than `grace` (0.75 of a slot, at least 20 ms) after its time is
   forfeited, so calls do not bunch up: any 1 s window holds at most tps + 1 calls (alignment) whatever the number
   of processes, even when a call reaches the service up to 45 ms (at 10/s) later than its slot; slots start a
