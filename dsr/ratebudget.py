@@ -25,7 +25,8 @@ dozen activities. So the budget is one GCRA record per resource endpoint, a smal
 - if the record cannot be read or written (storage down, no permission), the process paces itself alone, as
   before this budget existed, and tries the record again after `RETRY_SHARED_SECONDS`.
 Why a blob and not a Durable entity or the orchestrators: docs/architecture.md#one-rate-budget-per-resource.
-The record itself (where it lives, its conditional writes): dsr/ratebudget_record.py.
+The record itself (where it lives, its conditional writes): dsr/ratebudget_record.py; which pacer a client gets:
+dsr/clients.py.
 """
 
 from __future__ import annotations
@@ -38,9 +39,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from customvision import Pacer, shared_rate_limiter
-from dsr.ratebudget_record import BlobSlotStore, Conflict, SlotStore, record_container, record_name
-from dsr.settings import ResourceConfig, Settings
+from dsr.ratebudget_record import Conflict, SlotStore
 
 log = logging.getLogger("dsr.ratebudget")
 
@@ -285,31 +284,3 @@ class SharedBudget:
 def in_thread(work: Callable[[], None]) -> None:
     """Run `work` in a daemon thread (a spare slot's reservation, off the caller's path)."""
     threading.Thread(target=work, name="ratebudget-spare", daemon=True).start()
-
-
-_lock = threading.Lock()
-_budgets: dict[tuple[str, str], SharedBudget] = {}
-
-
-def pacer_for(resource: ResourceConfig, settings: Settings) -> Pacer:
-    """The pacer every client of `resource` in this process uses: the shared budget (RATE_BUDGET_SCOPE=shared,
-    the default, when an export account is configured), else this process's own bucket."""
-    account = settings.export_connection_string or settings.export_account_url
-    if settings.rate_budget_scope != "shared" or not account:
-        return shared_rate_limiter(resource.endpoint, resource.tps)
-    key = (resource.endpoint.rstrip("/").lower(), account)
-    with _lock:
-        budget = _budgets.get(key)
-        if budget is None:
-            name = record_name(resource.endpoint)
-            store = BlobSlotStore(record_container(settings), name, endpoint=resource.endpoint)
-            budget = _budgets[key] = SharedBudget(store, resource.tps, run_spare=in_thread)
-        elif budget.tps != resource.tps:
-            budget.rerate(resource.tps)  # the limit belongs to the resource: the last configuration wins
-        return budget
-
-
-def reset_budgets() -> None:
-    """Forget this process's budgets (tests)."""
-    with _lock:
-        _budgets.clear()

@@ -36,7 +36,7 @@ def main() -> int:
 
     container = ContainerClient.from_connection_string(args.connection_string, CONTAINER)
     store = BlobSlotStore(container, record_name(args.endpoint), endpoint=args.endpoint)
-    budget = SharedBudget(store, args.tps, run_spare=in_thread)  # as dsr.ratebudget.pacer_for makes it
+    budget = SharedBudget(store, args.tps, run_spare=in_thread)  # as dsr.clients.pacer_for makes it
     if args.hold:
         slots = budget._reserve(budget.max_held)
         print(json.dumps({"held": slots}), flush=True)

@@ -19,7 +19,8 @@ import pytest
 from bench.windows import max_in_any_second as per_window
 from customvision import TokenBucket
 from dsr import ratebudget
-from dsr.ratebudget import MAX_AHEAD_SECONDS, RETRY_SHARED_SECONDS, SharedBudget, pacer_for
+from dsr.clients import pacer_for, reset_budgets
+from dsr.ratebudget import MAX_AHEAD_SECONDS, RETRY_SHARED_SECONDS, SharedBudget
 from dsr.ratebudget_record import Conflict, record_name
 from dsr.settings import Settings, SettingsError
 
@@ -406,7 +407,7 @@ def test_bad_budget_settings_are_named(env: dict[str, str], message: str) -> Non
 
 
 def test_settings_choose_the_pacer() -> None:
-    ratebudget.reset_budgets()
+    reset_budgets()
     settings = _settings(CUSTOMVISION_TPS="2", EXPORT_STORAGE_CONNECTION_STRING="UseDevelopmentStorage=true")
     resource = settings.resource("default")
     assert resource.tps == 2.0 and settings.rate_budget_scope == "shared"
@@ -417,7 +418,7 @@ def test_settings_choose_the_pacer() -> None:
     assert isinstance(pacer_for(alone.resource("default"), alone), TokenBucket)
     no_account = _settings()
     assert isinstance(pacer_for(no_account.resource("default"), no_account), TokenBucket)
-    ratebudget.reset_budgets()
+    reset_budgets()
 
 
 def test_one_record_per_endpoint_whatever_the_alias() -> None:
