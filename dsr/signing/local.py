@@ -88,6 +88,9 @@ class LocalKeySigner:
             if winner is None:
                 raise SigningError(f"{self.directory / _CURRENT} is empty") from None
             return winner
+        except OSError as exc:  # e.g. a file system without hard links
+            (self.directory / f"{kid}{_PRIVATE}").unlink(missing_ok=True)
+            raise SigningError(f"cannot create {self.directory / _CURRENT} ({exc.strerror}): {_WHERE}") from None
         finally:
             staged.unlink(missing_ok=True)
         return kid

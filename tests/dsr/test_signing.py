@@ -115,6 +115,16 @@ def test_a_loser_never_reads_the_winners_current_file_half_written(tmp_path: Pat
         assert [p.name for p in directory.iterdir() if p.name.startswith(".")] == []  # no staged file left
 
 
+def test_a_key_directory_without_hard_links_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(source: object, target: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr("dsr.signing.local.os.link", no_links)
+    with pytest.raises(SigningError, match=r"cannot create .*current \(Operation not permitted\): set SIGNING_KEY"):
+        LocalKeySigner(tmp_path / "keys").current_kid()
+    assert sorted((tmp_path / "keys").iterdir()) == []  # no current, no orphaned key, no staged file
+
+
 def test_rotation_keeps_old_signatures_verifiable_and_drops_the_old_private_key(tmp_path: Path) -> None:
     signer = LocalKeySigner(tmp_path)
     old_kid, old_token = signer.current_kid(), signer.sign(PAYLOAD)
