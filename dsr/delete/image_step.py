@@ -142,8 +142,7 @@ def _settle(client: TrainingClient, project_id: str, sets: list[str | None], ans
     deadline = started + max_wait
     deleted = {image_id for batch, _ in answered for image_id in batch}
     lag = DeleteLag(answered)
-    pending = list(sets)  # the workspace first
-    clear: dict[str | None, list[str]] = {}
+    clear: dict[str | None, list[str]] = {}  # the first page of each set that no longer lists a deleted id
 
     def look(iteration_id: str | None, looked: float) -> None:
         page = [image["id"] for image in scope.set_page(client, project_id, iteration_id, 0, MAX_IMAGE_IDS, listing)]
@@ -155,10 +154,10 @@ def _settle(client: TrainingClient, project_id: str, sets: list[str | None], ans
 
     while True:
         looked = time.monotonic()
-        watched = pending if sets[0] not in pending or lag.expected() is not None else pending[:1]
+        pending = [i for i in sets if i not in clear]  # the workspace first
+        watched = pending if sets[0] in clear or lag.expected() is not None else pending[:1]
         scope.side_by_side({i: partial(look, i, looked) for i in watched})
-        pending = [i for i in pending if i not in clear]
-        if not pending:
+        if all(i in clear for i in sets):
             return [clear[i] for i in sets]
         if watched == [sets[0]] and sets[0] in clear:
             continue  # the workspace is clear: the iterations are looked at now

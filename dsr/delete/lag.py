@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 
 
 class DeleteLag:
-    """What the looks at the deleted sets tell about the service's lag; `observe` answers when all should be
-    applied."""
+    """What the looks at the deleted sets tell about the service's lag; `observe` and `expected` answer when all
+    should be applied."""
 
     def __init__(self, batches: Sequence[tuple[Sequence[str], float]]) -> None:
         """`batches`: each DeleteImages call's ids, in the order deleted, and the monotonic time it was answered."""

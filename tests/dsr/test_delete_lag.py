@@ -57,14 +57,16 @@ class _LaggingService:
                  iterations: dict[str, set[str]] | None = None) -> None:
         self.clock, self.batches, self.lag, self.rtt = clock, batches, lag, rtt
         self.iterations = iterations or {}  # iteration id -> the deleted ids its snapshot holds
-        self.looks: list[float] = []
         self.looks_by_set: list[tuple[str | None, float]] = []
+
+    @property
+    def looks(self) -> list[float]:
+        """When the workspace was looked at."""
+        return [t for iteration_id, t in self.looks_by_set if iteration_id is None]
 
     def list_images_page(self, project_id: str, **options: Any) -> list[dict[str, str]]:
         iteration_id = options.get("iteration_id")
         self.looks_by_set.append((iteration_id, self.clock.now))
-        if iteration_id is None:
-            self.looks.append(self.clock.now)
         self.clock.now += self.rtt / 2
         held = self.iterations.get(iteration_id) if iteration_id else None
         listed = [{"id": i} for n, (ids, answered) in enumerate(self.batches)

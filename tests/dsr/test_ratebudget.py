@@ -304,6 +304,13 @@ class Chain:
         return sent
 
 
+def _with_spares(store: MemoryStore, world: list[float]) -> tuple[SharedBudget, list[Callable[[], None]]]:
+    """A budget on simulated time whose spare reservations wait in the returned list until the test runs them."""
+    clock = Clock(world)
+    deferred: list[Callable[[], None]] = []
+    return SharedBudget(store, 10, clock=clock, sleep=clock.sleep, run_spare=deferred.append), deferred
+
+
 def test_a_chain_of_calls_finds_its_next_slot_reserved_instead_of_writing_on_its_path() -> None:
     def chain(spares: bool) -> tuple[list[float], SharedBudget]:
         world = [1_000.0]
@@ -331,13 +338,12 @@ def test_a_chain_of_calls_finds_its_next_slot_reserved_instead_of_writing_on_its
 def test_an_unused_spare_delays_another_process_by_at_most_one_slot() -> None:
     world = [1_000.0]
     store = MemoryStore()
-    clock = Clock(world)
-    deferred: list[Callable[[], None]] = []
-    lone = SharedBudget(store, 10, clock=clock, sleep=clock.sleep, run_spare=deferred.append)
+    lone, deferred = _with_spares(store, world)
     lone.acquire()
     assert len(deferred) == 1
     deferred.pop()()  # the spare is reserved, and the chain ends: no call takes it
     assert lone.stats["spares"] == 1 and len(lone._free) == 1
+    clock = Clock(world)
     other = SharedBudget(store, 10, clock=clock, sleep=clock.sleep)
     before = world[0]
     other.acquire()
@@ -347,12 +353,11 @@ def test_an_unused_spare_delays_another_process_by_at_most_one_slot() -> None:
 def test_no_spare_while_a_slot_is_free_and_none_once_another_process_writes() -> None:
     world = [1_000.0]
     store = MemoryStore()
-    clock = Clock(world)
-    deferred: list[Callable[[], None]] = []
-    budget = SharedBudget(store, 10, clock=clock, sleep=clock.sleep, run_spare=deferred.append)
+    budget, deferred = _with_spares(store, world)
     budget._free.extend(budget._reserve(2))
     budget.acquire()
     assert deferred == []  # a slot is still free: the next call has one
+    clock = Clock(world)
     other = SharedBudget(store, 10, clock=clock, sleep=clock.sleep)
     other._reserve(1)  # another process reserves a slot of the budget
     budget.acquire()  # the last free slot: a spare is tried...
@@ -363,9 +368,7 @@ def test_no_spare_while_a_slot_is_free_and_none_once_another_process_writes() ->
 
 def test_a_429_voids_a_spare_reserved_before_it() -> None:
     world = [1_000.0]
-    clock = Clock(world)
-    deferred: list[Callable[[], None]] = []
-    budget = SharedBudget(MemoryStore(), 10, clock=clock, sleep=clock.sleep, run_spare=deferred.append)
+    budget, deferred = _with_spares(MemoryStore(), world)
     budget.acquire()
     deferred.pop()()
     assert len(budget._free) == 1  # the spare, 0.1 s ahead
